@@ -1,0 +1,325 @@
+/*
+ * libvideollm — video large language models on the CPU, in process.
+ *
+ * This is the only public header. Everything in the "stable" section keeps
+ * its ABI for the whole libvideollm.so.1 series: functions are only ever
+ * added, and parameter structs only grow at their end (each starts with
+ * `struct_size`, filled in by the matching vllm_*_default_params()).
+ * The "experimental" section at the bottom may change between minor
+ * releases; it is only visible when VLLM_EXPERIMENTAL is defined.
+ *
+ * Conventions
+ *  - Every fallible call returns a vllm_status. VLLM_OK (0) and VLLM_DONE (1)
+ *    are successes; every error is negative (test with vllm_is_error()).
+ *  - After an error, vllm_last_error() gives a human message for the calling
+ *    thread (which file, which key, which byte offset). Session calls also
+ *    keep the message in the session: vllm_session_last_error().
+ *  - Strings are UTF-8 and NUL-terminated unless a length is passed.
+ *  - Nothing the caller passes in is modified unless it is an output
+ *    parameter; nothing is kept after the call returns unless documented.
+ *
+ * Thread-safety is documented on every function:
+ *  [any thread]   may be called concurrently from any number of threads.
+ *  [per session]  calls on one session must not overlap; different sessions
+ *                 may be used concurrently, also when sharing one model.
+ */
+#ifndef VLLM_VIDEOLLM_H
+#define VLLM_VIDEOLLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VLLM_BUILDING_LIBRARY) && defined(__GNUC__)
+#  define VLLM_API __attribute__((visibility("default")))
+#else
+#  define VLLM_API
+#endif
+
+/* ======================================================================
+ *  Stable API
+ * ====================================================================== */
+
+/* ---- version ---------------------------------------------------------- */
+
+#define VLLM_VERSION_MAJOR 0
+#define VLLM_VERSION_MINOR 1
+#define VLLM_VERSION_PATCH 0
+#define VLLM_VERSION_NUMBER \
+    (VLLM_VERSION_MAJOR * 10000 + VLLM_VERSION_MINOR * 100 + VLLM_VERSION_PATCH)
+#define VLLM_VERSION_STRING "0.1.0"
+
+/* The version of the library actually loaded ("0.1.0"). [any thread] */
+VLLM_API const char *vllm_version(void);
+/* VLLM_VERSION_NUMBER of the loaded library. [any thread] */
+VLLM_API unsigned vllm_version_number(void);
+
+/* ---- status codes ------------------------------------------------------ */
+
+typedef enum vllm_status {
+    VLLM_OK = 0,                    /* success */
+    VLLM_DONE = 1,                  /* success: nothing more (generation ended) */
+    VLLM_ERR_INVALID_ARG = -1,      /* NULL or out-of-range argument */
+    VLLM_ERR_IO = -2,               /* file could not be opened/read/written */
+    VLLM_ERR_FORMAT = -3,           /* malformed or self-contradictory input */
+    VLLM_ERR_UNSUPPORTED = -4,      /* valid input this build cannot handle */
+    VLLM_ERR_NOMEM = -5,            /* allocation failed or would be absurd */
+    VLLM_ERR_CONTEXT_FULL = -6,     /* the session's context window is full */
+    VLLM_ERR_CANCELLED = -7,        /* stopped by a callback or vllm_session_cancel */
+    VLLM_ERR_DECODE = -8,           /* media could not be decoded */
+    VLLM_ERR_BUFFER_TOO_SMALL = -9, /* output buffer too small; size reported */
+    VLLM_ERR_STATE = -10,           /* call not valid in the handle's current state */
+    VLLM_ERR_INTERNAL = -11         /* a bug: please report it */
+} vllm_status;
+
+/* Non-zero when `s` is an error (negative). [any thread] */
+static inline int vllm_is_error(vllm_status s) { return (int)s < 0; }
+
+/* Static name of a status ("VLLM_ERR_FORMAT: malformed input").
+ * Unknown values give a generic string, never NULL. [any thread] */
+VLLM_API const char *vllm_status_string(vllm_status status);
+
+/* The detailed message of the last error raised on the calling thread,
+ * or "" if none. Valid until the next failing call on this thread.
+ * [any thread; the message is thread-local] */
+VLLM_API const char *vllm_last_error(void);
+
+/* ---- logging ----------------------------------------------------------- */
+
+typedef enum vllm_log_level {
+    VLLM_LOG_ERROR = 0,
+    VLLM_LOG_WARN = 1,
+    VLLM_LOG_INFO = 2,
+    VLLM_LOG_DEBUG = 3
+} vllm_log_level;
+
+/* Receives every log line the library emits (without a trailing newline).
+ * May be called from library worker threads. */
+typedef void (*vllm_log_fn)(void *user_data, vllm_log_level level, const char *message);
+
+/* Route library logging to `fn` (NULL restores the default: warnings and
+ * errors to stderr). Messages above `max_level` are not produced at all.
+ * [any thread; takes effect for subsequent messages] */
+VLLM_API void vllm_set_log_callback(vllm_log_fn fn, void *user_data, vllm_log_level max_level);
+
+/* ---- progress and cancellation ------------------------------------------ */
+
+/* Called during long operations with a fraction in [0,1] and a short static
+ * stage name ("load", "prefill", ...). Return non-zero to cancel: the
+ * operation then fails with VLLM_ERR_CANCELLED and leaves the handle as it
+ * was before the call. Called on the thread that made the call. */
+typedef int (*vllm_progress_fn)(void *user_data, const char *stage, float fraction);
+
+/* ---- models ------------------------------------------------------------- */
+
+/* Immutable weights and vocabulary. Safe to share between threads and
+ * sessions once loaded. */
+typedef struct vllm_model vllm_model;
+
+typedef struct vllm_model_params {
+    size_t struct_size;          /* = sizeof(vllm_model_params) */
+    const char *mmproj_path;     /* vision projector GGUF, or NULL for text only */
+    int use_mmap;                /* 1 (default): map the file, 0: read into memory */
+    int vocab_only;              /* 1: load only the tokenizer (no weights) */
+    vllm_progress_fn progress;   /* optional, may be NULL */
+    void *progress_user_data;
+} vllm_model_params;
+
+/* Defaults: no mmproj, mmap on, full model, no progress callback. [any thread] */
+VLLM_API vllm_model_params vllm_model_default_params(void);
+
+/* Load a llama.cpp-format GGUF text model (and optionally its mmproj).
+ * `params` may be NULL for defaults. On success *out_model owns the model;
+ * on failure *out_model is NULL and vllm_last_error() says why.
+ * [any thread] */
+VLLM_API vllm_status vllm_model_load(const char *path, const vllm_model_params *params,
+                                     vllm_model **out_model);
+
+/* Release a model. All sessions created from it must be freed first.
+ * NULL is a no-op. [not concurrently with any other use of this model] */
+VLLM_API void vllm_model_free(vllm_model *model);
+
+typedef struct vllm_model_info {
+    size_t struct_size;          /* caller sets = sizeof(vllm_model_info) */
+    const char *architecture;    /* "llama", "qwen2", ... (owned by the model) */
+    const char *name;            /* general.name or "" (owned by the model) */
+    int32_t n_vocab;
+    int32_t n_ctx_train;
+    int32_t n_embd;
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    uint64_t n_params;           /* number of weights */
+    uint64_t weight_bytes;       /* bytes of weight data */
+    int32_t token_bos;           /* -1 when the vocabulary has none */
+    int32_t token_eos;           /* -1 when the vocabulary has none */
+    int32_t has_vision;          /* 1 when an mmproj was loaded */
+} vllm_model_info;
+
+/* Fill `info` (whose struct_size the caller sets; fields beyond it are not
+ * written). [any thread] */
+VLLM_API vllm_status vllm_model_get_info(const vllm_model *model, vllm_model_info *info);
+
+/* ---- tokens ------------------------------------------------------------- */
+
+#define VLLM_TOKENIZE_ADD_SPECIAL   1u  /* add BOS/EOS as the vocabulary asks */
+#define VLLM_TOKENIZE_PARSE_SPECIAL 2u  /* match control tokens written in the text */
+
+/* Tokenize `len` bytes of `text`. Writes at most `capacity` ids to `tokens`
+ * and the full count to *n_tokens. If the ids do not fit, nothing useful is
+ * in `tokens` and VLLM_ERR_BUFFER_TOO_SMALL is returned with *n_tokens set
+ * to the size needed (pass tokens=NULL, capacity=0 to ask). [any thread] */
+VLLM_API vllm_status vllm_tokenize(const vllm_model *model, const char *text, size_t len,
+                                   unsigned flags, int32_t *tokens, size_t capacity,
+                                   size_t *n_tokens);
+
+#define VLLM_DETOKENIZE_SPECIAL 1u  /* render control tokens as their text */
+
+/* Bytes of the text of `n` tokens, concatenated, written to `buf` (not
+ * NUL-terminated); *len receives the byte count. Same buffer protocol as
+ * vllm_tokenize. Bytes are raw: a multi-byte UTF-8 character may be split
+ * across two calls. [any thread] */
+VLLM_API vllm_status vllm_detokenize(const vllm_model *model, const int32_t *tokens, size_t n,
+                                     unsigned flags, char *buf, size_t capacity, size_t *len);
+
+/* Non-zero when `token` ends generation (EOS, EOT, <|im_end|>, ...). [any thread] */
+VLLM_API int vllm_token_is_eog(const vllm_model *model, int32_t token);
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/* One conversation: its KV cache, sampler and generation state. */
+typedef struct vllm_session vllm_session;
+
+typedef enum vllm_kv_type {
+    VLLM_KV_F32 = 0,
+    VLLM_KV_F16 = 1
+} vllm_kv_type;
+
+typedef struct vllm_session_params {
+    size_t struct_size;          /* = sizeof(vllm_session_params) */
+    int32_t n_ctx;               /* context window in tokens; 0 = min(train ctx, 4096) */
+    int32_t n_threads;           /* worker threads; 0 = one per online CPU */
+    vllm_kv_type kv_type;        /* KV cache storage (default VLLM_KV_F32) */
+} vllm_session_params;
+
+/* Defaults as documented on each field. [any thread] */
+VLLM_API vllm_session_params vllm_session_default_params(void);
+
+/* Create a session over `model` (which must outlive it). `params` may be
+ * NULL. [any thread] */
+VLLM_API vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *params,
+                                         vllm_session **out_session);
+
+/* NULL is a no-op. [per session] */
+VLLM_API void vllm_session_free(vllm_session *session);
+
+/* Forget the context (KV cache) and any generation in progress. [per session] */
+VLLM_API vllm_status vllm_session_reset(vllm_session *session);
+
+/* The last error message raised by a call on this session, or "".
+ * [per session] */
+VLLM_API const char *vllm_session_last_error(const vllm_session *session);
+
+/* Ask the running or next generation on this session to stop as soon as
+ * possible (it returns VLLM_ERR_CANCELLED). The request is cleared when the
+ * next query starts. [any thread] */
+VLLM_API void vllm_session_cancel(vllm_session *session);
+
+/* ---- generation --------------------------------------------------------- */
+
+/* Receives each generated token and its text piece (raw bytes, not
+ * NUL-terminated; may be an incomplete UTF-8 sequence, completed by the
+ * next piece). Return non-zero to stop: the generation ends with
+ * VLLM_ERR_CANCELLED. Called on the generating thread. */
+typedef int (*vllm_token_fn)(void *user_data, int32_t token, const char *piece, size_t piece_len);
+
+typedef struct vllm_generate_params {
+    size_t struct_size;          /* = sizeof(vllm_generate_params) */
+    int32_t max_tokens;          /* upper bound on generated tokens; <0 = until EOG/ctx full */
+    float temperature;           /* <= 0: greedy (argmax) */
+    int32_t top_k;               /* <= 0: off */
+    float top_p;                 /* >= 1: off */
+    float min_p;                 /* <= 0: off */
+    float repeat_penalty;        /* 1: off (llama.cpp semantics) */
+    int32_t repeat_last_n;       /* window for the three penalties */
+    float frequency_penalty;     /* 0: off */
+    float presence_penalty;      /* 0: off */
+    uint64_t seed;               /* same seed, same output */
+    const char *const *stop_strings; /* optional list of stop strings */
+    size_t n_stop_strings;
+    int raw;                     /* 1: prompt is used verbatim, no chat template */
+    vllm_token_fn on_token;      /* optional streaming callback */
+    void *user_data;
+} vllm_generate_params;
+
+/* Defaults: 256 tokens, greedy, no penalties, seed 0, chat template on. [any thread] */
+VLLM_API vllm_generate_params vllm_generate_default_params(void);
+
+/* Append `prompt` as a user turn (formatted with the model's chat template
+ * unless params->raw) to the session's context, evaluate it, and arm the
+ * sampler; then pull tokens with vllm_session_next_token(). The context
+ * from earlier turns is kept. `params` may be NULL. Copies what it needs
+ * from `params` (stop strings included). [per session] */
+VLLM_API vllm_status vllm_session_query(vllm_session *session, const char *prompt,
+                                        const vllm_generate_params *params);
+
+/* Produce the next token of the armed generation. On VLLM_OK, *token and
+ * the piece (valid until the next call on the session) are set; on
+ * VLLM_DONE the generation has ended (EOG, stop string, max_tokens) and
+ * *token is -1. Any of the output pointers may be NULL. Calls
+ * params->on_token as well, if set. [per session] */
+VLLM_API vllm_status vllm_session_next_token(vllm_session *session, int32_t *token,
+                                             const char **piece, size_t *piece_len);
+
+/* vllm_session_query() followed by vllm_session_next_token() until the
+ * generation ends. Returns VLLM_OK when it ended normally. [per session] */
+VLLM_API vllm_status vllm_session_generate(vllm_session *session, const char *prompt,
+                                           const vllm_generate_params *params);
+
+typedef enum vllm_stop_reason {
+    VLLM_STOP_NONE = 0,          /* no generation has ended yet */
+    VLLM_STOP_EOG = 1,           /* end-of-generation token */
+    VLLM_STOP_MAX_TOKENS = 2,
+    VLLM_STOP_STRING = 3,        /* a stop string was produced */
+    VLLM_STOP_CONTEXT_FULL = 4,
+    VLLM_STOP_CANCELLED = 5
+} vllm_stop_reason;
+
+typedef struct vllm_session_stats {
+    size_t struct_size;          /* caller sets = sizeof(vllm_session_stats) */
+    int32_t n_ctx;               /* context window */
+    int32_t n_past;              /* positions used in the KV cache */
+    int64_t n_prompt_tokens;     /* evaluated prompt tokens, all turns */
+    int64_t n_generated_tokens;  /* sampled tokens, all turns */
+    double prompt_seconds;       /* wall time spent evaluating prompts */
+    double generate_seconds;     /* wall time spent generating */
+    vllm_stop_reason last_stop;  /* why the last generation ended */
+} vllm_session_stats;
+
+/* [per session] */
+VLLM_API vllm_status vllm_session_get_stats(const vllm_session *session, vllm_session_stats *stats);
+
+/* ======================================================================
+ *  Experimental API: may change in any release. Define VLLM_EXPERIMENTAL
+ *  before including this header to use it.
+ * ====================================================================== */
+#ifdef VLLM_EXPERIMENTAL
+
+/* Evaluate `n` token ids at the next positions without sampling.
+ * [per session] */
+VLLM_API vllm_status vllm_session_eval_tokens(vllm_session *session, const int32_t *tokens, size_t n);
+
+/* The logits after the last evaluated position (n_vocab floats), valid
+ * until the next call on the session; NULL if nothing was evaluated.
+ * [per session] */
+VLLM_API const float *vllm_session_logits(const vllm_session *session);
+
+#endif /* VLLM_EXPERIMENTAL */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VLLM_VIDEOLLM_H */

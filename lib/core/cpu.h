@@ -1,0 +1,14 @@
+/* Run-time CPU feature detection (x86-64; other targets report none). */
+#ifndef VL_CORE_CPU_H
+#define VL_CORE_CPU_H
+
+typedef struct vl_cpu_features {
+    int avx2, fma, f16c;
+    int avx512f, avx512bw, avx512vl, avx512vnni, avx512bf16;
+} vl_cpu_features;
+
+/* Detected once; the environment variable VIDEOLLM_CPU=scalar|avx2 caps
+ * the level (for testing the fallbacks). */
+const vl_cpu_features *vl_cpu(void);
+
+#endif

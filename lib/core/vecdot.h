@@ -1,0 +1,28 @@
+/* Dot products of quantized weight rows with prepared activations: the
+ * kernels of token-by-token decoding (GEMV), where weights are streamed
+ * from memory once per token and the CPU must keep up with the bus.
+ *
+ * Each weight type has a scalar reference and, where it matters, AVX2 and
+ * AVX-512 (VNNI/BF16) versions, chosen once at run time from cpu.h. All
+ * versions agree with the reference up to float summation order. */
+#ifndef VL_CORE_VECDOT_H
+#define VL_CORE_VECDOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[r - r0] = dot(row r of W, x) for r in [r0, r1).
+ * W: rows of n elements of `weight_type`, `row_bytes` apart.
+ * xq: the activation vector converted with vl_quantize_activations() to
+ *     vl_vec_dot_type(weight_type). */
+void vl_gemv(int32_t weight_type, const void *W, size_t row_bytes, const void *xq, int64_t n, float *y,
+             int64_t r0, int64_t r1);
+
+/* Same, with the scalar reference kernels only (tests). */
+void vl_gemv_ref(int32_t weight_type, const void *W, size_t row_bytes, const void *xq, int64_t n, float *y,
+                 int64_t r0, int64_t r1);
+
+/* Name of the kernel family selected at run time ("avx512-vnni", "avx2", "scalar"). */
+const char *vl_gemv_kernel_name(void);
+
+#endif
