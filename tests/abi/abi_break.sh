@@ -11,6 +11,7 @@
 #   function removed               -> fails
 #   params struct grown at its end -> fails (must go through abi/update.sh)
 #   enumerator value changed       -> fails
+#   experimental function changed  -> passes (VLLM_EXPERIMENTAL is exempt)
 #   abi/dump.sh on a library without -g -> refused
 # Usage: abi_break.sh SOURCE_ROOT CC
 set -uo pipefail
@@ -20,7 +21,7 @@ command -v abidw >/dev/null && command -v abidiff >/dev/null ||
     { echo "SKIP: abigail-tools (abidw, abidiff) not installed"; exit 77; }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 header=$src/include/vllm/videollm.h
 stub=$src/tests/abi/abi_stub.c
 failures=0
@@ -41,7 +42,7 @@ variant() {
         cp "$header" "$tmp/$name/vllm/videollm.h"
         cp "$stub" "$tmp/$name/stub.c"
     fi
-    "$cc" -g -O0 -shared -fPIC -fvisibility=hidden -DVLLM_BUILDING_LIBRARY "$@" \
+    "$cc" -g -O0 -shared -fPIC -fvisibility=hidden -DVLLM_BUILDING_LIBRARY -DVLLM_EXPERIMENTAL "$@" \
         -I"$tmp/$name" -o "$tmp/$name/lib.so" "$tmp/$name/stub.c" || {
         echo "FAIL $name: stub did not compile"; failures=$((failures + 1)); return 1; }
     "$src/abi/dump.sh" "$tmp/$name/lib.so" "$tmp/$name.abi" "$tmp/$name/vllm" || {
@@ -74,6 +75,7 @@ variant return_type 's/unsigned vllm_version_number(void)/unsigned long vllm_ver
 variant removed "" -DABI_STUB_DROP_FUNCTION
 variant struct_grown 's/^\(    vllm_kv_type kv_type;.*\)$/\1\n    double abi_test_new_field;/'
 variant enum_value 's/VLLM_ERR_IO = -2,/VLLM_ERR_IO = -20,/'
+variant experimental 's/const float \*vllm_session_logits(const vllm_session \*session)/const double *vllm_session_logits(const vllm_session *session)/'
 
 [ -e "$tmp/base.abi" ] || { echo "FAIL: could not build the baseline stub"; exit 1; }
 expect same passed
@@ -84,6 +86,7 @@ expect return_type failed
 expect removed failed
 expect struct_grown failed
 expect enum_value failed
+expect experimental passed
 
 # The dump must refuse a library without debug info rather than produce an
 # ABI with no types in it (which would make every type change invisible).

@@ -28,6 +28,14 @@ VLLM_API vllm_status vllm_session_create(vllm_model *model, const vllm_session_p
 }
 #endif
 
+#ifdef VLLM_EXPERIMENTAL
+VLLM_API const float *vllm_session_logits(const vllm_session *session)
+{
+    (void)session;
+    return NULL;
+}
+#endif
+
 #ifdef ABI_STUB_ADD_FUNCTION
 VLLM_API int vllm_abi_stub_added(int x);
 VLLM_API int vllm_abi_stub_added(int x) { return x + 1; }
