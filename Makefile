@@ -36,7 +36,7 @@ test: build
 # shape of SmolLM2-135M (SmolVLM2-256M's text model) and describe it.
 demo: build
 	@mkdir -p $(DEMO_DIR)
-	@test -f $(DEMO_MODEL) || $(BUILD)/tests/videollm-gen-model --preset smollm2-135m --type q8_0 -o $(DEMO_MODEL)
+	@test -f $(DEMO_MODEL) || $(BUILD)/tests/videollm-gen-model --preset smollm2-135m --type Q8_0 -o $(DEMO_MODEL)
 	$(BUILD)/examples/videollm info $(DEMO_MODEL)
 
 clean:
