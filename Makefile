@@ -35,9 +35,15 @@ test: build
 # Until the video pipeline lands: generate a random-weight model with the
 # shape of SmolLM2-135M (SmolVLM2-256M's text model) and describe it.
 demo: build
-	@mkdir -p $(DEMO_DIR)
-	@test -f $(DEMO_MODEL) || $(BUILD)/tests/videollm-gen-model --preset smollm2-135m --type Q8_0 -o $(DEMO_MODEL)
+	@$(MAKE) --no-print-directory $(DEMO_MODEL)
 	$(BUILD)/examples/videollm info $(DEMO_MODEL)
+
+# Regenerated when the generator changes; written under a temporary name
+# so an interrupted run never leaves a half-written model behind.
+$(DEMO_MODEL): $(BUILD)/tests/videollm-gen-model
+	@mkdir -p $(DEMO_DIR)
+	$(BUILD)/tests/videollm-gen-model --preset smollm2-135m --type Q8_0 -o $@.tmp
+	@mv $@.tmp $@
 
 clean:
 	rm -rf $(BUILD)
