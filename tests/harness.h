@@ -26,11 +26,18 @@ static int vl_test_checks;
         }                                                                        \
     } while (0)
 
-/* Abort this test program when a precondition fails (no point going on). */
+/* Abort this test program when a precondition fails (no point going on).
+ * The condition is evaluated exactly once (it often has side effects). */
 #define REQUIRE(cond, ...)                                                       \
     do {                                                                         \
-        CHECK(cond, __VA_ARGS__);                                                \
-        if (!(cond)) exit(1);                                                    \
+        vl_test_checks++;                                                        \
+        if (!(cond)) {                                                           \
+            vl_test_failures++;                                                  \
+            fprintf(stderr, "%s:%d: REQUIRE(%s) failed: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fputc('\n', stderr);                                                 \
+            exit(1);                                                             \
+        }                                                                        \
     } while (0)
 
 #define TEST_SKIP(...)                                                           \
