@@ -144,9 +144,19 @@ static void decode_scalar(vl_gguf_vtype t, const uint8_t *p, vl_gguf_value *v)
     }
 }
 
+/* Read (out != NULL) or only validate (out == NULL) one value of type t.
+ *
+ * Parsing runs in two passes: the first validates the whole metadata with
+ * out == NULL and allocates nothing, the second stores it. So counts are
+ * only ever used to size an allocation after that many elements were
+ * actually found in the file: a corrupted count in a multi-gigabyte file
+ * fails cleanly instead of asking for gigabytes of metadata first. */
 static vllm_status read_value(cursor *c, vl_gguf *g, vl_gguf_vtype t, vl_gguf_value *out, const char *key,
                               int depth)
 {
+    vl_gguf_value scratch;
+    if (!out) out = &scratch;
+    int store = out != &scratch;
     out->type = t;
     size_t fixed = vl_gguf_vtype_size(t);
     if (fixed) {
@@ -161,11 +171,11 @@ static vllm_status read_value(cursor *c, vl_gguf *g, vl_gguf_vtype t, vl_gguf_va
                         key, (unsigned)t, (unsigned long long)(c->pos - 4));
     }
 
+    uint64_t at = c->pos;
     if (depth >= VL_GGUF_MAX_NESTING) {
         return vl_error(VLLM_ERR_FORMAT, "%s: key '%s': arrays nested deeper than %d at byte offset %llu",
-                        g->path, key, VL_GGUF_MAX_NESTING, (unsigned long long)c->pos);
+                        g->path, key, VL_GGUF_MAX_NESTING, (unsigned long long)at);
     }
-    uint64_t at = c->pos;
     uint32_t elem = 0;
     uint64_t n = 0;
     VL_TRY(read_u32(c, &elem, "array element type", key));
@@ -176,9 +186,12 @@ static vllm_status read_value(cursor *c, vl_gguf *g, vl_gguf_vtype t, vl_gguf_va
     }
     out->v.arr.elem = (vl_gguf_vtype)elem;
     out->v.arr.n = n;
+    out->v.arr.raw = NULL;
+    out->v.arr.strs = NULL;
+    out->v.arr.items = NULL;
 
     /* Every element occupies at least `min_bytes` in the file, so a count
-     * larger than remaining/min_bytes is a lie: refuse before allocating. */
+     * larger than remaining/min_bytes is a lie: refuse it at once. */
     size_t esize = vl_gguf_vtype_size((vl_gguf_vtype)elem);
     uint64_t min_bytes = esize ? esize : (elem == VL_GGUF_STRING ? 8 : 12);
     if (n > remaining(c) / min_bytes) {
@@ -194,17 +207,30 @@ static vllm_status read_value(cursor *c, vl_gguf *g, vl_gguf_vtype t, vl_gguf_va
         return VLLM_OK;
     }
     if (elem == VL_GGUF_STRING) {
-        vl_str *strs = arena_alloc(g, (size_t)n * sizeof *strs);
-        if (!strs) return vl_error(VLLM_ERR_NOMEM, "%s: key '%s': out of memory for %llu strings", g->path, key,
-                                   (unsigned long long)n);
-        for (uint64_t i = 0; i < n; i++) VL_TRY(read_str(c, &strs[i], "array string", key));
+        vl_str *strs = NULL;
+        if (store && n) {
+            strs = arena_alloc(g, (size_t)n * sizeof *strs);
+            if (!strs)
+                return vl_error(VLLM_ERR_NOMEM, "%s: key '%s': out of memory for %llu strings", g->path, key,
+                                (unsigned long long)n);
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            vl_str s;
+            VL_TRY(read_str(c, &s, "array string", key));
+            if (strs) strs[i] = s;
+        }
         out->v.arr.strs = strs;
         return VLLM_OK;
     }
-    vl_gguf_value *items = arena_alloc(g, (size_t)n * sizeof *items);
-    if (!items) return vl_error(VLLM_ERR_NOMEM, "%s: key '%s': out of memory for %llu arrays", g->path, key,
-                                (unsigned long long)n);
-    for (uint64_t i = 0; i < n; i++) VL_TRY(read_value(c, g, VL_GGUF_ARRAY, &items[i], key, depth + 1));
+    vl_gguf_value *items = NULL;
+    if (store && n) {
+        items = arena_alloc(g, (size_t)n * sizeof *items);
+        if (!items)
+            return vl_error(VLLM_ERR_NOMEM, "%s: key '%s': out of memory for %llu arrays", g->path, key,
+                            (unsigned long long)n);
+    }
+    for (uint64_t i = 0; i < n; i++)
+        VL_TRY(read_value(c, g, VL_GGUF_ARRAY, items ? &items[i] : NULL, key, depth + 1));
     out->v.arr.items = items;
     return VLLM_OK;
 }
@@ -212,16 +238,27 @@ static vllm_status read_value(cursor *c, vl_gguf *g, vl_gguf_vtype t, vl_gguf_va
 int vl_str_eq(vl_str s, const char *c)
 {
     size_t n = strlen(c);
-    return s.len == n && memcmp(s.ptr, c, n) == 0;
+    return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
 }
 
-/* Copy a vl_str into a bounded C buffer for messages. */
+/* Copy a vl_str into a bounded C buffer for messages. Bytes outside
+ * printable ASCII become '?', so a hostile key cannot put terminal escape
+ * sequences (or a NUL that hides the rest) into an error message. */
 static const char *str_c(vl_str s, char *buf, size_t cap)
 {
     size_t n = s.len < cap - 1 ? (size_t)s.len : cap - 1;
-    memcpy(buf, s.ptr, n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        buf[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+    }
     buf[n] = '\0';
     return buf;
+}
+
+static const char *tensor_name_c(const vl_gguf_tensor *t, char *buf, size_t cap)
+{
+    vl_str s = {t->name, strlen(t->name)};
+    return str_c(s, buf, cap);
 }
 
 static int cmp_offset(const void *a, const void *b)
@@ -230,7 +267,166 @@ static int cmp_offset(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* ---- name index ------------------------------------------------------------
+ * Open-addressing hash tables over key and tensor names. They make the
+ * duplicate checks linear (a file with a million keys must not cost 10^12
+ * comparisons) and lookups constant-time. Slots hold index+1; 0 = empty. */
+
+typedef struct vl_gguf_index {
+    uint64_t kv_mask;
+    uint64_t *kv_slots;
+    uint64_t t_mask;
+    uint64_t *t_slots;
+} vl_gguf_index;
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* A power-of-two table with at least twice as many slots as entries. */
+static uint64_t *index_table(vl_gguf *g, uint64_t n, uint64_t *mask)
+{
+    uint64_t cap = 4;
+    while (cap < 2 * n) cap <<= 1;
+    *mask = cap - 1;
+    return arena_alloc(g, (size_t)cap * sizeof(uint64_t));
+}
+
+static vl_gguf_index *get_index(const vl_gguf *g) { return g ? (vl_gguf_index *)g->index : NULL; }
+
 /* ---- the parse ------------------------------------------------------------ */
+
+/* One key-value pair at the cursor; kv == NULL validates only. */
+static vllm_status parse_kv(cursor *c, vl_gguf *g, uint64_t i, vl_gguf_kv *kv)
+{
+    uint64_t at = c->pos;
+    char idx[40];
+    snprintf(idx, sizeof idx, "metadata entry %llu", (unsigned long long)i);
+    vl_str k = {0};
+    VL_TRY(read_str(c, &k, "key", idx));
+    char key[128];
+    str_c(k, key, sizeof key);
+    if (k.len == 0)
+        return vl_error(VLLM_ERR_FORMAT, "%s: %s has an empty key at byte offset %llu", g->path, idx,
+                        (unsigned long long)at);
+    uint32_t type = 0;
+    VL_TRY(read_u32(c, &type, "value type", key));
+    if (type >= VL_GGUF_VTYPE_COUNT) {
+        return vl_error(VLLM_ERR_FORMAT, "%s: key '%s': invalid value type %u at byte offset %llu", g->path, key,
+                        type, (unsigned long long)(c->pos - 4));
+    }
+    /* Scalars and strings allocate nothing, so the validation pass may
+     * decode them into a scratch value; arrays are only walked. */
+    vl_gguf_value scratch = {.type = (vl_gguf_vtype)type};
+    vl_gguf_value *dst = kv ? &kv->value : (type == VL_GGUF_ARRAY ? NULL : &scratch);
+    VL_TRY(read_value(c, g, (vl_gguf_vtype)type, dst, key, 0));
+    const vl_gguf_value v = dst ? *dst : scratch;
+    if (kv) {
+        kv->key = k;
+        kv->offset = at;
+    }
+    if (vl_str_eq(k, "general.alignment")) {
+        /* llama.cpp's gguf.cpp demands a uint32 power of two as well. */
+        if (v.type != VL_GGUF_UINT32 || v.v.u == 0 || (v.v.u & (v.v.u - 1))) {
+            char val[32] = "";
+            if (v.type == VL_GGUF_UINT32) snprintf(val, sizeof val, " (%llu)", (unsigned long long)v.v.u);
+            return vl_error(VLLM_ERR_FORMAT,
+                            "%s: key 'general.alignment' at byte offset %llu is a %s%s; it must be a uint32 power "
+                            "of two",
+                            g->path, (unsigned long long)at, vl_gguf_vtype_name(v.type), val);
+        }
+        g->alignment = (uint32_t)v.v.u;
+    }
+    return VLLM_OK;
+}
+
+/* One tensor record at the cursor into *t (which the caller owns). */
+static vllm_status parse_tensor(cursor *c, vl_gguf *g, uint64_t i, vl_gguf_tensor *t)
+{
+    uint64_t at = c->pos;
+    char idx[40];
+    snprintf(idx, sizeof idx, "tensor %llu", (unsigned long long)i);
+    vl_str name = {0};
+    VL_TRY(read_str(c, &name, "name", idx));
+    if (name.len == 0 || name.len >= sizeof t->name) {
+        char shown[sizeof t->name];
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: tensor %llu ('%s') at byte offset %llu: name length %llu out of range 1..%zu", g->path,
+                        (unsigned long long)i, str_c(name, shown, sizeof shown), (unsigned long long)at,
+                        (unsigned long long)name.len, sizeof t->name - 1);
+    }
+    if (memchr(name.ptr, '\0', name.len))
+        return vl_error(VLLM_ERR_FORMAT, "%s: tensor %llu at byte offset %llu: name contains a NUL byte", g->path,
+                        (unsigned long long)i, (unsigned long long)at);
+    memcpy(t->name, name.ptr, name.len);
+    t->name[name.len] = '\0';
+    char shown[sizeof t->name];
+    str_c(name, shown, sizeof shown);
+
+    uint32_t n_dims = 0;
+    VL_TRY(read_u32(c, &n_dims, "dimension count", shown));
+    if (n_dims < 1 || n_dims > VL_GGUF_MAX_DIMS) {
+        return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': %u dimensions at byte offset %llu (1..%d allowed)",
+                        g->path, shown, n_dims, (unsigned long long)(c->pos - 4), VL_GGUF_MAX_DIMS);
+    }
+    t->n_dims = (int32_t)n_dims;
+    /* Every dimension is at least 1 and the element count fits in int64:
+     * users multiply ne[] freely, so no product of them may overflow. */
+    uint64_t nel = 1;
+    for (int d = 0; d < VL_GGUF_MAX_DIMS; d++) {
+        t->ne[d] = 1;
+        if ((uint32_t)d >= n_dims) continue;
+        uint64_t ne = 0;
+        VL_TRY(read_u64(c, &ne, "dimension", shown));
+        if (ne == 0 || ne > (uint64_t)INT64_MAX || nel > (uint64_t)INT64_MAX / ne) {
+            return vl_error(VLLM_ERR_FORMAT,
+                            "%s: tensor '%s': dimension %d = %llu at byte offset %llu is %s", g->path, shown, d,
+                            (unsigned long long)ne, (unsigned long long)(c->pos - 8),
+                            ne == 0 ? "zero" : "too large (the element count overflows int64)");
+        }
+        t->ne[d] = (int64_t)ne;
+        nel *= ne;
+    }
+    uint32_t type = 0;
+    VL_TRY(read_u32(c, &type, "type", shown));
+    const vl_type_traits *tr = vl_type_traits_of((int32_t)type);
+    if (!tr || type > INT32_MAX) {
+        return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': unknown type id %u at byte offset %llu", g->path, shown,
+                        type, (unsigned long long)(c->pos - 4));
+    }
+    t->type = (int32_t)type;
+    if (t->ne[0] % tr->block_size != 0) {
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: tensor '%s' (record at byte offset %llu): row length %lld is not a multiple of the %s "
+                        "block size %d",
+                        g->path, shown, (unsigned long long)at, (long long)t->ne[0], tr->name, tr->block_size);
+    }
+    uint64_t blocks = (uint64_t)t->ne[0] / (uint64_t)tr->block_size;
+    uint64_t rows = nel / (uint64_t)t->ne[0];
+    if (blocks > UINT64_MAX / (uint64_t)tr->type_size ||
+        rows > UINT64_MAX / (blocks * (uint64_t)tr->type_size)) {
+        return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s' (record at byte offset %llu): byte size overflows",
+                        g->path, shown, (unsigned long long)at);
+    }
+    t->size = rows * blocks * (uint64_t)tr->type_size;
+    VL_TRY(read_u64(c, &t->offset, "data offset", shown));
+    if (t->offset % g->alignment != 0) {
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: tensor '%s': data offset %llu (at byte offset %llu) is not a multiple of the "
+                        "alignment %u",
+                        g->path, shown, (unsigned long long)t->offset, (unsigned long long)(c->pos - 8),
+                        g->alignment);
+    }
+    t->data = NULL;
+    return VLLM_OK;
+}
 
 static vllm_status parse(vl_gguf *g)
 {
@@ -238,167 +434,144 @@ static vllm_status parse(vl_gguf *g)
     char magic[4];
     VL_TRY(read_bytes(&c, magic, 4, "magic", NULL));
     if (memcmp(magic, "GGUF", 4) != 0) {
-        return vl_error(VLLM_ERR_FORMAT, "%s: not a GGUF file (magic bytes are %02x %02x %02x %02x, expected 'GGUF')",
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: not a GGUF file (magic bytes at byte offset 0 are %02x %02x %02x %02x, expected "
+                        "'GGUF')",
                         g->path, (uint8_t)magic[0], (uint8_t)magic[1], (uint8_t)magic[2], (uint8_t)magic[3]);
     }
     VL_TRY(read_u32(&c, &g->version, "version", NULL));
     if (g->version != 2 && g->version != 3) {
         if (g->version == 1)
-            return vl_error(VLLM_ERR_UNSUPPORTED, "%s: GGUF version 1 is obsolete; reconvert the model", g->path);
+            return vl_error(VLLM_ERR_UNSUPPORTED,
+                            "%s: GGUF version 1 (byte offset 4) is obsolete; reconvert the model", g->path);
         if ((g->version & 0xffff) == 0 && g->version != 0)
-            return vl_error(VLLM_ERR_UNSUPPORTED, "%s: big-endian GGUF (version field 0x%08x) is not supported",
-                            g->path, g->version);
+            return vl_error(VLLM_ERR_UNSUPPORTED,
+                            "%s: big-endian GGUF (version field 0x%08x at byte offset 4) is not supported", g->path,
+                            g->version);
         return vl_error(VLLM_ERR_FORMAT, "%s: unknown GGUF version %u at byte offset 4", g->path, g->version);
     }
     VL_TRY(read_u64(&c, &g->n_tensors, "tensor count", NULL));
     VL_TRY(read_u64(&c, &g->n_kv, "metadata count", NULL));
 
-    /* A key-value pair is at least 8 (key length) + 4 (type) + 1 bytes. */
-    if (g->n_kv > remaining(&c) / 13) {
-        return vl_error(VLLM_ERR_FORMAT, "%s: metadata count %llu at byte offset 16 exceeds what the %llu-byte file can hold",
-                        g->path, (unsigned long long)g->n_kv, (unsigned long long)g->size);
-    }
-    g->kv = arena_alloc(g, (size_t)g->n_kv * sizeof *g->kv);
-    if (!g->kv && g->n_kv) return vl_error(VLLM_ERR_NOMEM, "%s: out of memory for metadata", g->path);
+    /* A key-value pair takes at least 8 (key length) + 1 (key) + 4 (type)
+     * + 1 (value) bytes, a tensor record 8 + 1 + 4 + 8 + 4 + 8. Every
+     * pass-1 iteration consumes that much or fails, so its cost is bounded
+     * by the file size; when it fails on a count the file could never
+     * hold, the message says so before naming the entry that ran out. */
+    uint64_t after_header = remaining(&c);
+    int kv_impossible = g->n_kv > after_header / 14;
+    int t_impossible = kv_impossible || g->n_tensors > (after_header - g->n_kv * 14) / 33;
 
+    /* Metadata, pass 1: validate everything, allocate nothing. */
     g->alignment = 32;
+    uint64_t kv_start = c.pos;
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        vllm_status st = parse_kv(&c, g, i, NULL);
+        if (vllm_is_error(st) && kv_impossible)
+            return vl_error_prefix(st, "metadata count %llu at byte offset 16 is more than the %llu-byte file can hold",
+                                   (unsigned long long)g->n_kv, (unsigned long long)g->size);
+        VL_TRY(st);
+    }
+    uint64_t tensors_start = c.pos;
+
+    /* Tensor records, pass 1 (each record is validated into a scratch). */
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        vl_gguf_tensor t;
+        vllm_status st = parse_tensor(&c, g, i, &t);
+        if (vllm_is_error(st) && t_impossible)
+            return vl_error_prefix(st, "tensor count %llu at byte offset 8 is more than the %llu-byte file can hold",
+                                   (unsigned long long)g->n_tensors, (unsigned long long)g->size);
+        VL_TRY(st);
+    }
+    uint64_t info_end = c.pos;
+
+    /* Pass 2: the counts are now known to be real. */
+    vl_gguf_index *ix = arena_alloc(g, sizeof *ix);
+    if (!ix) return vl_error(VLLM_ERR_NOMEM, "%s: out of memory", g->path);
+    g->index = ix;
+    g->kv = g->n_kv ? arena_alloc(g, (size_t)g->n_kv * sizeof *g->kv) : NULL;
+    g->tensors = g->n_tensors ? arena_alloc(g, (size_t)g->n_tensors * sizeof *g->tensors) : NULL;
+    ix->kv_slots = index_table(g, g->n_kv, &ix->kv_mask);
+    ix->t_slots = index_table(g, g->n_tensors, &ix->t_mask);
+    if ((g->n_kv && !g->kv) || (g->n_tensors && !g->tensors) || !ix->kv_slots || !ix->t_slots)
+        return vl_error(VLLM_ERR_NOMEM, "%s: out of memory for %llu keys and %llu tensors", g->path,
+                        (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
+
+    c.pos = kv_start;
     for (uint64_t i = 0; i < g->n_kv; i++) {
         vl_gguf_kv *kv = &g->kv[i];
-        kv->offset = c.pos;
-        char idx[32];
-        snprintf(idx, sizeof idx, "metadata entry %llu", (unsigned long long)i);
-        VL_TRY(read_str(&c, &kv->key, "key", idx));
-        char key[128];
-        str_c(kv->key, key, sizeof key);
-        if (kv->key.len == 0)
-            return vl_error(VLLM_ERR_FORMAT, "%s: empty key at byte offset %llu", g->path, (unsigned long long)kv->offset);
-        for (uint64_t j = 0; j < i; j++) {
-            if (g->kv[j].key.len == kv->key.len && memcmp(g->kv[j].key.ptr, kv->key.ptr, kv->key.len) == 0)
-                return vl_error(VLLM_ERR_FORMAT, "%s: duplicate key '%s' at byte offset %llu", g->path, key,
-                                (unsigned long long)kv->offset);
+        VL_TRY(parse_kv(&c, g, i, kv));
+        uint64_t h = hash_bytes(kv->key.ptr, (size_t)kv->key.len) & ix->kv_mask;
+        for (; ix->kv_slots[h]; h = (h + 1) & ix->kv_mask) {
+            const vl_gguf_kv *o = &g->kv[ix->kv_slots[h] - 1];
+            if (o->key.len == kv->key.len && memcmp(o->key.ptr, kv->key.ptr, (size_t)kv->key.len) == 0) {
+                char key[128];
+                return vl_error(VLLM_ERR_FORMAT, "%s: duplicate key '%s' at byte offset %llu (first at %llu)",
+                                g->path, str_c(kv->key, key, sizeof key), (unsigned long long)kv->offset,
+                                (unsigned long long)o->offset);
+            }
         }
-        uint32_t type = 0;
-        VL_TRY(read_u32(&c, &type, "value type", key));
-        if (type >= VL_GGUF_VTYPE_COUNT) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: key '%s': invalid value type %u at byte offset %llu", g->path, key,
-                            type, (unsigned long long)(c.pos - 4));
-        }
-        VL_TRY(read_value(&c, g, (vl_gguf_vtype)type, &kv->value, key, 0));
-        if (vl_str_eq(kv->key, "general.alignment")) {
-            if (kv->value.type != VL_GGUF_UINT32 || kv->value.v.u == 0 || (kv->value.v.u & (kv->value.v.u - 1)))
-                return vl_error(VLLM_ERR_FORMAT,
-                                "%s: general.alignment at byte offset %llu must be a uint32 power of two",
-                                g->path, (unsigned long long)kv->offset);
-            g->alignment = (uint32_t)kv->value.v.u;
-        }
+        ix->kv_slots[h] = i + 1;
     }
-
-    /* A tensor record is at least 8 (name) + 4 (n_dims) + 8 (one dim) +
-     * 4 (type) + 8 (offset) bytes. */
-    if (g->n_tensors > remaining(&c) / 32) {
-        return vl_error(VLLM_ERR_FORMAT, "%s: tensor count %llu at byte offset 8 exceeds what the %llu-byte file can hold",
-                        g->path, (unsigned long long)g->n_tensors, (unsigned long long)g->size);
-    }
-    g->tensors = arena_alloc(g, (size_t)g->n_tensors * sizeof *g->tensors);
-    if (!g->tensors && g->n_tensors) return vl_error(VLLM_ERR_NOMEM, "%s: out of memory for tensors", g->path);
+    if (c.pos != tensors_start)
+        return vl_error(VLLM_ERR_INTERNAL, "%s: metadata passes disagree at byte offset %llu", g->path,
+                        (unsigned long long)c.pos);
 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         vl_gguf_tensor *t = &g->tensors[i];
         uint64_t at = c.pos;
-        char idx[32];
-        snprintf(idx, sizeof idx, "tensor %llu", (unsigned long long)i);
-        vl_str name = {0};
-        VL_TRY(read_str(&c, &name, "name", idx));
-        if (name.len == 0 || name.len >= sizeof t->name) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor %llu at byte offset %llu: name length %llu out of range 1..%zu",
-                            g->path, (unsigned long long)i, (unsigned long long)at, (unsigned long long)name.len,
-                            sizeof t->name - 1);
-        }
-        str_c(name, t->name, sizeof t->name);
-        if (memchr(name.ptr, '\0', name.len))
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor %llu at byte offset %llu: name contains a NUL byte", g->path,
-                            (unsigned long long)i, (unsigned long long)at);
-        for (uint64_t j = 0; j < i; j++) {
-            if (strcmp(g->tensors[j].name, t->name) == 0)
-                return vl_error(VLLM_ERR_FORMAT, "%s: duplicate tensor '%s' at byte offset %llu", g->path, t->name,
-                                (unsigned long long)at);
-        }
-        uint32_t n_dims = 0;
-        VL_TRY(read_u32(&c, &n_dims, "dimension count", t->name));
-        if (n_dims < 1 || n_dims > VL_GGUF_MAX_DIMS) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': %u dimensions at byte offset %llu (1..%d allowed)",
-                            g->path, t->name, n_dims, (unsigned long long)(c.pos - 4), VL_GGUF_MAX_DIMS);
-        }
-        t->n_dims = (int32_t)n_dims;
-        int64_t nel = 1;
-        for (int d = 0; d < VL_GGUF_MAX_DIMS; d++) {
-            t->ne[d] = 1;
-            if ((uint32_t)d >= n_dims) continue;
-            uint64_t ne = 0;
-            VL_TRY(read_u64(&c, &ne, "dimension", t->name));
-            if (ne > (uint64_t)INT64_MAX || (ne != 0 && (uint64_t)nel > (uint64_t)INT64_MAX / ne)) {
-                return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': dimension %d = %llu at byte offset %llu overflows",
-                                g->path, t->name, d, (unsigned long long)ne, (unsigned long long)(c.pos - 8));
+        VL_TRY(parse_tensor(&c, g, i, t));
+        uint64_t h = hash_bytes(t->name, strlen(t->name)) & ix->t_mask;
+        for (; ix->t_slots[h]; h = (h + 1) & ix->t_mask) {
+            if (strcmp(g->tensors[ix->t_slots[h] - 1].name, t->name) == 0) {
+                char shown[sizeof t->name];
+                vl_str s = {t->name, strlen(t->name)};
+                return vl_error(VLLM_ERR_FORMAT, "%s: duplicate tensor '%s' at byte offset %llu", g->path,
+                                str_c(s, shown, sizeof shown), (unsigned long long)at);
             }
-            t->ne[d] = (int64_t)ne;
-            nel *= (int64_t)ne;
         }
-        uint32_t type = 0;
-        VL_TRY(read_u32(&c, &type, "type", t->name));
-        const vl_type_traits *tr = vl_type_traits_of((int32_t)type);
-        if (!tr) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': unknown type id %u at byte offset %llu", g->path,
-                            t->name, type, (unsigned long long)(c.pos - 4));
-        }
-        t->type = (int32_t)type;
-        if (t->ne[0] % tr->block_size != 0) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': row length %lld is not a multiple of the %s block size %d",
-                            g->path, t->name, (long long)t->ne[0], tr->name, tr->block_size);
-        }
-        uint64_t rows = (uint64_t)(t->ne[0] ? nel / t->ne[0] : 0);
-        uint64_t row_bytes = (uint64_t)(t->ne[0] / tr->block_size) * (uint64_t)tr->type_size;
-        if (row_bytes && rows > UINT64_MAX / row_bytes) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': byte size overflows", g->path, t->name);
-        }
-        t->size = rows * row_bytes;
-        VL_TRY(read_u64(&c, &t->offset, "data offset", t->name));
-        if (t->offset % g->alignment != 0) {
-            return vl_error(VLLM_ERR_FORMAT, "%s: tensor '%s': data offset %llu (at byte offset %llu) is not a multiple of the alignment %u",
-                            g->path, t->name, (unsigned long long)t->offset, (unsigned long long)(c.pos - 8),
-                            g->alignment);
-        }
+        ix->t_slots[h] = i + 1;
     }
 
     /* Tensor data starts at the next multiple of the alignment. */
-    uint64_t data = c.pos + (g->alignment - c.pos % g->alignment) % g->alignment;
+    uint64_t data = info_end + (g->alignment - info_end % g->alignment) % g->alignment;
     g->data_offset = data;
     if (g->n_tensors == 0) return VLLM_OK;
     if (data > g->size) {
-        return vl_error(VLLM_ERR_FORMAT, "%s: truncated file: tensor data section should start at byte offset %llu but the file is %llu bytes",
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: truncated file: tensor data section should start at byte offset %llu but the file is "
+                        "%llu bytes",
                         g->path, (unsigned long long)data, (unsigned long long)g->size);
     }
     uint64_t avail = g->size - data;
     vl_gguf_tensor **order = malloc((size_t)g->n_tensors * sizeof *order);
     if (!order) return vl_error(VLLM_ERR_NOMEM, "%s: out of memory", g->path);
     vllm_status st = VLLM_OK;
+    char n1[sizeof g->tensors[0].name], n2[sizeof g->tensors[0].name];
     for (uint64_t i = 0; i < g->n_tensors && st == VLLM_OK; i++) {
         vl_gguf_tensor *t = &g->tensors[i];
         order[i] = t;
         if (t->offset > avail || t->size > avail - t->offset) {
             st = vl_error(VLLM_ERR_FORMAT,
-                          "%s: tensor '%s' (%llu bytes at data offset %llu, file offset %llu) extends past the end of the file (%llu bytes)",
-                          g->path, t->name, (unsigned long long)t->size, (unsigned long long)t->offset,
-                          (unsigned long long)(data + t->offset), (unsigned long long)g->size);
+                          "%s: tensor '%s' (%llu bytes at data offset %llu, file offset %llu) extends past the end "
+                          "of the file (%llu bytes)",
+                          g->path, tensor_name_c(t, n1, sizeof n1), (unsigned long long)t->size,
+                          (unsigned long long)t->offset, (unsigned long long)(data + t->offset),
+                          (unsigned long long)g->size);
+        } else {
+            t->data = g->base + data + t->offset; /* only formed once known to be in range */
         }
-        t->data = g->base + data + t->offset;
     }
     if (st == VLLM_OK) {
         qsort(order, (size_t)g->n_tensors, sizeof *order, cmp_offset);
         for (uint64_t i = 1; i < g->n_tensors; i++) {
             const vl_gguf_tensor *a = order[i - 1], *b = order[i];
             if (a->offset + a->size > b->offset) {
-                st = vl_error(VLLM_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap at data offset %llu", g->path,
-                              a->name, b->name, (unsigned long long)b->offset);
+                st = vl_error(VLLM_ERR_FORMAT,
+                              "%s: tensors '%s' and '%s' overlap at data offset %llu (file offset %llu)", g->path,
+                              tensor_name_c(a, n1, sizeof n1), tensor_name_c(b, n2, sizeof n2),
+                              (unsigned long long)b->offset,
+                              (unsigned long long)(data + b->offset));
                 break;
             }
         }
@@ -509,17 +682,24 @@ void vl_gguf_close(vl_gguf *g)
 
 const vl_gguf_kv *vl_gguf_find(const vl_gguf *g, const char *key)
 {
-    if (!g || !key) return NULL;
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (vl_str_eq(g->kv[i].key, key)) return &g->kv[i];
+    const vl_gguf_index *ix = get_index(g);
+    if (!ix || !key) return NULL;
+    size_t n = strlen(key);
+    for (uint64_t h = hash_bytes(key, n) & ix->kv_mask; ix->kv_slots[h]; h = (h + 1) & ix->kv_mask) {
+        const vl_gguf_kv *kv = &g->kv[ix->kv_slots[h] - 1];
+        if (vl_str_eq(kv->key, key)) return kv;
+    }
     return NULL;
 }
 
 const vl_gguf_tensor *vl_gguf_find_tensor(const vl_gguf *g, const char *name)
 {
-    if (!g || !name) return NULL;
-    for (uint64_t i = 0; i < g->n_tensors; i++)
-        if (strcmp(g->tensors[i].name, name) == 0) return &g->tensors[i];
+    const vl_gguf_index *ix = get_index(g);
+    if (!ix || !name) return NULL;
+    for (uint64_t h = hash_bytes(name, strlen(name)) & ix->t_mask; ix->t_slots[h]; h = (h + 1) & ix->t_mask) {
+        const vl_gguf_tensor *t = &g->tensors[ix->t_slots[h] - 1];
+        if (strcmp(t->name, name) == 0) return t;
+    }
     return NULL;
 }
 
@@ -558,7 +738,7 @@ vllm_status vl_gguf_get_int_req(const vl_gguf *g, const char *key, int64_t *out)
 vllm_status vl_gguf_get_i32_range(const vl_gguf *g, const char *key, int64_t def, int64_t lo, int64_t hi,
                                   int32_t *out)
 {
-    int64_t v;
+    int64_t v = def;
     VL_TRY(vl_gguf_get_int(g, key, def, &v));
     if (v < lo || v > hi)
         return vl_error(VLLM_ERR_FORMAT, "%s: key '%s' = %lld is outside the valid range %lld..%lld", g->path, key,
@@ -622,19 +802,31 @@ vllm_status vl_gguf_get_arr(const vl_gguf *g, const char *key, vl_gguf_vtype ele
     return VLLM_OK;
 }
 
+/* Saturating float -> int64 (a plain cast of NaN or of an out-of-range
+ * value is undefined behaviour). */
+static int64_t f64_to_i64(double f)
+{
+    if (f != f) return 0;
+    if (f >= 9223372036854775807.0) return INT64_MAX;
+    if (f <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)f;
+}
+
 int64_t vl_gguf_arr_int(const vl_gguf_value *arr, uint64_t i)
 {
+    if (!arr || arr->type != VL_GGUF_ARRAY) return 0;
     size_t es = vl_gguf_vtype_size(arr->v.arr.elem);
     if (!es || i >= arr->v.arr.n) return 0;
     vl_gguf_value v = {0};
     decode_scalar(arr->v.arr.elem, (const uint8_t *)arr->v.arr.raw + i * es, &v);
     if (is_signed_int(v.type)) return v.v.i;
-    if (v.type == VL_GGUF_FLOAT32 || v.type == VL_GGUF_FLOAT64) return (int64_t)v.v.f;
-    return (int64_t)v.v.u;
+    if (v.type == VL_GGUF_FLOAT32 || v.type == VL_GGUF_FLOAT64) return f64_to_i64(v.v.f);
+    return v.v.u > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v.v.u;
 }
 
 double vl_gguf_arr_float(const vl_gguf_value *arr, uint64_t i)
 {
+    if (!arr || arr->type != VL_GGUF_ARRAY) return 0;
     size_t es = vl_gguf_vtype_size(arr->v.arr.elem);
     if (!es || i >= arr->v.arr.n) return 0;
     vl_gguf_value v = {0};

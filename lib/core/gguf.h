@@ -92,6 +92,7 @@ typedef struct vl_gguf {
     int mapped;
     int owns_buffer;
     void *arena;           /* allocations for the metadata tree */
+    void *index;           /* hash tables over key and tensor names */
 } vl_gguf;
 
 /* Open a file; use_mmap=0 reads it into memory instead. */
