@@ -527,6 +527,23 @@ static void test_malformed(void)
         vl_tokenizer_free(t);
     }
 
+    /* every supported pre-tokenizer keeps a plain ASCII word whole, so the
+     * merge result is the same for all of them */
+    static const char *const pres[] = { "default", "gpt-2", "mpt", "llama3", "llama-bpe", "qwen2", "smollm",
+                                        "starcoder", "refact", "falcon", "deepseek-llm", "deepseek-coder", "dbrx" };
+    for (size_t i = 0; i < sizeof pres / sizeof *pres; i++) {
+        st = try_load(0, "gpt2", pres[i], good_merges, 1, k_types, 5, 4, 3, 0, &t);
+        CHECK(st == VLLM_OK, "pre %s: %s", pres[i], vl_error_message());
+        if (!t) continue;
+        vl_tokens v = { 0, 0, 0 };
+        int32_t want[] = { 3, 2, 1, 0 };
+        CHECK(vl_tokenizer_encode(t, "abba", 4, 1, 0, &v) == VLLM_OK && v.n == 4 && !memcmp(v.ids, want, sizeof want),
+              "pre %s: abba", pres[i]);
+        CHECK(!strcmp(vl_tokenizer_pre(t), pres[i]), "pre name %s", vl_tokenizer_pre(t));
+        free(v.ids);
+        vl_tokenizer_free(t);
+    }
+
     st = try_load(F_TOKENS, "gpt2", "gpt-2", good_merges, 1, k_types, 5, 4, 3, 0, &t);
     expect_error(VLLM_ERR_FORMAT, "tokenizer.ggml.tokens", st, t, "missing tokens");
     st = try_load(F_MODEL, "gpt2", "gpt-2", good_merges, 1, k_types, 5, 4, 3, 0, &t);
