@@ -38,7 +38,11 @@ static void *worker_main(void *p)
     worker_arg arg = *(worker_arg *)p;
     free(p);
     vl_pool *pool = arg.pool;
-    unsigned seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+    /* Generation 0 is the pool's state at creation. Reading the counter
+     * here instead would race with a vl_pool_run() issued before this
+     * thread got scheduled: the worker would take that job's generation as
+     * already seen and the caller would wait for it forever. */
+    unsigned seen = 0;
     for (;;) {
         unsigned gen;
         int spins = 0;

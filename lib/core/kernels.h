@@ -1,0 +1,60 @@
+/* Per-ISA kernel tables (internal to lib/core).
+ *
+ * Each SIMD level lives in its own files compiled with their own -m flags
+ * (vecdot_avx2.c, vecdot_avx512.c, dequant_avx2.c, ...) so the rest of the
+ * library stays baseline x86-64 and runs anywhere. A level fills in only
+ * the entries it implements on top of the level below, so every entry of
+ * every table is always callable; vecdot.c picks one table at run time
+ * from vl_cpu(). */
+#ifndef VL_CORE_KERNELS_H
+#define VL_CORE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtype.h"
+
+/* y[r] = dot(row r of W, xq) for r in [0, nrows); rows are row_bytes apart,
+ * xq is the activation row in vl_vec_dot_type(weight type). */
+typedef void (*vl_gemv_fn)(const void *W, size_t row_bytes, const void *xq, int64_t n, float *y, int64_t nrows);
+
+/* dst[0..n) = dequantized src (n a multiple of the block size). */
+typedef void (*vl_dequant_fn)(const void *src, float *dst, int64_t n);
+
+typedef struct vl_kernel_table {
+    const char *name;
+    vl_gemv_fn gemv[VL_TYPE_COUNT];
+    vl_dequant_fn dequant[VL_TYPE_COUNT];
+} vl_kernel_table;
+
+/* Scalar reference kernels (vecdot.c, quant.c): every supported type. */
+void vl_kernels_fill_scalar(vl_kernel_table *t);
+void vl_dequant_fill_scalar(vl_kernel_table *t);
+
+/* AVX2+FMA+F16C (vecdot_avx2.c, dequant_avx2.c). */
+void vl_kernels_fill_avx2(vl_kernel_table *t);
+void vl_dequant_fill_avx2(vl_kernel_table *t);
+
+/* AVX-512 F/BW/VL/VNNI (vecdot_avx512.c); has_bf16 enables vdpbf16ps. */
+void vl_kernels_fill_avx512(vl_kernel_table *t, int has_bf16);
+
+/* The table for a level (0 scalar, 1 AVX2, 2 AVX-512; see vecdot.h), NULL
+ * when this CPU (after the VIDEOLLM_CPU cap) cannot run it. */
+const vl_kernel_table *vl_kernels_for_level(int level);
+
+/* The table of the best level this CPU runs. */
+const vl_kernel_table *vl_kernels_active(void);
+
+/* The 6-bit scale/min pair j (0..7) of a Q4_K/Q5_K super-block. */
+static inline void vl_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+#endif

@@ -1,0 +1,237 @@
+#include "matmul.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "error.h"
+#include "gemm.h"
+#include "quant.h"
+#include "vecdot.h"
+
+/* Bytes of dequantized weights per GEMM tile: the tile is re-read by the
+ * sgemm once per block of tokens, so it should stay in the 1 MB L2 next to
+ * OpenBLAS's own packed panels. */
+#define TILE_BYTES (384u * 1024u)
+
+/* GEMV row chunk when several tokens reuse it: small enough to stay in L1/L2
+ * while every token's dot products run over it. */
+#define GEMV_CHUNK_BYTES (48u * 1024u)
+
+/* Refuse scratch requests above this (a wrong shape, not a real model). */
+#define SCRATCH_LIMIT ((size_t)1 << 34)
+
+struct vl_matmul_scratch {
+    void *xq;       /* n_tok activation rows in vec_dot_type */
+    size_t xq_cap;
+    float *xe;      /* n_tok emulated activation rows (GEMM path) */
+    size_t xe_cap;
+    float *tiles;   /* one dequantized tile per pool thread */
+    size_t tiles_cap;
+};
+
+vl_matmul_scratch *vl_matmul_scratch_new(void) { return calloc(1, sizeof(vl_matmul_scratch)); }
+
+void vl_matmul_scratch_free(vl_matmul_scratch *s)
+{
+    if (!s) return;
+    free(s->xq);
+    free(s->xe);
+    free(s->tiles);
+    free(s);
+}
+
+/* Grow *buf to at least `bytes` (64-byte aligned, contents not kept). */
+static vllm_status grow(void **buf, size_t *cap, size_t bytes, const char *what)
+{
+    if (bytes <= *cap) return VLLM_OK;
+    if (bytes > SCRATCH_LIMIT) return vl_error(VLLM_ERR_NOMEM, "matmul scratch for %s: %zu bytes is absurd", what, bytes);
+    size_t want = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, want);
+    if (!p) return vl_error(VLLM_ERR_NOMEM, "matmul scratch for %s: %zu bytes", what, want);
+    free(*buf);
+    *buf = p;
+    *cap = want;
+    return VLLM_OK;
+}
+
+int64_t vl_matmul_gemm_min_tokens(int32_t type)
+{
+    /* Measured with bench_gemm on Zen 4 (2 threads): below these counts the
+     * GEMV kernels, which read each weight once for all tokens of a chunk,
+     * beat dequantize + sgemm. */
+    switch (type) {
+    case VL_TYPE_F32: return 4;
+    default: return 8;
+    }
+}
+
+/* ---- GEMV path ------------------------------------------------------------------ */
+
+typedef struct gemv_job {
+    const vl_weight *W;
+    const char *xq;
+    size_t xq_stride;
+    int64_t n_tok;
+    float *y;
+} gemv_job;
+
+static void gemv_part(void *ctx, int ith, int nth)
+{
+    const gemv_job *j = ctx;
+    const vl_weight *W = j->W;
+    long long b, e;
+    vl_split_range(W->n_out, ith, nth, 16, &b, &e);
+    if (j->n_tok == 1) {
+        vl_gemv(W->type, W->data, W->row_bytes, j->xq, W->n_in, j->y + b, b, e);
+        return;
+    }
+    int64_t chunk = (int64_t)(GEMV_CHUNK_BYTES / W->row_bytes);
+    if (chunk < 4) chunk = 4;
+    for (int64_t c0 = b; c0 < e; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < e ? c0 + chunk : e;
+        for (int64_t t = 0; t < j->n_tok; t++)
+            vl_gemv(W->type, W->data, W->row_bytes, j->xq + (size_t)t * j->xq_stride, W->n_in, j->y + t * W->n_out + c0,
+                    c0, c1);
+    }
+}
+
+/* ---- GEMM path ------------------------------------------------------------------ */
+
+typedef struct gemm_job {
+    const vl_weight *W;
+    int32_t vdt;
+    const float *x;   /* original activations */
+    float *xe_out;    /* where emulate_part writes the emulated activations */
+    const float *xe;  /* the sgemm's A: xe_out, or x itself for F32 weights */
+    int64_t n_tok;
+    float *y;
+    float *tiles;
+    int64_t tile_rows;
+    int direct;       /* F32 weights with float-aligned rows: no tile copy */
+} gemm_job;
+
+static void emulate_part(void *ctx, int ith, int nth)
+{
+    const gemm_job *j = ctx;
+    long long b, e;
+    vl_split_range(j->n_tok, ith, nth, 1, &b, &e);
+    const int64_t n = j->W->n_in;
+    for (long long t = b; t < e; t++) vl_activations_emulate(j->vdt, j->x + t * n, j->xe_out + t * n, n);
+}
+
+static void gemm_part(void *ctx, int ith, int nth)
+{
+    const gemm_job *j = ctx;
+    const vl_weight *W = j->W;
+    const int64_t n = W->n_in;
+    long long b, e;
+    vl_split_range(W->n_out, ith, nth, j->tile_rows < 16 ? j->tile_rows : 16, &b, &e);
+    if (j->direct) {
+        if (e > b)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n_tok, (int)(e - b), (int)n, 1.0f, j->xe,
+                        (int)n, (const float *)((const char *)W->data + (size_t)b * W->row_bytes),
+                        (int)(W->row_bytes / sizeof(float)), 0.0f, j->y + b, (int)W->n_out);
+        return;
+    }
+    float *tile = j->tiles + (size_t)ith * (size_t)j->tile_rows * (size_t)n;
+    for (int64_t o0 = b; o0 < e; o0 += j->tile_rows) {
+        const int64_t rows = o0 + j->tile_rows < e ? j->tile_rows : e - o0;
+        for (int64_t r = 0; r < rows; r++)
+            vl_dequantize_row(W->type, (const char *)W->data + (size_t)(o0 + r) * W->row_bytes, tile + r * n, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n_tok, (int)rows, (int)n, 1.0f, j->xe, (int)n,
+                    tile, (int)n, 0.0f, j->y + o0, (int)W->n_out);
+    }
+}
+
+/* ---- driver ------------------------------------------------------------------------ */
+
+static vllm_status check_args(const vl_matmul_scratch *s, const vl_weight *W, const float *x, int64_t n_tok,
+                              const float *y)
+{
+    if (!s || !W || (n_tok > 0 && (!x || !y)))
+        return vl_error(VLLM_ERR_INVALID_ARG, "vl_matmul: NULL %s", !s ? "scratch" : !W ? "weight" : "x or y");
+    if (n_tok < 0 || W->n_in <= 0 || W->n_out <= 0)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vl_matmul: bad shape n_tok=%lld n_in=%lld n_out=%lld",
+                        (long long)n_tok, (long long)W->n_in, (long long)W->n_out);
+    const vl_type_traits *tr = vl_type_traits_of(W->type);
+    if (!tr || !tr->can_dequantize || vl_vec_dot_type(W->type) < 0)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "vl_matmul: weight type %s (%d) not supported", vl_type_name(W->type),
+                        (int)W->type);
+    const int32_t vdt = vl_vec_dot_type(W->type);
+    const size_t rs = vl_row_size(W->type, W->n_in);
+    if (rs == 0 || vl_row_size(vdt, W->n_in) == 0)
+        return vl_error(VLLM_ERR_FORMAT, "vl_matmul: n_in=%lld is not a multiple of the %s block", (long long)W->n_in,
+                        rs == 0 ? vl_type_name(W->type) : vl_type_name(vdt));
+    if (W->row_bytes < rs)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vl_matmul: row_bytes %zu < %zu needed for %lld %s values", W->row_bytes,
+                        rs, (long long)W->n_in, vl_type_name(W->type));
+    if (!W->data) return vl_error(VLLM_ERR_INVALID_ARG, "vl_matmul: weight data is NULL");
+    if (W->n_in > INT32_MAX || W->n_out > INT32_MAX || n_tok > INT32_MAX)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "vl_matmul: dimension above 2^31 (BLAS int)");
+    return VLLM_OK;
+}
+
+static vllm_status mul_size(size_t a, size_t b, size_t c, size_t *out)
+{
+    if (a && b > SIZE_MAX / a) return vl_error(VLLM_ERR_NOMEM, "vl_matmul: size overflow");
+    size_t ab = a * b;
+    if (ab && c > SIZE_MAX / ab) return vl_error(VLLM_ERR_NOMEM, "vl_matmul: size overflow");
+    *out = ab * c;
+    return VLLM_OK;
+}
+
+vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x,
+                               int64_t n_tok, float *y, vl_matmul_path path)
+{
+    VL_TRY(check_args(s, W, x, n_tok, y));
+    if (n_tok == 0) return VLLM_OK;
+    const int32_t vdt = vl_vec_dot_type(W->type);
+    if (path == VL_MATMUL_AUTO) path = n_tok >= vl_matmul_gemm_min_tokens(W->type) ? VL_MATMUL_GEMM : VL_MATMUL_GEMV;
+
+    if (path == VL_MATMUL_GEMV) {
+        const size_t stride = vl_activation_row_size(vdt, W->n_in);
+        size_t bytes = 0;
+        VL_TRY(mul_size(stride, (size_t)n_tok, 1, &bytes));
+        VL_TRY(grow(&s->xq, &s->xq_cap, bytes, "quantized activations"));
+        for (int64_t t = 0; t < n_tok; t++)
+            vl_quantize_activations(vdt, x + t * W->n_in, (char *)s->xq + (size_t)t * stride, W->n_in);
+        gemv_job j = {W, s->xq, stride, n_tok, y};
+        /* Tiny matrices are not worth waking the pool. */
+        if ((size_t)W->n_out * W->row_bytes * (size_t)n_tok < 16384) gemv_part(&j, 0, 1);
+        else vl_pool_run(pool, gemv_part, &j);
+        return VLLM_OK;
+    }
+
+    vl_sgemm_init();
+    const int nth = vl_pool_size(pool);
+    gemm_job j = {W, vdt, x, NULL, x, n_tok, y, NULL, 0, 0};
+    j.direct = W->type == VL_TYPE_F32 && W->row_bytes % sizeof(float) == 0;
+    if (vdt != VL_TYPE_F32) {
+        size_t bytes = 0;
+        VL_TRY(mul_size((size_t)n_tok, (size_t)W->n_in, sizeof(float), &bytes));
+        VL_TRY(grow((void **)&s->xe, &s->xe_cap, bytes, "emulated activations"));
+        j.xe_out = s->xe;
+        j.xe = s->xe;
+        vl_pool_run(n_tok * W->n_in >= 16384 ? pool : NULL, emulate_part, &j);
+    }
+    int64_t rows = (int64_t)(TILE_BYTES / ((size_t)W->n_in * sizeof(float)));
+    rows = rows < 16 ? 16 : rows & ~(int64_t)15;
+    j.tile_rows = rows;
+    if (!j.direct) {
+        size_t bytes = 0;
+        VL_TRY(mul_size((size_t)nth * (size_t)rows, (size_t)W->n_in, sizeof(float), &bytes));
+        VL_TRY(grow((void **)&s->tiles, &s->tiles_cap, bytes, "weight tiles"));
+        j.tiles = s->tiles;
+    }
+    vl_pool_run(pool, gemm_part, &j);
+    return VLLM_OK;
+}
+
+vllm_status vl_matmul(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x, int64_t n_tok,
+                      float *y)
+{
+    return vl_matmul_path_run(pool, s, W, x, n_tok, y, VL_MATMUL_AUTO);
+}
