@@ -19,6 +19,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cli_info, "describe a GGUF file: metadata, hyper-parameters, tokenizer, tensors"},
+    {"tokenize", cli_tokenize, "print the token ids of a text"},
+    {"ask", cli_ask, "answer a prompt with a text model, streaming the tokens"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,360 @@
+/* The text model's forward pass over a batch of new positions, and the
+ * per-sequence state (KV cache + scratch) it runs in.
+ *
+ * KV cache layout, per layer: [kv_head][position][head_dim], so the keys
+ * or values of one head are a contiguous matrix — attention for a group
+ * of query heads is then two plain GEMMs (or GEMVs for one token). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/f16.h"
+#include "core/ops.h"
+#include "core/quant.h"
+#include "llm.h"
+
+#define UBATCH 512 /* positions evaluated per forward pass (bounds scratch) */
+#define QBLOCK 64  /* queries per attention work item (bounds score rows) */
+
+struct vl_llm_state {
+    vl_llm_hparams hp;
+    int32_t n_ctx, n_past;
+    vl_kv_type kv_type;
+    size_t elt;          /* bytes per cached element */
+    size_t layer_elems;  /* n_head_kv * n_ctx * head_dim */
+    uint8_t *k, *v;      /* n_layer * layer_elems elements each */
+
+    /* activations for one ubatch */
+    float *x, *xb, *q, *kt, *vt, *att, *hb, *hb2;
+    /* per-thread attention scratch: scores + f32 copies of an f16 head */
+    float *attn_tmp;
+    int attn_tmp_threads;
+    size_t attn_tmp_per_thread;
+
+    float *logits;
+    int64_t logits_rows, logits_cap;
+    vl_matmul_scratch *ms;
+};
+
+/* ---- state ------------------------------------------------------------------ */
+
+vllm_status vl_llm_state_new(const vl_llm *m, int32_t n_ctx, vl_kv_type kv_type, vl_llm_state **out)
+{
+    *out = NULL;
+    const vl_llm_hparams *hp = &m->hp;
+    if (n_ctx < 1 || n_ctx > (1 << 22))
+        return vl_error(VLLM_ERR_INVALID_ARG, "context size %d is out of range 1..%d", n_ctx, 1 << 22);
+    vl_llm_state *s = calloc(1, sizeof *s);
+    if (!s) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    s->hp = *hp;
+    s->n_ctx = n_ctx;
+    s->kv_type = kv_type;
+    s->elt = kv_type == VL_KV_F16 ? 2 : 4;
+    s->layer_elems = (size_t)hp->n_head_kv * (size_t)n_ctx * (size_t)hp->head_dim;
+    const size_t kv_bytes = (size_t)hp->n_layer * s->layer_elems * s->elt;
+    /* calloc: pages are committed only as positions are written */
+    s->k = calloc(1, kv_bytes);
+    s->v = calloc(1, kv_bytes);
+    const size_t E = (size_t)hp->n_embd, Dq = (size_t)hp->n_head * hp->head_dim,
+                 Dkv = (size_t)hp->n_head_kv * hp->head_dim, F = (size_t)hp->n_ff;
+    s->x = malloc(UBATCH * E * sizeof(float));
+    s->xb = malloc(UBATCH * E * sizeof(float));
+    s->q = malloc(UBATCH * Dq * sizeof(float));
+    s->kt = malloc(UBATCH * Dkv * sizeof(float));
+    s->vt = malloc(UBATCH * Dkv * sizeof(float));
+    s->att = malloc(UBATCH * Dq * sizeof(float));
+    s->hb = malloc(UBATCH * F * sizeof(float));
+    s->hb2 = malloc(UBATCH * F * sizeof(float));
+    s->ms = vl_matmul_scratch_new();
+    if (!s->k || !s->v || !s->x || !s->xb || !s->q || !s->kt || !s->vt || !s->att || !s->hb || !s->hb2 || !s->ms) {
+        vl_llm_state_free(s);
+        return vl_error(VLLM_ERR_NOMEM, "out of memory for a %d-position context (%.1f MiB of KV cache)", n_ctx,
+                        2.0 * (double)kv_bytes / (1024.0 * 1024.0));
+    }
+    *out = s;
+    return VLLM_OK;
+}
+
+void vl_llm_state_free(vl_llm_state *s)
+{
+    if (!s) return;
+    free(s->k);
+    free(s->v);
+    free(s->x);
+    free(s->xb);
+    free(s->q);
+    free(s->kt);
+    free(s->vt);
+    free(s->att);
+    free(s->hb);
+    free(s->hb2);
+    free(s->attn_tmp);
+    free(s->logits);
+    vl_matmul_scratch_free(s->ms);
+    free(s);
+}
+
+int32_t vl_llm_state_n_past(const vl_llm_state *s) { return s->n_past; }
+int32_t vl_llm_state_n_ctx(const vl_llm_state *s) { return s->n_ctx; }
+
+void vl_llm_state_truncate(vl_llm_state *s, int32_t n_past)
+{
+    if (n_past >= 0 && n_past < s->n_past) s->n_past = n_past;
+}
+
+const float *vl_llm_logits(const vl_llm_state *s, int64_t *n_rows)
+{
+    if (n_rows) *n_rows = s->logits_rows;
+    return s->logits_rows ? s->logits : NULL;
+}
+
+/* ---- row-parallel elementwise steps ---------------------------------------- */
+
+typedef struct rows_task {
+    const vl_llm_hparams *hp;
+    int64_t n, pos0;
+    float *x, *y, *a, *b;
+    const float *w;
+} rows_task;
+
+static void task_rmsnorm(void *p, int ith, int nth)
+{
+    rows_task *t = p;
+    long long r0, r1;
+    vl_split_range(t->n, ith, nth, 1, &r0, &r1);
+    const int64_t E = t->hp->n_embd;
+    for (long long r = r0; r < r1; r++) vl_rmsnorm(t->x + r * E, t->w, t->y + r * E, E, t->hp->rms_eps);
+}
+
+static void task_swiglu(void *p, int ith, int nth)
+{
+    rows_task *t = p;
+    long long r0, r1;
+    vl_split_range(t->n * t->hp->n_ff, ith, nth, 16, &r0, &r1);
+    vl_swiglu(t->a + r0, t->b + r0, t->a + r0, r1 - r0);
+}
+
+/* Biases, RoPE on q and k. */
+static void task_qk_post(void *p, int ith, int nth)
+{
+    rows_task *t = p;
+    const vl_llm_hparams *hp = t->hp;
+    const int64_t Dq = (int64_t)hp->n_head * hp->head_dim, Dkv = (int64_t)hp->n_head_kv * hp->head_dim;
+    long long r0, r1;
+    vl_split_range(t->n, ith, nth, 1, &r0, &r1);
+    const vl_llm_layer *L = (const vl_llm_layer *)t->w;
+    for (long long r = r0; r < r1; r++) {
+        float *q = t->x + r * Dq, *k = t->a + r * Dkv, *v = t->b + r * Dkv;
+        if (L->bq) vl_add(q, L->bq, Dq);
+        if (L->bk) vl_add(k, L->bk, Dkv);
+        if (L->bv) vl_add(v, L->bv, Dkv);
+        vl_rope(q, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_neox, t->pos0 + r, hp->rope_base);
+        vl_rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_neox, t->pos0 + r, hp->rope_base);
+    }
+}
+
+/* ---- attention ------------------------------------------------------------------ */
+
+typedef struct attn_task {
+    vl_llm_state *s;
+    int layer;
+    int64_t n;      /* new positions in this ubatch */
+    int64_t pos0;   /* position of the first one */
+} attn_task;
+
+/* Pointer to head `kvh` of layer `il` in cache `base`. */
+static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh)
+{
+    return base + ((size_t)il * s->layer_elems + (size_t)kvh * s->n_ctx * s->hp.head_dim) * s->elt;
+}
+
+static void task_attention(void *p, int ith, int nth)
+{
+    attn_task *t = p;
+    vl_llm_state *s = t->s;
+    const vl_llm_hparams *hp = &s->hp;
+    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const int64_t Dq = (int64_t)hp->n_head * hd;
+    const int64_t n_keys_all = t->pos0 + t->n;
+    const int64_t n_qblocks = (t->n + QBLOCK - 1) / QBLOCK;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *scores = s->attn_tmp + (size_t)ith * s->attn_tmp_per_thread;
+    float *kf = scores + (size_t)QBLOCK * s->n_ctx; /* f32 copies (f16 cache only) */
+    float *vf = kf + (size_t)s->n_ctx * hd;
+    int converted_kvh = -1;
+
+    /* work item = (kv head, query block); all query heads of the group */
+    for (int64_t item = ith; item < hp->n_head_kv * n_qblocks; item += nth) {
+        const int kvh = (int)(item / n_qblocks);
+        const int64_t t0 = (item % n_qblocks) * QBLOCK;
+        const int64_t nq = t->n - t0 < QBLOCK ? t->n - t0 : QBLOCK;
+        const int64_t n_keys = t->pos0 + t0 + nq; /* keys visible to the last query of the block */
+        const float *K, *V;
+        if (s->kv_type == VL_KV_F32) {
+            K = (const float *)cache_head(s, s->k, t->layer, kvh);
+            V = (const float *)cache_head(s, s->v, t->layer, kvh);
+        } else {
+            if (converted_kvh != kvh) {
+                vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->k, t->layer, kvh), kf, n_keys_all * hd);
+                vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->v, t->layer, kvh), vf, n_keys_all * hd);
+                converted_kvh = kvh;
+            }
+            K = kf;
+            V = vf;
+        }
+        for (int g = 0; g < group; g++) {
+            const int h = kvh * group + g;
+            const float *Q = s->q + t0 * Dq + (int64_t)h * hd;
+            float *O = s->att + t0 * Dq + (int64_t)h * hd;
+            if (nq == 1) {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_keys, hd, 1.0f, K, hd, Q, 1, 0.0f, scores, 1);
+                vl_softmax(scores, n_keys, n_keys, scale);
+                cblas_sgemv(CblasRowMajor, CblasTrans, (int)n_keys, hd, 1.0f, V, hd, scores, 1, 0.0f, O, 1);
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)n_keys, hd, 1.0f, Q, (int)Dq, K, hd,
+                        0.0f, scores, (int)n_keys);
+            for (int64_t i = 0; i < nq; i++) /* causal: query at pos0+t0+i sees keys 0..pos0+t0+i */
+                vl_softmax(scores + i * n_keys, n_keys, t->pos0 + t0 + i + 1, scale);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, hd, (int)n_keys, 1.0f, scores,
+                        (int)n_keys, V, hd, 0.0f, O, (int)Dq);
+        }
+    }
+}
+
+static vllm_status ensure_attn_tmp(vl_llm_state *s, int nth)
+{
+    if (s->attn_tmp && s->attn_tmp_threads >= nth) return VLLM_OK;
+    size_t per = (size_t)QBLOCK * s->n_ctx;
+    if (s->kv_type == VL_KV_F16) per += 2 * (size_t)s->n_ctx * s->hp.head_dim;
+    float *p = malloc((size_t)nth * per * sizeof(float));
+    if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory for attention scratch");
+    free(s->attn_tmp);
+    s->attn_tmp = p;
+    s->attn_tmp_threads = nth;
+    s->attn_tmp_per_thread = per;
+    return VLLM_OK;
+}
+
+static void store_kv(vl_llm_state *s, int il, int64_t n, int64_t pos0)
+{
+    const int hd = s->hp.head_dim, nkv = s->hp.n_head_kv;
+    for (int kvh = 0; kvh < nkv; kvh++) {
+        uint8_t *kd = cache_head(s, s->k, il, kvh) + (size_t)pos0 * hd * s->elt;
+        uint8_t *vd = cache_head(s, s->v, il, kvh) + (size_t)pos0 * hd * s->elt;
+        for (int64_t t = 0; t < n; t++) {
+            const float *ks = s->kt + (t * nkv + kvh) * hd, *vs = s->vt + (t * nkv + kvh) * hd;
+            if (s->kv_type == VL_KV_F32) {
+                memcpy(kd + (size_t)t * hd * 4, ks, (size_t)hd * 4);
+                memcpy(vd + (size_t)t * hd * 4, vs, (size_t)hd * 4);
+            } else {
+                uint16_t *kh = (uint16_t *)(kd + (size_t)t * hd * 2), *vh = (uint16_t *)(vd + (size_t)t * hd * 2);
+                for (int i = 0; i < hd; i++) {
+                    kh[i] = vl_f32_to_f16(ks[i]);
+                    vh[i] = vl_f32_to_f16(vs[i]);
+                }
+            }
+        }
+    }
+}
+
+/* ---- the forward pass -------------------------------------------------------------- */
+
+static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *pool, const int32_t *tokens,
+                                  const float *embd, int64_t n, float *logits_out, int all_logits)
+{
+    const vl_llm_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd;
+    const int64_t pos0 = s->n_past;
+
+    /* embeddings */
+    if (tokens) {
+        for (int64_t t = 0; t < n; t++)
+            vl_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
+                              s->x + t * E, E);
+    } else {
+        memcpy(s->x, embd, (size_t)(n * E) * sizeof(float));
+    }
+
+    rows_task rt = {.hp = hp, .n = n, .pos0 = pos0};
+    attn_task at = {.s = s, .n = n, .pos0 = pos0};
+    for (int il = 0; il < hp->n_layer; il++) {
+        const vl_llm_layer *L = &m->layers[il];
+
+        /* attention block */
+        rt.x = s->x, rt.y = s->xb, rt.w = L->attn_norm;
+        vl_pool_run(pool, task_rmsnorm, &rt);
+        VL_TRY(vl_matmul(pool, s->ms, &L->wq, s->xb, n, s->q));
+        VL_TRY(vl_matmul(pool, s->ms, &L->wk, s->xb, n, s->kt));
+        VL_TRY(vl_matmul(pool, s->ms, &L->wv, s->xb, n, s->vt));
+        rt.x = s->q, rt.a = s->kt, rt.b = s->vt, rt.w = (const float *)(const void *)L;
+        vl_pool_run(pool, task_qk_post, &rt);
+        store_kv(s, il, n, pos0);
+        at.layer = il;
+        vl_pool_run(pool, task_attention, &at);
+        VL_TRY(vl_matmul(pool, s->ms, &L->wo, s->att, n, s->xb));
+        vl_add(s->x, s->xb, n * E);
+
+        /* feed-forward block */
+        rt.x = s->x, rt.y = s->xb, rt.w = L->ffn_norm;
+        vl_pool_run(pool, task_rmsnorm, &rt);
+        VL_TRY(vl_matmul(pool, s->ms, &L->w_gate, s->xb, n, s->hb));
+        VL_TRY(vl_matmul(pool, s->ms, &L->w_up, s->xb, n, s->hb2));
+        rt.a = s->hb, rt.b = s->hb2;
+        vl_pool_run(pool, task_swiglu, &rt);
+        VL_TRY(vl_matmul(pool, s->ms, &L->w_down, s->hb, n, s->xb));
+        vl_add(s->x, s->xb, n * E);
+    }
+    s->n_past += (int32_t)n;
+
+    if (!logits_out) return VLLM_OK;
+    const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+    rt.x = s->x + first * E, rt.y = s->xb, rt.w = m->output_norm, rt.n = rows;
+    vl_pool_run(pool, task_rmsnorm, &rt);
+    return vl_matmul(pool, s->ms, &m->output, s->xb, rows, logits_out);
+}
+
+vllm_status vl_llm_eval(const vl_llm *m, vl_llm_state *s, vl_pool *pool, const int32_t *tokens, const float *embd,
+                        int64_t n, int logits)
+{
+    if (n <= 0) return vl_error(VLLM_ERR_INVALID_ARG, "nothing to evaluate");
+    if ((tokens == NULL) == (embd == NULL)) return vl_error(VLLM_ERR_INVALID_ARG, "pass either tokens or embeddings");
+    if (n > s->n_ctx - s->n_past)
+        return vl_error(VLLM_ERR_CONTEXT_FULL, "%lld new positions do not fit: %d of %d context positions are used",
+                        (long long)n, s->n_past, s->n_ctx);
+    if (tokens) {
+        for (int64_t i = 0; i < n; i++)
+            if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
+                return vl_error(VLLM_ERR_INVALID_ARG, "token id %d at index %lld is outside the vocabulary (0..%d)",
+                                tokens[i], (long long)i, m->hp.n_vocab - 1);
+    }
+    VL_TRY(ensure_attn_tmp(s, vl_pool_size(pool)));
+
+    const int64_t V = m->hp.n_vocab;
+    const int64_t want_rows = logits == 2 ? n : (logits == 1 ? 1 : 0);
+    if (want_rows > s->logits_cap) {
+        float *p = realloc(s->logits, (size_t)(want_rows * V) * sizeof(float));
+        if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory for %lld rows of logits", (long long)want_rows);
+        s->logits = p;
+        s->logits_cap = want_rows;
+    }
+    s->logits_rows = 0;
+
+    const int32_t start = s->n_past;
+    for (int64_t done = 0; done < n; done += UBATCH) {
+        const int64_t nb = n - done < UBATCH ? n - done : UBATCH;
+        const int last = done + nb == n;
+        float *out = NULL;
+        if (logits == 2) out = s->logits + done * V;
+        else if (logits == 1 && last) out = s->logits;
+        vllm_status st = forward_ubatch(m, s, pool, tokens ? tokens + done : NULL,
+                                        embd ? embd + done * m->hp.n_embd : NULL, nb, out, logits == 2);
+        if (vllm_is_error(st)) {
+            s->n_past = start; /* positions of a failed call are not kept */
+            return st;
+        }
+    }
+    s->logits_rows = want_rows;
+    return VLLM_OK;
+}

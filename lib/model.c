@@ -1,0 +1,167 @@
+/* vllm_model_*: loading, metadata and the tokenizer entry points. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "model.h"
+
+vllm_model_params vllm_model_default_params(void)
+{
+    vllm_model_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.use_mmap = 1;
+    return p;
+}
+
+/* Copy the caller's params, honouring a struct_size from an older or
+ * newer header: known fields up to struct_size are taken, the rest keep
+ * their defaults. */
+static vllm_status take_params(const vllm_model_params *in, vllm_model_params *out)
+{
+    *out = vllm_model_default_params();
+    if (!in) return VLLM_OK;
+    if (in->struct_size < offsetof(vllm_model_params, mmproj_path) + sizeof in->mmproj_path || in->struct_size > 4096)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_params.struct_size = %zu is not valid (use vllm_model_default_params())",
+                        in->struct_size);
+    memcpy(out, in, in->struct_size < sizeof *out ? in->struct_size : sizeof *out);
+    out->struct_size = sizeof *out;
+    return VLLM_OK;
+}
+
+static int report(const vllm_model_params *p, float f)
+{
+    return p->progress ? p->progress(p->progress_user_data, "load", f) : 0;
+}
+
+vllm_status vllm_model_load(const char *path, const vllm_model_params *params, vllm_model **out_model)
+{
+    if (!out_model) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_load: out_model is NULL");
+    *out_model = NULL;
+    if (!path) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_load: path is NULL");
+    vllm_model_params p;
+    VL_TRY(take_params(params, &p));
+
+    vllm_model *m = calloc(1, sizeof *m);
+    if (!m) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    vllm_status st = vl_gguf_open(path, p.use_mmap, &m->gguf);
+    if (!vllm_is_error(st) && report(&p, 0.1f)) st = vl_error(VLLM_ERR_CANCELLED, "model load cancelled");
+    if (!vllm_is_error(st)) {
+        vl_str s;
+        st = vl_gguf_get_str(m->gguf, "general.architecture", "", &s);
+        if (!vllm_is_error(st)) snprintf(m->arch, sizeof m->arch, "%.*s", (int)(s.len < 31 ? s.len : 31), s.ptr);
+    }
+    if (!vllm_is_error(st)) {
+        vl_str s;
+        st = vl_gguf_get_str(m->gguf, "general.name", "", &s);
+        if (!vllm_is_error(st)) snprintf(m->name, sizeof m->name, "%.*s", (int)(s.len < 127 ? s.len : 127), s.ptr);
+    }
+    if (!vllm_is_error(st)) st = vl_tokenizer_load(m->gguf, &m->tok);
+    if (!vllm_is_error(st) && !p.vocab_only) {
+        st = vl_llm_load(m->gguf, &m->llm);
+        if (!vllm_is_error(st) && m->llm->hp.n_vocab != vl_tokenizer_n_vocab(m->tok))
+            st = vl_error(VLLM_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,
+                          vl_tokenizer_n_vocab(m->tok), m->llm->hp.n_vocab);
+    }
+    if (!vllm_is_error(st) && p.mmproj_path)
+        st = vl_error(VLLM_ERR_UNSUPPORTED, "%s: vision projectors are not wired into sessions in this build", p.mmproj_path);
+    if (!vllm_is_error(st) && report(&p, 1.0f)) st = vl_error(VLLM_ERR_CANCELLED, "model load cancelled");
+    if (vllm_is_error(st)) {
+        vllm_model_free(m);
+        return st;
+    }
+    m->chat = vl_chat_detect(m->gguf);
+    VL_LOG_INFO("loaded %s (%s), chat format %s", path, m->arch, vl_chat_format_name(m->chat));
+    *out_model = m;
+    return VLLM_OK;
+}
+
+void vllm_model_free(vllm_model *m)
+{
+    if (!m) return;
+    vl_llm_free(m->llm);
+    vl_tokenizer_free(m->tok);
+    vl_gguf_close(m->gguf);
+    free(m);
+}
+
+vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
+{
+    if (!m || !info) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_get_info: NULL argument");
+    if (info->struct_size < sizeof(size_t) || info->struct_size > 4096)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_info.struct_size = %zu is not valid", info->struct_size);
+    vllm_model_info full;
+    memset(&full, 0, sizeof full);
+    full.struct_size = info->struct_size;
+    full.architecture = m->arch;
+    full.name = m->name;
+    full.n_vocab = vl_tokenizer_n_vocab(m->tok);
+    full.token_bos = vl_tokenizer_bos(m->tok);
+    full.token_eos = vl_tokenizer_eos(m->tok);
+    if (m->llm) {
+        const vl_llm_hparams *hp = &m->llm->hp;
+        full.n_ctx_train = hp->n_ctx_train;
+        full.n_embd = hp->n_embd;
+        full.n_layer = hp->n_layer;
+        full.n_head = hp->n_head;
+        full.n_head_kv = hp->n_head_kv;
+        full.n_params = m->llm->n_params;
+        full.weight_bytes = m->llm->weight_bytes;
+    }
+    full.has_vision = 0;
+    size_t n = info->struct_size < sizeof full ? info->struct_size : sizeof full;
+    memcpy(info, &full, n);
+    return VLLM_OK;
+}
+
+vllm_status vllm_tokenize(const vllm_model *m, const char *text, size_t len, unsigned flags, int32_t *tokens,
+                          size_t capacity, size_t *n_tokens)
+{
+    if (!m || (!text && len) || !n_tokens || (!tokens && capacity))
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_tokenize: NULL argument");
+    *n_tokens = 0;
+    vl_tokens out = {0};
+    vllm_status st = vl_tokenizer_encode(m->tok, text ? text : "", len, (flags & VLLM_TOKENIZE_ADD_SPECIAL) != 0,
+                                         (flags & VLLM_TOKENIZE_PARSE_SPECIAL) != 0, &out);
+    if (vllm_is_error(st)) {
+        free(out.ids);
+        return st;
+    }
+    *n_tokens = out.n;
+    if (out.n > capacity) {
+        free(out.ids);
+        return vl_error(VLLM_ERR_BUFFER_TOO_SMALL, "vllm_tokenize: %zu tokens do not fit in %zu", out.n, capacity);
+    }
+    if (out.n) memcpy(tokens, out.ids, out.n * sizeof *tokens);
+    free(out.ids);
+    return VLLM_OK;
+}
+
+vllm_status vllm_detokenize(const vllm_model *m, const int32_t *tokens, size_t n, unsigned flags, char *buf,
+                            size_t capacity, size_t *len)
+{
+    if (!m || (!tokens && n) || !len || (!buf && capacity))
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_detokenize: NULL argument");
+    *len = 0;
+    size_t total = 0;
+    int too_small = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t piece = 0;
+        size_t room = (!too_small && total < capacity) ? capacity - total : 0;
+        vllm_status st = vl_tokenizer_piece(m->tok, tokens[i], (flags & VLLM_DETOKENIZE_SPECIAL) != 0,
+                                            room ? buf + total : NULL, room, &piece);
+        if (st == VLLM_ERR_BUFFER_TOO_SMALL) too_small = 1;
+        else if (vllm_is_error(st)) return vl_error_prefix(st, "vllm_detokenize: token %zu", i);
+        total += piece;
+    }
+    *len = total;
+    if (too_small || total > capacity)
+        return vl_error(VLLM_ERR_BUFFER_TOO_SMALL, "vllm_detokenize: %zu bytes do not fit in %zu", total, capacity);
+    return VLLM_OK;
+}
+
+int vllm_token_is_eog(const vllm_model *m, int32_t token)
+{
+    return m && vl_tokenizer_is_eog(m->tok, token);
+}

@@ -1,0 +1,478 @@
+/* vllm_session_*: one conversation over a shared model — its KV cache,
+ * thread pool, sampler and the state of the generation in progress.
+ *
+ * Generation is lazy by one token: next_token() samples from the current
+ * logits and returns the token; the *next* call evaluates it. So an
+ * end-of-generation token is never evaluated, and a token left pending
+ * when generation stops (max_tokens) is evaluated at the next query, so
+ * the context always holds the whole conversation. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "decoder/sampler.h"
+#include "model.h"
+
+#define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
+
+struct vllm_session {
+    vllm_model *model;
+    vl_llm_state *st;
+    vl_pool *pool;
+    atomic_int cancel;
+    char err[1024];
+
+    /* generation in progress */
+    int armed;
+    vllm_generate_params gp;
+    char **stops;
+    size_t n_stops;
+    vl_sampler *sampler;
+    int32_t pending;      /* sampled, returned, not yet evaluated; -1 if none */
+    int32_t n_generated;  /* in this generation */
+    int has_logits;
+    int turns;            /* user turns so far */
+
+    /* text produced but not yet handed out: an incomplete UTF-8 sequence
+     * or a possible beginning of a stop string */
+    char *hold;
+    size_t hold_len, hold_cap;
+    char *piece;          /* what the last next_token() returned */
+    size_t piece_len, piece_cap;
+
+    vllm_session_stats stats;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Record the thread's error message in the session too. */
+static vllm_status fail(vllm_session *s, vllm_status st)
+{
+    if (s) snprintf(s->err, sizeof s->err, "%s", vl_error_message());
+    return st;
+}
+
+vllm_session_params vllm_session_default_params(void)
+{
+    vllm_session_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.kv_type = VLLM_KV_F32;
+    return p;
+}
+
+vllm_generate_params vllm_generate_default_params(void)
+{
+    vllm_generate_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.max_tokens = 256;
+    p.temperature = 0.0f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.repeat_penalty = 1.0f;
+    p.repeat_last_n = 64;
+    return p;
+}
+
+/* Copy a caller's params struct of any known size over the defaults. */
+static vllm_status copy_params(const void *in, size_t in_size, void *out, size_t out_size, size_t min_size,
+                               const char *what)
+{
+    if (in_size < min_size || in_size > 4096)
+        return vl_error(VLLM_ERR_INVALID_ARG, "%s.struct_size = %zu is not valid (start from the *_default_params() function)",
+                        what, in_size);
+    memcpy(out, in, in_size < out_size ? in_size : out_size);
+    *(size_t *)out = out_size;
+    return VLLM_OK;
+}
+
+vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *params, vllm_session **out)
+{
+    if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: out_session is NULL");
+    *out = NULL;
+    if (!model) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: model is NULL");
+    if (!model->llm) return vl_error(VLLM_ERR_STATE, "vllm_session_create: the model was loaded vocab_only");
+    vllm_session_params p = vllm_session_default_params();
+    if (params)
+        VL_TRY(copy_params(params, params->struct_size, &p, sizeof p, offsetof(vllm_session_params, kv_type) + sizeof p.kv_type,
+                           "vllm_session_params"));
+    if (p.n_ctx < 0 || p.n_threads < 0 || p.n_threads > 1024)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: n_ctx %d / n_threads %d out of range", p.n_ctx, p.n_threads);
+    if (p.kv_type != VLLM_KV_F32 && p.kv_type != VLLM_KV_F16)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: unknown kv_type %d", (int)p.kv_type);
+    int32_t n_ctx = p.n_ctx;
+    if (n_ctx == 0) n_ctx = model->llm->hp.n_ctx_train < 4096 ? model->llm->hp.n_ctx_train : 4096;
+
+    vllm_session *s = calloc(1, sizeof *s);
+    if (!s) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    s->model = model;
+    s->pending = -1;
+    vllm_status st = vl_llm_state_new(model->llm, n_ctx, p.kv_type == VLLM_KV_F16 ? VL_KV_F16 : VL_KV_F32, &s->st);
+    if (!vllm_is_error(st)) {
+        s->pool = vl_pool_create(p.n_threads);
+        if (!s->pool) st = vl_error(VLLM_ERR_NOMEM, "cannot start %d worker threads", p.n_threads);
+    }
+    if (vllm_is_error(st)) {
+        vllm_session_free(s);
+        return st;
+    }
+    s->stats.struct_size = sizeof s->stats;
+    s->stats.n_ctx = n_ctx;
+    *out = s;
+    return VLLM_OK;
+}
+
+static void disarm(vllm_session *s)
+{
+    for (size_t i = 0; i < s->n_stops; i++) free(s->stops[i]);
+    free(s->stops);
+    s->stops = NULL;
+    s->n_stops = 0;
+    vl_sampler_free(s->sampler);
+    s->sampler = NULL;
+    s->armed = 0;
+    s->hold_len = 0;
+}
+
+void vllm_session_free(vllm_session *s)
+{
+    if (!s) return;
+    disarm(s);
+    vl_llm_state_free(s->st);
+    vl_pool_free(s->pool);
+    free(s->hold);
+    free(s->piece);
+    free(s);
+}
+
+vllm_status vllm_session_reset(vllm_session *s)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_reset: session is NULL");
+    disarm(s);
+    vl_llm_state_truncate(s->st, 0);
+    s->pending = -1;
+    s->has_logits = 0;
+    s->turns = 0;
+    s->stats.n_past = 0;
+    return VLLM_OK;
+}
+
+const char *vllm_session_last_error(const vllm_session *s) { return s ? s->err : ""; }
+
+void vllm_session_cancel(vllm_session *s)
+{
+    if (s) atomic_store(&s->cancel, 1);
+}
+
+vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *stats)
+{
+    if (!s || !stats) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_get_stats: NULL argument");
+    if (stats->struct_size < sizeof(size_t) || stats->struct_size > 4096)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_stats.struct_size = %zu is not valid", stats->struct_size);
+    vllm_session_stats full = s->stats;
+    full.n_past = vl_llm_state_n_past(s->st);
+    full.struct_size = stats->struct_size;
+    memcpy(stats, &full, stats->struct_size < sizeof full ? stats->struct_size : sizeof full);
+    return VLLM_OK;
+}
+
+/* Evaluate tokens in chunks, honouring cancellation; on failure the
+ * context is rolled back to where it was. */
+static vllm_status eval_tokens(vllm_session *s, const int32_t *ids, size_t n, int want_logits)
+{
+    const int32_t start = vl_llm_state_n_past(s->st);
+    for (size_t done = 0; done < n; done += PROMPT_CHUNK) {
+        if (atomic_load(&s->cancel)) {
+            vl_llm_state_truncate(s->st, start);
+            return vl_error(VLLM_ERR_CANCELLED, "cancelled");
+        }
+        const size_t nb = n - done < PROMPT_CHUNK ? n - done : PROMPT_CHUNK;
+        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, ids + done, NULL, (int64_t)nb,
+                                     want_logits && done + nb == n ? 1 : 0);
+        if (vllm_is_error(st)) {
+            vl_llm_state_truncate(s->st, start);
+            return st;
+        }
+    }
+    s->has_logits = want_logits;
+    return VLLM_OK;
+}
+
+vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_generate_params *params)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: session is NULL");
+    if (!prompt) return fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: prompt is NULL"));
+    vllm_generate_params gp = vllm_generate_default_params();
+    if (params && vllm_is_error(copy_params(params, params->struct_size, &gp, sizeof gp,
+                                            offsetof(vllm_generate_params, user_data) + sizeof gp.user_data,
+                                            "vllm_generate_params")))
+        return fail(s, VLLM_ERR_INVALID_ARG);
+    if (gp.n_stop_strings && !gp.stop_strings)
+        return fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: n_stop_strings > 0 but stop_strings is NULL"));
+    atomic_store(&s->cancel, 0);
+    disarm(s);
+
+    const double t0 = now_seconds();
+    vllm_model *m = s->model;
+    vl_sampler_params sp = {gp.temperature, gp.top_k, gp.top_p, gp.min_p, gp.repeat_penalty,
+                            gp.repeat_last_n < 0 ? 0 : gp.repeat_last_n, gp.frequency_penalty, gp.presence_penalty, gp.seed};
+    vllm_status st = vl_sampler_new(vl_tokenizer_n_vocab(m->tok), &sp, &s->sampler);
+    if (vllm_is_error(st)) return fail(s, st);
+    if (gp.n_stop_strings) {
+        s->stops = calloc(gp.n_stop_strings, sizeof *s->stops);
+        if (!s->stops) return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+        s->n_stops = gp.n_stop_strings;
+        for (size_t i = 0; i < gp.n_stop_strings; i++) {
+            if (!gp.stop_strings[i] || !gp.stop_strings[i][0]) {
+                disarm(s);
+                return fail(s, vl_error(VLLM_ERR_INVALID_ARG, "stop string %zu is NULL or empty", i));
+            }
+            s->stops[i] = strdup(gp.stop_strings[i]);
+            if (!s->stops[i]) {
+                disarm(s);
+                return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+            }
+        }
+    }
+    gp.stop_strings = NULL; /* the copies above are used instead */
+
+    /* The prompt text: the user turn of the chat template, or raw. */
+    const int first = vl_llm_state_n_past(s->st) == 0;
+    vl_chat_format fmt = gp.raw ? VL_CHAT_RAW : m->chat;
+    size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, prompt, NULL, 0) + 1;
+    char *text = malloc(need);
+    if (!text) {
+        disarm(s);
+        return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+    }
+    vl_chat_user_turn(fmt, first || s->turns == 0, prompt, text, need);
+
+    vl_tokens toks = {0};
+    if (s->pending >= 0) { /* the last generation's final token enters the context first */
+        toks.ids = malloc(sizeof *toks.ids);
+        if (toks.ids) {
+            toks.ids[0] = s->pending;
+            toks.n = toks.cap = 1;
+        }
+    }
+    /* special tokens are parsed, as llama.cpp does: the template is made of them */
+    st = vl_tokenizer_encode(m->tok, text, strlen(text), first, 1, &toks);
+    free(text);
+    if (!vllm_is_error(st) && toks.n == 0) st = vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: the prompt is empty");
+    if (!vllm_is_error(st)) st = eval_tokens(s, toks.ids, toks.n, 1);
+    if (vllm_is_error(st)) {
+        free(toks.ids);
+        disarm(s);
+        return fail(s, st);
+    }
+    for (size_t i = 0; i < toks.n; i++) vl_sampler_accept(s->sampler, toks.ids[i]);
+    s->stats.n_prompt_tokens += (int64_t)toks.n;
+    free(toks.ids);
+    s->pending = -1;
+    s->turns++;
+    s->gp = gp;
+    s->armed = 1;
+    s->n_generated = 0;
+    s->stats.prompt_seconds += now_seconds() - t0;
+    s->stats.last_stop = VLLM_STOP_NONE;
+    return VLLM_OK;
+}
+
+/* ---- text hand-out: UTF-8 completeness and stop strings ---------------- */
+
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 1;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    char *p = realloc(*buf, n);
+    if (!p) return 0;
+    *buf = p;
+    *cap = n;
+    return 1;
+}
+
+/* Bytes at the end of buf[0..n) that start an incomplete UTF-8 sequence. */
+static size_t incomplete_utf8_tail(const char *buf, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = (unsigned char)buf[n - back];
+        if ((c & 0xc0) == 0x80) continue; /* continuation byte */
+        size_t want = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+        return want > back ? back : 0;
+    }
+    return 0;
+}
+
+/* Move what can be handed out from s->hold to s->piece. Returns 1 when a
+ * stop string was found (the text before it is handed out). */
+static int release_text(vllm_session *s, int final)
+{
+    size_t emit = s->hold_len;
+    int stopped = 0;
+    for (size_t i = 0; i < s->n_stops; i++) {
+        const size_t L = strlen(s->stops[i]);
+        for (size_t at = 0; at + L <= s->hold_len; at++) {
+            if (memcmp(s->hold + at, s->stops[i], L) == 0) {
+                if (at < emit) emit = at;
+                stopped = 1;
+                break;
+            }
+        }
+    }
+    if (!stopped && !final) {
+        /* hold back a tail that could still grow into a stop string */
+        size_t keep = 0;
+        for (size_t i = 0; i < s->n_stops; i++) {
+            const size_t L = strlen(s->stops[i]);
+            for (size_t k = L - 1; k > keep; k--)
+                if (k <= s->hold_len && memcmp(s->hold + s->hold_len - k, s->stops[i], k) == 0) {
+                    keep = k;
+                    break;
+                }
+        }
+        emit = s->hold_len - keep;
+        emit -= incomplete_utf8_tail(s->hold, emit);
+    }
+    s->piece_len = 0;
+    if (emit && reserve(&s->piece, &s->piece_cap, emit)) {
+        memcpy(s->piece, s->hold, emit);
+        s->piece_len = emit;
+    }
+    memmove(s->hold, s->hold + emit, s->hold_len - emit);
+    s->hold_len -= emit;
+    if (stopped) s->hold_len = 0;
+    return stopped;
+}
+
+static vllm_status finish(vllm_session *s, vllm_stop_reason why, int32_t *token, const char **piece, size_t *piece_len)
+{
+    release_text(s, 1);
+    s->stats.last_stop = why;
+    s->armed = 0;
+    if (token) *token = -1;
+    if (piece) *piece = s->piece;
+    if (piece_len) *piece_len = s->piece_len;
+    if (s->piece_len && s->gp.on_token) s->gp.on_token(s->gp.user_data, -1, s->piece, s->piece_len);
+    return VLLM_DONE;
+}
+
+vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_next_token: session is NULL");
+    if (token) *token = -1;
+    if (piece) *piece = "";
+    if (piece_len) *piece_len = 0;
+    if (!s->armed) return fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_next_token: no generation in progress (call vllm_session_query first)"));
+    const double t0 = now_seconds();
+    if (atomic_load(&s->cancel)) {
+        s->stats.last_stop = VLLM_STOP_CANCELLED;
+        s->armed = 0;
+        return fail(s, vl_error(VLLM_ERR_CANCELLED, "generation cancelled"));
+    }
+    if (s->pending >= 0) {
+        if (vl_llm_state_n_past(s->st) >= vl_llm_state_n_ctx(s->st))
+            return finish(s, VLLM_STOP_CONTEXT_FULL, token, piece, piece_len);
+        vllm_status st = eval_tokens(s, &s->pending, 1, 1);
+        if (vllm_is_error(st)) {
+            s->armed = 0;
+            return fail(s, st);
+        }
+        s->pending = -1;
+    }
+    if (s->gp.max_tokens >= 0 && s->n_generated >= s->gp.max_tokens)
+        return finish(s, VLLM_STOP_MAX_TOKENS, token, piece, piece_len);
+
+    int64_t rows;
+    const float *logits = vl_llm_logits(s->st, &rows);
+    if (!logits || !s->has_logits) {
+        s->armed = 0;
+        return fail(s, vl_error(VLLM_ERR_INTERNAL, "no logits to sample from"));
+    }
+    const int32_t id = vl_sampler_sample(s->sampler, logits);
+    vl_sampler_accept(s->sampler, id);
+    s->n_generated++;
+    s->stats.n_generated_tokens++;
+    if (vl_tokenizer_is_eog(s->model->tok, id)) {
+        s->stats.generate_seconds += now_seconds() - t0;
+        return finish(s, VLLM_STOP_EOG, token, piece, piece_len);
+    }
+    s->pending = id;
+
+    /* append the token's bytes and hand out what is safe */
+    size_t n = 0;
+    vllm_status st = vl_tokenizer_piece(s->model->tok, id, 0, NULL, 0, &n);
+    if (st == VLLM_ERR_BUFFER_TOO_SMALL || (st == VLLM_OK && n)) {
+        if (!reserve(&s->hold, &s->hold_cap, s->hold_len + n))
+            return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+        st = vl_tokenizer_piece(s->model->tok, id, 0, s->hold + s->hold_len, n, &n);
+    }
+    if (vllm_is_error(st)) {
+        s->armed = 0;
+        return fail(s, st);
+    }
+    s->hold_len += n;
+    const int stopped = release_text(s, 0);
+    if (token) *token = id;
+    if (piece) *piece = s->piece;
+    if (piece_len) *piece_len = s->piece_len;
+    s->stats.generate_seconds += now_seconds() - t0;
+    if (s->gp.on_token && s->gp.on_token(s->gp.user_data, id, s->piece, s->piece_len)) {
+        s->stats.last_stop = VLLM_STOP_CANCELLED;
+        s->armed = 0;
+        return fail(s, vl_error(VLLM_ERR_CANCELLED, "generation stopped by the token callback"));
+    }
+    if (stopped) {
+        s->stats.last_stop = VLLM_STOP_STRING;
+        s->armed = 0;
+    }
+    return VLLM_OK;
+}
+
+vllm_status vllm_session_generate(vllm_session *s, const char *prompt, const vllm_generate_params *params)
+{
+    VL_TRY(vllm_session_query(s, prompt, params));
+    for (;;) {
+        vllm_status st = vllm_session_next_token(s, NULL, NULL, NULL);
+        if (st == VLLM_DONE) return VLLM_OK;
+        if (vllm_is_error(st)) return st;
+        if (!s->armed) return VLLM_OK; /* stop string */
+    }
+}
+
+/* ---- experimental ------------------------------------------------------------ */
+
+vllm_status vllm_session_eval_tokens(vllm_session *s, const int32_t *tokens, size_t n)
+{
+    if (!s || (!tokens && n)) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_eval_tokens: NULL argument");
+    if (!n) return VLLM_OK;
+    disarm(s);
+    atomic_store(&s->cancel, 0);
+    const double t0 = now_seconds();
+    if (s->pending >= 0) {
+        vllm_status st = eval_tokens(s, &s->pending, 1, 0);
+        if (vllm_is_error(st)) return fail(s, st);
+        s->pending = -1;
+    }
+    vllm_status st = eval_tokens(s, tokens, n, 1);
+    if (vllm_is_error(st)) return fail(s, st);
+    s->stats.n_prompt_tokens += (int64_t)n;
+    s->stats.prompt_seconds += now_seconds() - t0;
+    return VLLM_OK;
+}
+
+const float *vllm_session_logits(const vllm_session *s)
+{
+    if (!s || !s->has_logits) return NULL;
+    return vl_llm_logits(s->st, NULL);
+}
