@@ -14,7 +14,7 @@
 /* Bytes of dequantized weights per GEMM tile: the tile is re-read by the
  * sgemm once per block of tokens, so it should stay in the 1 MB L2 next to
  * OpenBLAS's own packed panels. */
-#define TILE_BYTES (384u * 1024u)
+#define TILE_BYTES (512u * 1024u)
 
 /* GEMV row chunk when several tokens reuse it: small enough to stay in L1/L2
  * while every token's dot products run over it. */
@@ -59,12 +59,18 @@ static vllm_status grow(void **buf, size_t *cap, size_t bytes, const char *what)
 
 int64_t vl_matmul_gemm_min_tokens(int32_t type)
 {
-    /* Measured with bench_gemm on Zen 4 (2 threads): below these counts the
-     * GEMV kernels, which read each weight once for all tokens of a chunk,
-     * beat dequantize + sgemm. */
+    /* From bench_gemm's crossover lines (Zen 4, 576 -> 1536): the GEMV path
+     * costs about one in-cache pass per token, the GEMM path a fixed
+     * dequantize + sgemm call. The int8 kernels (VNNI) stay ahead up to ~32
+     * tokens, f16/bf16 dots (two conversions per element) only to ~4. */
     switch (type) {
-    case VL_TYPE_F32: return 4;
-    default: return 8;
+    case VL_TYPE_F16:
+    case VL_TYPE_BF16: return 4;
+    case VL_TYPE_F32: return 8;
+    case VL_TYPE_Q8_0:
+    case VL_TYPE_Q4_0:
+    case VL_TYPE_Q5_0: return 32;
+    default: return 16;
     }
 }
 
@@ -218,7 +224,7 @@ vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_wei
         vl_pool_run(n_tok * W->n_in >= 16384 ? pool : NULL, emulate_part, &j);
     }
     int64_t rows = (int64_t)(TILE_BYTES / ((size_t)W->n_in * sizeof(float)));
-    rows = rows < 16 ? 16 : rows & ~(int64_t)15;
+    rows = rows < 64 ? 64 : rows & ~(int64_t)15; /* narrower panels starve the sgemm kernel */
     j.tile_rows = rows;
     if (!j.direct) {
         size_t bytes = 0;
