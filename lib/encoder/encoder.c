@@ -1,0 +1,193 @@
+/* vl_vision: model lifetime, precision modes, and the batched encode loop. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/f16.h"
+#include "gemm_bf16.h"
+#include "vision_internal.h"
+
+vllm_status vl_vision_load(const vl_gguf *g, vl_vision **out) { return vl_vision_load_ex(g, VL_VISION_F32, out); }
+
+vllm_status vl_vision_load_ex(const vl_gguf *g, vl_vision_precision precision, vl_vision **out)
+{
+    *out = NULL;
+    if (!g) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_load: no mmproj");
+    vl_vision *v = calloc(1, sizeof *v);
+    if (!v) return vl_error(VLLM_ERR_NOMEM, "vision: out of memory");
+    vllm_status st = vl_clip_model_load(g, &v->m);
+    if (!vllm_is_error(st)) st = vl_vision_set_precision(v, precision);
+    if (vllm_is_error(st)) {
+        vl_vision_free(v);
+        return st;
+    }
+    *out = v;
+    return VLLM_OK;
+}
+
+void vl_vision_free(vl_vision *v)
+{
+    if (!v) return;
+    vl_clip_model_free(v->m);
+    free(v->patch_w_f16);
+    free(v);
+}
+
+static vllm_status pack(vl_linear *l)
+{
+    if (l->bf16) return VLLM_OK;
+    vl_bf16_packed *p;
+    VL_TRY(vl_bf16_pack(l->w, l->n_out, l->n_in, &p));
+    l->bf16 = p;
+    return VLLM_OK;
+}
+
+vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
+{
+    vl_clip_model *m = v->m;
+    switch (precision) {
+    case VL_VISION_F32:
+        break;
+    case VL_VISION_GGML:
+        if (!v->patch_w_f16) {
+            size_t n = (size_t)m->patch.n_in * m->patch.n_out;
+            v->patch_w_f16 = malloc(n * sizeof(float));
+            if (!v->patch_w_f16) return vl_error(VLLM_ERR_NOMEM, "vision: out of memory");
+            for (size_t i = 0; i < n; i++) v->patch_w_f16[i] = vl_round_f16(m->patch.w[i]);
+        }
+        break;
+    case VL_VISION_BF16:
+        for (int il = 0; il < m->hp.n_layer; il++) {
+            vl_vit_layer *L = &m->layers[il];
+            VL_TRY(pack(&L->q));
+            VL_TRY(pack(&L->k));
+            VL_TRY(pack(&L->v));
+            VL_TRY(pack(&L->o));
+            VL_TRY(pack(&L->fc1));
+            VL_TRY(pack(&L->fc2));
+        }
+        VL_TRY(pack(&m->mm_fc));
+        break;
+    default:
+        return vl_error(VLLM_ERR_INVALID_ARG, "vision: unknown precision mode %d", (int)precision);
+    }
+    v->precision = precision;
+    return VLLM_OK;
+}
+
+vl_vision_precision vl_vision_get_precision(const vl_vision *v) { return v->precision; }
+
+int vl_vision_n_embd_out(const vl_vision *v) { return v->m->mm_fc.n_out; }
+
+int vl_vision_tokens_per_tile(const vl_vision *v)
+{
+    int g = v->m->hp.n_patches_side / v->m->hp.scale_factor;
+    return g * g;
+}
+
+int vl_vision_image_size(const vl_vision *v) { return v->m->hp.image_size; }
+int vl_vision_preproc_image_size(const vl_vision *v) { return v->m->hp.preproc_image_size; }
+int vl_vision_scale_factor(const vl_vision *v) { return v->m->hp.scale_factor; }
+const char *vl_vision_projector_name(const vl_vision *v) { return v->m->proj_name; }
+
+void vl_vision_norm(const vl_vision *v, float mean[3], float std[3])
+{
+    memcpy(mean, v->m->hp.mean, 3 * sizeof(float));
+    memcpy(std, v->m->hp.std, 3 * sizeof(float));
+}
+
+double vl_vision_flops_per_tile(const vl_vision *v)
+{
+    const vl_vision_hparams *hp = &v->m->hp;
+    double np = hp->n_patches, E = hp->n_embd, FF = hp->n_ff, P = hp->patch_size;
+    double per_layer = 2 * np * E * E * 4 + 2 * 2 * np * np * E + 2 * 2 * np * E * FF;
+    double ntok = vl_vision_tokens_per_tile(v);
+    return 2 * np * 3 * P * P * E + hp->n_layer * per_layer + 2 * ntok * v->m->mm_fc.n_in * v->m->mm_fc.n_out;
+}
+
+void vl_vision_set_tap(vl_vision *v, vl_vision_tap_fn fn, void *ud)
+{
+    v->tap = fn;
+    v->tap_ud = ud;
+}
+
+/* ---- encode --------------------------------------------------------------- */
+
+static float *alloc_floats(size_t a, size_t b, int *fail)
+{
+    if (b && a > SIZE_MAX / sizeof(float) / b) {
+        *fail = 1;
+        return NULL;
+    }
+    float *p = malloc(a * b * sizeof(float) + 64);
+    if (!p) *fail = 1;
+    return p;
+}
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
+vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, int n_tiles, float *out)
+{
+    if (!v || !pixels || !out) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode: NULL argument");
+    if (n_tiles < 1) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode: n_tiles = %d", n_tiles);
+    const vl_vision_hparams *hp = &v->m->hp;
+    const int np = hp->n_patches, E = hp->n_embd, P = hp->patch_size;
+    const int nth = pool ? vl_pool_size(pool) : 1;
+
+    /* Tiles per batch: enough rows (~1024) for efficient GEMMs, no more. */
+    int T = 1024 / np;
+    if (T < 1) T = 1;
+    if (T > n_tiles) T = n_tiles;
+    const size_t M = (size_t)T * np;
+    const int wide = imax(imax(hp->n_ff, 3 * P * P), E);
+    const int max_in = imax(wide, v->m->mm_fc.n_in);
+
+    vl_vit_ctx c = {0};
+    c.v = v;
+    c.pool = pool;
+    c.nth = nth;
+    int fail = 0;
+    c.x = alloc_floats(M, E, &fail);
+    c.h = alloc_floats(M, E, &fail);
+    c.q = alloc_floats(M, E, &fail);
+    c.k = alloc_floats(M, E, &fail);
+    c.val = alloc_floats(M, E, &fail);
+    c.a = alloc_floats(M, E, &fail);
+    c.big = alloc_floats(M, (size_t)wide, &fail);
+    c.scores = alloc_floats((size_t)nth * np, (size_t)np, &fail);
+    if (v->precision == VL_VISION_GGML) c.act = alloc_floats(M, (size_t)max_in, &fail);
+    if (v->precision == VL_VISION_BF16) {
+        c.bf16 = aligned_alloc(64, (vl_bf16_scratch_size((int)M, max_in) + 63) & ~(size_t)63);
+        if (!c.bf16) fail = 1;
+    }
+    vllm_status st = VLLM_OK;
+    if (fail) {
+        st = vl_error(VLLM_ERR_NOMEM, "vision: out of memory for a batch of %d tiles (%zu patch rows)", T, M);
+    } else {
+        const size_t img = (size_t)3 * hp->image_size * hp->image_size;
+        const size_t out_tile = (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
+        for (int t0 = 0; t0 < n_tiles; t0 += T) {
+            c.tile0 = t0;
+            c.T = n_tiles - t0 < T ? n_tiles - t0 : T;
+            c.M = c.T * np;
+            vl_vit_forward(&c, pixels + (size_t)t0 * img);
+            switch (v->m->proj_type) { /* one case per projector (see clip_model.c's table) */
+            case VL_PROJECTOR_IDEFICS3:
+            default:
+                vl_projector_idefics3(&c, out + (size_t)t0 * out_tile);
+                break;
+            }
+        }
+    }
+    free(c.x);
+    free(c.h);
+    free(c.q);
+    free(c.k);
+    free(c.val);
+    free(c.a);
+    free(c.big);
+    free(c.scores);
+    free(c.act);
+    free(c.bf16);
+    return st;
+}

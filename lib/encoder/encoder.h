@@ -1,0 +1,63 @@
+/* The vision encoder: ViT + projector from an mmproj GGUF, turning
+ * preprocessed tiles/frames into LLM-space embeddings.
+ *
+ * Thread-safety: after loading (and after any vl_vision_set_precision /
+ * vl_vision_set_tap call), a vl_vision is read-only; vl_vision_encode may
+ * run concurrently on one model from several threads with different pools
+ * (all scratch is per call). */
+#ifndef VL_ENCODER_ENCODER_H
+#define VL_ENCODER_ENCODER_H
+
+#include "core/error.h"
+#include "core/gguf.h"
+#include "core/threadpool.h"
+
+typedef struct vl_vision vl_vision;
+
+typedef enum vl_vision_precision {
+    /* f32 activations and f32 GEMMs (weights converted to f32 at load). */
+    VL_VISION_F32 = 0,
+    /* As F32, plus llama.cpp's CPU roundings: fp16 im2col (pixels and conv
+     * kernel), fp16 lookup-table GELU, and activations rounded to the
+     * weight's vec_dot type for non-F32 weights. Matches llama.cpp ~1e-6. */
+    VL_VISION_GGML = 1,
+    /* Linear layers in BF16 (AVX-512 BF16 kernel, f32 accumulation);
+     * attention, norms and the patch embedding stay f32. */
+    VL_VISION_BF16 = 2,
+} vl_vision_precision;
+
+/* Load with VL_VISION_F32. `g` must stay open while the model lives. */
+vllm_status vl_vision_load(const vl_gguf *g, vl_vision **out);
+vllm_status vl_vision_load_ex(const vl_gguf *g, vl_vision_precision precision, vl_vision **out);
+void vl_vision_free(vl_vision *v);
+
+/* Switch precision (packs BF16 weights on first use). Not thread-safe
+ * against concurrent encodes. BF16 falls back to a slow scalar kernel on
+ * CPUs without avx512bf16; vl_vision_precision_effective() tells. */
+vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision);
+vl_vision_precision vl_vision_get_precision(const vl_vision *v);
+
+int vl_vision_n_embd_out(const vl_vision *v);      /* = text n_embd */
+int vl_vision_tokens_per_tile(const vl_vision *v); /* (image_size/patch/scale)^2 */
+int vl_vision_image_size(const vl_vision *v);      /* S */
+int vl_vision_preproc_image_size(const vl_vision *v); /* longest edge before tiling; 0 if absent */
+int vl_vision_scale_factor(const vl_vision *v);
+const char *vl_vision_projector_name(const vl_vision *v);
+void vl_vision_norm(const vl_vision *v, float mean[3], float std[3]);
+
+/* Multiply-adds ×2 of one tile (for benchmarks). */
+double vl_vision_flops_per_tile(const vl_vision *v);
+
+/* pixels: n_tiles × 3 × S × S planar normalized floats;
+ * out: n_tiles × tokens_per_tile × n_embd_out. */
+vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, int n_tiles, float *out);
+
+/* Debug tap: called with stage outputs of every batch of tiles.
+ * name: "patch_bias", "pos_embed", "layer_out" (layer = block index),
+ * "norm_b", "pixel_shuffle", "proj"; data: rows × cols row-major, the
+ * rows of `n_tiles` consecutive tiles starting at tile `tile0`. */
+typedef void (*vl_vision_tap_fn)(void *ud, const char *name, int layer, int tile0, int n_tiles, const float *data,
+                                 int rows, int cols);
+void vl_vision_set_tap(vl_vision *v, vl_vision_tap_fn fn, void *ud);
+
+#endif

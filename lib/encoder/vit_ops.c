@@ -1,0 +1,156 @@
+#include "vit_ops.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "core/f16.h"
+
+void vl_layernorm_rows(const float *x, float *y, int64_t rows, int n, const float *w, const float *b, float eps)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        /* ggml_compute_forward_norm_f32: mean and variance summed in double,
+         * then scale, weight and bias applied as separate f32 steps. */
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += xr[i];
+        float mean = (float)(sum / n);
+        double sum2 = 0;
+        for (int i = 0; i < n; i++) {
+            float v = xr[i] - mean;
+            yr[i] = v;
+            sum2 += (double)(v * v);
+        }
+        float var = (float)(sum2 / n);
+        float scale = 1.0f / sqrtf(var + eps);
+        for (int i = 0; i < n; i++) yr[i] *= scale;
+        if (w)
+            for (int i = 0; i < n; i++) yr[i] *= w[i];
+        if (b)
+            for (int i = 0; i < n; i++) yr[i] += b[i];
+    }
+}
+
+/* exp(x) by range reduction x = k·ln2 + r, |r| <= ln2/2, and Cephes' degree-6
+ * polynomial; written branch-free so the loops below vectorize. Inputs are
+ * clamped to the range where 2^k is a normal float. */
+static inline float exp_poly(float x)
+{
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.3f ? 88.3f : x;
+    const float magic = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer */
+    float k = (x * 1.44269504088896341f + magic) - magic;
+    float r = x - k * 0.693359375f;
+    r = r - k * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float e = p * r * r + r + 1.0f;
+    int32_t ki = (int32_t)k;
+    return e * vl_bits_f32((uint32_t)(ki + 127) << 23);
+}
+
+void vl_expf_n(const float *x, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) y[i] = exp_poly(x[i]);
+}
+
+/* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x / (1 + exp(-2u)): the second form
+ * has no cancellation for negative x and needs only exp. */
+void vl_gelu_tanh(float *x, int64_t n)
+{
+    const float c = 0.79788456080286535588f;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float u = c * v * (1.0f + 0.044715f * v * v);
+        x[i] = v / (1.0f + exp_poly(-2.0f * u));
+    }
+}
+
+void vl_gelu_quick(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp_poly(-1.702f * x[i]));
+}
+
+/* ggml's fp16 tables: table[h] = fp16(f(fp16_to_f32(h))) with f computed
+ * as ggml_gelu_f32 / ggml_gelu_quick_f32 do. */
+static uint16_t gelu_table[1 << 16], gelu_quick_table[1 << 16];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void build_tables(void)
+{
+    const float c = 0.79788456080286535587989211986876f;
+    for (uint32_t h = 0; h < (1u << 16); h++) {
+        float x = vl_f16_to_f32((uint16_t)h);
+        gelu_table[h] = vl_f32_to_f16(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))));
+        gelu_quick_table[h] = vl_f32_to_f16(x * (1.0f / (1.0f + expf(-1.702f * x))));
+    }
+}
+
+void vl_gelu_tanh_ggml(float *x, int64_t n)
+{
+    pthread_once(&tables_once, build_tables);
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (v <= -10.0f) x[i] = 0.0f;
+        else if (v >= 10.0f) x[i] = v;
+        else x[i] = vl_f16_to_f32(gelu_table[vl_f32_to_f16(v)]);
+    }
+}
+
+void vl_gelu_quick_ggml(float *x, int64_t n)
+{
+    pthread_once(&tables_once, build_tables);
+    for (int64_t i = 0; i < n; i++) x[i] = vl_f16_to_f32(gelu_quick_table[vl_f32_to_f16(x[i])]);
+}
+
+void vl_softmax_scaled(float *x, int n, float scale)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        x[i] *= scale;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    /* partial sums in 8 lanes keep the reduction vectorizable */
+    float part[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            float e = exp_poly(x[i + j] - mx);
+            x[i + j] = e;
+            part[j] += e;
+        }
+    for (; i < n; i++) {
+        x[i] = exp_poly(x[i] - mx);
+        part[0] += x[i];
+    }
+    double sum = 0;
+    for (int j = 0; j < 8; j++) sum += part[j];
+    float inv = (float)(1.0 / sum);
+    for (i = 0; i < n; i++) x[i] *= inv;
+}
+
+void vl_im2col_patches(const float *img, int S, int P, float *cols, int round_f16)
+{
+    const int G = S / P, K = 3 * P * P;
+    for (int py = 0; py < G; py++)
+        for (int px = 0; px < G; px++) {
+            float *row = cols + (size_t)(py * G + px) * K;
+            for (int c = 0; c < 3; c++)
+                for (int ky = 0; ky < P; ky++) {
+                    const float *src = img + (size_t)c * S * S + (size_t)(py * P + ky) * S + (size_t)px * P;
+                    float *dst = row + (c * P + ky) * P;
+                    memcpy(dst, src, (size_t)P * sizeof(float));
+                }
+            if (round_f16) vl_round_f16_n(row, row, K);
+        }
+}
+
+void vl_round_f16_n(const float *src, float *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) dst[i] = vl_round_f16(src[i]);
+}
