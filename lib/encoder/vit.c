@@ -12,7 +12,7 @@
 
 #include "core/dtype.h"
 #include "core/quant.h"
-#include "enc_gemm.h"
+#include "core/gemm.h"
 #include "gemm_bf16.h"
 #include "vision_internal.h"
 #include "vit_ops.h"
@@ -79,7 +79,7 @@ void vl_vit_linear(vl_vit_ctx *c, const vl_linear *l, const float *x, int M, flo
         parallel_for(c->pool, M, emulate_rows, &a);
         xin = c->act;
     }
-    vl_enc_sgemm(c->pool, 1, M, l->n_out, l->n_in, xin, l->n_in, l->w, l->n_in, y, l->n_out);
+    vl_sgemm(c->pool, 1, M, l->n_out, l->n_in, xin, l->n_in, l->w, l->n_in, y, l->n_out);
     if (l->b) {
         lin_args a = {NULL, y, l->b, l->n_in, l->n_out, 0};
         parallel_for(c->pool, M, bias_rows, &a);
@@ -149,9 +149,9 @@ static void attn_task(void *ctx, int ith, int nth)
         int t = task / H, h = task % H;
         size_t off = (size_t)t * np * E + (size_t)h * hd;
         /* S = Q_h·K_hᵀ, softmax(S·scale) row-wise, A_h = S·V_h */
-        vl_enc_sgemm_1t(1, np, np, hd, c->q + off, E, c->k + off, E, S, np);
+        vl_sgemm(NULL, 1, np, np, hd, c->q + off, E, c->k + off, E, S, np);
         for (int i = 0; i < np; i++) vl_softmax_scaled(S + (size_t)i * np, np, scale);
-        vl_enc_sgemm_1t(0, np, hd, np, S, np, c->val + off, E, c->a + off, E);
+        vl_sgemm(NULL, 0, np, hd, np, S, np, c->val + off, E, c->a + off, E);
     }
 }
 
