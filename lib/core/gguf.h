@@ -71,7 +71,8 @@ typedef struct vl_gguf_tensor {
     char name[96];       /* NUL-terminated copy */
     int32_t type;        /* vl_type */
     int32_t n_dims;
-    int64_t ne[VL_GGUF_MAX_DIMS]; /* ggml order: ne[0] is the contiguous dimension; unused = 1 */
+    int64_t ne[VL_GGUF_MAX_DIMS]; /* ggml order: ne[0] is the contiguous dimension; unused = 1.
+                                   * Every ne >= 1 and their product fits in int64. */
     uint64_t offset;     /* relative to the data section */
     uint64_t size;       /* bytes */
     const void *data;    /* in the mapping */
