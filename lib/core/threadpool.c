@@ -1,6 +1,7 @@
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -49,7 +50,10 @@ static void *worker_main(void *p)
         while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen) {
             if (atomic_load_explicit(&pool->stop, memory_order_acquire)) return NULL;
             if (++spins < SPIN_ITERATIONS) {
-                cpu_relax();
+                /* On a busy machine a spinning worker may hold the core the
+                 * thread it waits for needs: offer it up now and then. */
+                if (spins % 1024 == 0) sched_yield();
+                else cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->mutex);
@@ -136,7 +140,10 @@ void vl_pool_run(vl_pool *pool, vl_task_fn fn, void *ctx)
         pthread_mutex_unlock(&pool->mutex);
     }
     fn(ctx, 0, pool->n);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+    for (unsigned spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
+        if (spins % 1024 == 0) sched_yield();
+        else cpu_relax();
+    }
 }
 
 void vl_split_range(long long n, int ith, int nth, long long align, long long *begin, long long *end)

@@ -277,6 +277,9 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
         memcpy(s->x, embd, (size_t)(n * E) * sizeof(float));
     }
 
+    /* Row-wise steps on a few tokens are too small to be worth a trip
+     * through the pool (a barrier costs more than the work). */
+    vl_pool *rows_pool = n >= 8 ? pool : NULL;
     rows_task rt = {.hp = hp, .n = n, .pos0 = pos0};
     attn_task at = {.s = s, .n = n, .pos0 = pos0};
     for (int il = 0; il < hp->n_layer; il++) {
@@ -284,12 +287,12 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
 
         /* attention block */
         rt.x = s->x, rt.y = s->xb, rt.w = L->attn_norm;
-        vl_pool_run(pool, task_rmsnorm, &rt);
+        vl_pool_run(rows_pool, task_rmsnorm, &rt);
         VL_TRY(vl_matmul(pool, s->ms, &L->wq, s->xb, n, s->q));
         VL_TRY(vl_matmul(pool, s->ms, &L->wk, s->xb, n, s->kt));
         VL_TRY(vl_matmul(pool, s->ms, &L->wv, s->xb, n, s->vt));
         rt.x = s->q, rt.a = s->kt, rt.b = s->vt, rt.w = (const float *)(const void *)L;
-        vl_pool_run(pool, task_qk_post, &rt);
+        vl_pool_run(rows_pool, task_qk_post, &rt);
         store_kv(s, il, n, pos0);
         at.layer = il;
         vl_pool_run(pool, task_attention, &at);
@@ -298,11 +301,11 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
 
         /* feed-forward block */
         rt.x = s->x, rt.y = s->xb, rt.w = L->ffn_norm;
-        vl_pool_run(pool, task_rmsnorm, &rt);
+        vl_pool_run(rows_pool, task_rmsnorm, &rt);
         VL_TRY(vl_matmul(pool, s->ms, &L->w_gate, s->xb, n, s->hb));
         VL_TRY(vl_matmul(pool, s->ms, &L->w_up, s->xb, n, s->hb2));
         rt.a = s->hb, rt.b = s->hb2;
-        vl_pool_run(pool, task_swiglu, &rt);
+        vl_pool_run(rows_pool, task_swiglu, &rt);
         VL_TRY(vl_matmul(pool, s->ms, &L->w_down, s->hb, n, s->xb));
         vl_add(s->x, s->xb, n * E);
     }
@@ -311,7 +314,7 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
     if (!logits_out) return VLLM_OK;
     const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
     rt.x = s->x + first * E, rt.y = s->xb, rt.w = m->output_norm, rt.n = rows;
-    vl_pool_run(pool, task_rmsnorm, &rt);
+    vl_pool_run(rows_pool, task_rmsnorm, &rt);
     return vl_matmul(pool, s->ms, &m->output, s->xb, rows, logits_out);
 }
 
