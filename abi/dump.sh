@@ -10,7 +10,7 @@ lib=${1:?usage: abi/dump.sh LIBRARY OUT.abi [HEADERS_DIR]}
 out=${2:?usage: abi/dump.sh LIBRARY OUT.abi [HEADERS_DIR]}
 headers=${3:-$here/../include/vllm}
 
-if ! readelf -S --wide "$lib" | grep -q '\.debug_info'; then
+if ! readelf -S --wide "$lib" | grep '\.debug_info' >/dev/null; then
     echo "abi/dump.sh: $lib has no debug info; build with -g (e.g. --buildtype=debugoptimized)" >&2
     exit 2
 fi

@@ -40,7 +40,7 @@ if "$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$tmp/consumer" "$here/cons
     if LD_LIBRARY_PATH=$libdir "$tmp/consumer"; then
         echo "consumer: built with pkg-config only, ran OK"
         # It must have loaded the installed copy, not something else.
-        LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer" | grep -q "$libdir/libvideollm.so.1" ||
+        LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer" | grep "$libdir/libvideollm.so.1" >/dev/null ||
             { echo "FAIL: consumer did not resolve libvideollm.so.1 from $libdir"; failures=$((failures + 1)); }
     else
         echo "FAIL: consumer ran and failed"; failures=$((failures + 1))
