@@ -1,0 +1,377 @@
+"""Session: one conversation (KV cache, sampler, media) over a Model."""
+import codecs
+import ctypes
+import dataclasses
+import enum
+import os
+import weakref
+from array import array
+
+from . import _capi, frames
+from ._util import HandleLock, Trampoline, check, enc, need, progress_fn
+from .errors import Status, VideoLLMError
+from .model import Model, int32_array
+
+
+class KVType(enum.IntEnum):
+    F32 = 0
+    F16 = 1
+
+
+class StopReason(enum.IntEnum):
+    NONE = 0
+    EOG = 1
+    MAX_TOKENS = 2
+    STRING = 3
+    CONTEXT_FULL = 4
+    CANCELLED = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    n_ctx: int
+    n_past: int
+    n_prompt_tokens: int
+    n_generated_tokens: int
+    prompt_seconds: float
+    generate_seconds: float
+    last_stop: StopReason
+
+
+@dataclasses.dataclass(frozen=True)
+class Token:
+    """One step of a generation: the token id (-1 for text released at the
+    end, e.g. held back for a possible stop string) and its raw bytes."""
+    id: int
+    piece: bytes
+
+
+# Keyword arguments of ask()/stream()/query() -> vllm_generate_params fields.
+_GEN_FIELDS = ("max_tokens", "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n",
+               "frequency_penalty", "presence_penalty", "seed", "raw")
+
+
+def _free_session(lib, box, model_handle):
+    ptr, box[0] = box[0], None
+    if ptr is not None:
+        lib.vllm_session_free(ptr)
+        model_handle.release(False)
+
+
+class Session:
+    """One conversation over `model`.
+
+    Parameters: n_ctx (0 = min(train ctx, 4096)), n_threads (0 = one per
+    CPU), kv_type (KVType.F32 / KVType.F16). Use as a context manager or
+    call close(); it is also freed when garbage-collected. Calls on one
+    session are serialised (the C API forbids overlapping them); cancel()
+    may be called from any thread.
+
+    Generation keyword arguments (ask, stream, stream_tokens, query):
+    max_tokens, temperature, top_k, top_p, min_p, repeat_penalty,
+    repeat_last_n, frequency_penalty, presence_penalty, seed, raw (prompt
+    used verbatim, no chat template), stop (list of stop strings)."""
+
+    def __init__(self, model, *, n_ctx=0, n_threads=0, kv_type=KVType.F32):
+        if not isinstance(model, Model):
+            raise TypeError("model must be a videollm.Model")
+        lib = model._lib
+        self._lib = lib
+        self._model = model
+        self._lock = HandleLock()
+        self._box = [None]
+        self._keep = None      # the C callback of the armed generation
+        self._generation = 0   # bumped by every query: stale stream() generators notice
+        p = lib.vllm_session_default_params()
+        p.n_ctx = _int32(n_ctx, "n_ctx")
+        p.n_threads = _int32(n_threads, "n_threads")
+        p.kv_type = int(kv_type)
+        handle = model._handle
+        mptr = model._ptr()
+        handle.add_session()
+        out = _capi.vllm_session_p()
+        try:
+            check(lib, lib.vllm_session_create(mptr, ctypes.byref(p), ctypes.byref(out)))
+        except BaseException:
+            handle.release(False)
+            raise
+        self._box[0] = out.value
+        self._finalizer = weakref.finalize(self, _free_session, lib, self._box, handle)
+
+    # ---- lifetime ----
+    def close(self):
+        """Free the session (idempotent). Waits for a call in progress on
+        another thread to finish (cancel() it first to hurry it)."""
+        with self._lock:
+            self._finalizer()
+
+    @property
+    def closed(self):
+        return self._box[0] is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def model(self):
+        return self._model
+
+    def _ptr(self):
+        p = self._box[0]
+        if p is None:
+            raise VideoLLMError(Status.ERR_STATE, "session is closed")
+        return p
+
+    def _check(self, st):
+        return check(self._lib, st, self._box[0])
+
+    # ---- state ----
+    def reset(self):
+        """Forget the context (KV cache) and any generation in progress."""
+        with self._lock:
+            self._generation += 1
+            self._check(self._lib.vllm_session_reset(self._ptr()))
+
+    def cancel(self):
+        """Ask the running generation to stop (from any thread)."""
+        p = self._box[0]
+        if p is not None:
+            self._lib.vllm_session_cancel(p)
+
+    @property
+    def last_error(self):
+        p = self._box[0]
+        return "" if p is None else (self._lib.vllm_session_last_error(p) or b"").decode("utf-8", "replace")
+
+    def stats(self):
+        """Stats of this session (all turns so far)."""
+        s = _capi.vllm_session_stats()
+        with self._lock:
+            self._check(self._lib.vllm_session_get_stats(self._ptr(), ctypes.byref(s)))
+        try:
+            stop = StopReason(s.last_stop)
+        except ValueError:
+            stop = s.last_stop
+        return Stats(s.n_ctx, s.n_past, s.n_prompt_tokens, s.n_generated_tokens, s.prompt_seconds,
+                     s.generate_seconds, stop)
+
+    # ---- generation ----
+    def _gen_params(self, gen, on_token=None):
+        p = self._lib.vllm_generate_default_params()
+        stop = gen.pop("stop", None)
+        for k, v in gen.items():
+            if k not in _GEN_FIELDS:
+                raise TypeError("unknown generation parameter %r" % k)
+            if k == "seed":
+                if not 0 <= int(v) < 2**64:
+                    raise VideoLLMError(Status.ERR_INVALID_ARG, "seed %d is not a uint64" % v)
+                v = int(v)
+            elif k == "raw":
+                v = 1 if v else 0
+            elif k in ("max_tokens", "top_k", "repeat_last_n"):
+                v = _int32(v, k)
+            else:
+                v = float(v)
+            setattr(p, k, v)
+        keep = []
+        if stop is not None:
+            if isinstance(stop, (str, bytes)):
+                stop = [stop]
+            arr = (ctypes.c_char_p * max(1, len(stop)))(*[enc(s, "stop string") for s in stop])
+            p.stop_strings = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+            p.n_stop_strings = len(stop)
+            keep.append(arr)
+        if on_token is not None:
+            p.on_token = on_token
+        return p, keep
+
+    def _query_locked(self, prompt, gen, on_token=None):
+        p, keep = self._gen_params(dict(gen), on_token)
+        self._generation += 1
+        self._keep = on_token  # the library calls it from next_token too
+        self._check(self._lib.vllm_session_query(self._ptr(), enc(prompt, "prompt"), ctypes.byref(p)))
+        del keep
+
+    def query(self, prompt, **gen):
+        """Append `prompt` as a user turn and arm generation; then pull
+        tokens with next_token(). Most code wants ask() or stream()."""
+        with self._lock:
+            self._query_locked(prompt, gen)
+
+    def next_token(self):
+        """The next Token of the armed generation, or None when it ended."""
+        with self._lock:
+            return self._next_locked()
+
+    def _next_locked(self):
+        tok = ctypes.c_int32()
+        piece = ctypes.POINTER(ctypes.c_char)()
+        n = ctypes.c_size_t()
+        ptr = self._ptr()
+        st = self._lib.vllm_session_next_token(ptr, ctypes.byref(tok), ctypes.byref(piece), ctypes.byref(n))
+        self._check(st)
+        data = ctypes.string_at(piece, n.value) if n.value else b""
+        if st == Status.DONE:
+            return Token(-1, data) if data else None
+        return Token(tok.value, data)
+
+    def _ended(self):
+        # A generation stopped by a stop string returns VLLM_OK for its last
+        # piece and is over: the stats say so (next_token would refuse).
+        s = _capi.vllm_session_stats()
+        self._check(self._lib.vllm_session_get_stats(self._ptr(), ctypes.byref(s)))
+        return s.last_stop != StopReason.NONE
+
+    def stream_tokens(self, prompt, **gen):
+        """Generator of Token (id, raw bytes) for the answer to `prompt`."""
+        with self._lock:
+            self._query_locked(prompt, gen)
+            mine = self._generation
+        while True:
+            with self._lock:
+                if self._generation != mine:
+                    raise VideoLLMError(Status.ERR_STATE, "this generation was superseded by a newer query or reset")
+                t = self._next_locked()
+                if t is None:
+                    return
+                ended = self._ended() if t.id >= 0 else True
+            yield t
+            if ended:
+                return
+
+    def stream(self, prompt, **gen):
+        """Generator of text pieces (str) of the answer to `prompt`, pulled
+        token by token. Concatenated they equal ask()'s result."""
+        dec = codecs.getincrementaldecoder("utf-8")("replace")
+        for t in self.stream_tokens(prompt, **gen):
+            text = dec.decode(t.piece)
+            if text:
+                yield text
+        text = dec.decode(b"", True)
+        if text:
+            yield text
+
+    def ask(self, prompt, on_token=None, **gen):
+        """Generate the whole answer to `prompt` and return it as str.
+
+        `on_token(token_id, text)` is called for every piece (token_id -1
+        for text released at the end); returning a true value stops the
+        generation early (ask returns the text so far). An exception raised
+        by on_token cancels the generation and propagates from ask()."""
+        dec = codecs.getincrementaldecoder("utf-8")("replace")
+        parts = []
+        tramp = Trampoline()
+        stopped = [False]
+
+        def each(token, piece):
+            text = dec.decode(piece)
+            parts.append(text)
+            if on_token is not None and on_token(token, text):
+                stopped[0] = True
+                return 1
+            return 0
+
+        cb = _capi.TOKEN_FN(lambda _ud, token, piece, n: tramp.call(each, token, ctypes.string_at(piece, n)))
+        with self._lock:
+            p, keep = self._gen_params(dict(gen), cb)
+            self._generation += 1
+            self._keep = cb
+            st = self._lib.vllm_session_generate(self._ptr(), enc(prompt, "prompt"), ctypes.byref(p))
+            del keep
+            tramp.reraise()
+            if not (stopped[0] and st == Status.ERR_CANCELLED):
+                self._check(st)
+        parts.append(dec.decode(b"", True))
+        return "".join(parts)
+
+    # ---- media ----
+    def push_frame(self, data, width, height, format, pts, stride=None):
+        """Encode one video frame into the context.
+
+        `data`: one buffer (bytes, bytearray, memoryview, array, NumPy
+        array or anything with __array_interface__; read in place when
+        contiguous) holding the planes one after the other, or a tuple of
+        per-plane buffers. `format`: a PixelFormat. `stride`: bytes per row
+        (of plane 0, or a tuple per plane); default tightly packed. `pts`:
+        seconds, non-decreasing. The buffer is checked to hold every row the
+        library will read."""
+        frame, keep = frames.build_frame(data, width, height, format, pts, stride)
+        fn = need(self._lib, "vllm_session_push_frame")
+        with self._lock:
+            self._check(fn(self._ptr(), ctypes.byref(frame)))
+        del keep
+
+    def _video_params(self, fps, max_frames, n_frames, start, end, progress, tramp):
+        p = need(self._lib, "vllm_video_default_params")()
+        p.fps = float(fps)
+        p.max_frames = _int32(max_frames, "max_frames")
+        p.n_frames = _int32(n_frames, "n_frames")
+        p.start = float(start)
+        p.end = float(end)
+        cb = progress_fn(progress, tramp)
+        p.progress = cb
+        return p, cb
+
+    def push_video(self, path, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None):
+        """Decode a video file or URL, sample frames and encode them into the
+        context. 0 means the model family's default for fps/max_frames;
+        n_frames > 0 takes exactly that many frames; end <= 0 = to the end.
+        `progress(stage, fraction)` may return True (or raise) to cancel."""
+        fn = need(self._lib, "vllm_session_push_video")
+        tramp = Trampoline()
+        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp)
+        with self._lock:
+            st = fn(self._ptr(), enc(os.fspath(path), "path"), ctypes.byref(p))
+            tramp.reraise()
+            self._check(st)
+
+    def push_video_buffer(self, data, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None):
+        """push_video() from an encoded video held in memory."""
+        fn = need(self._lib, "vllm_session_push_video_buffer")
+        addr, size, _, keep = frames.buffer_pointer(data)
+        tramp = Trampoline()
+        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp)
+        with self._lock:
+            st = fn(self._ptr(), addr, size, ctypes.byref(p))
+            tramp.reraise()
+            self._check(st)
+        del keep
+
+    def push_image(self, path):
+        """Decode a still image and encode it into the context."""
+        fn = need(self._lib, "vllm_session_push_image")
+        with self._lock:
+            self._check(fn(self._ptr(), enc(os.fspath(path), "path")))
+
+    # ---- experimental (VLLM_EXPERIMENTAL; may change in any release) ----
+    def eval_tokens(self, tokens):
+        """Evaluate token ids at the next positions without sampling."""
+        fn = need(self._lib, "vllm_session_eval_tokens")
+        ids = int32_array(tokens)
+        with self._lock:
+            self._generation += 1
+            self._check(fn(self._ptr(), ids, len(ids)))
+
+    def logits(self):
+        """A copy of the logits after the last evaluated position
+        (array('f') of n_vocab floats), or None."""
+        fn = need(self._lib, "vllm_session_logits")
+        n = self._model.info().n_vocab
+        with self._lock:
+            p = fn(self._ptr())
+            if not p:
+                return None
+            out = array("f")
+            out.frombytes(ctypes.string_at(p, 4 * n))
+            return out
+
+
+def _int32(v, what):
+    v = v.__index__()
+    if not -2**31 <= v < 2**31:
+        raise VideoLLMError(Status.ERR_INVALID_ARG, "%s = %d does not fit in int32" % (what, v))
+    return v
