@@ -126,6 +126,10 @@ int main(int argc, char **argv)
                 total += t;
                 if (t < best) best = t;
             }
+            /* the machine is shared: re-measure the limit right after, and
+             * judge against the better of the two measurements */
+            double sg_now = sgemm_rate(pool, 1024, 3072, 768, 3);
+            if (sg_now > sg) sg = sg_now;
             double gf = flops / best * 1e-9;
             printf("encoder file=%s mode=%s image=%d ms_per_frame_best=%.1f ms_per_frame_mean=%.1f gflop_per_frame=%.1f "
                    "gflops=%.1f sgemm_gflops=%.1f ratio_to_sgemm=%.2f\n",

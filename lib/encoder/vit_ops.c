@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/f16.h"
 
 void vl_layernorm_rows(const float *x, float *y, int64_t rows, int n, const float *w, const float *b, float eps)
@@ -61,8 +62,22 @@ void vl_expf_n(const float *x, float *y, int64_t n)
 
 /* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x / (1 + exp(-2u)): the second form
  * has no cancellation for negative x and needs only exp. */
+static int use_avx512(void)
+{
+#ifdef VL_HAVE_ENCODER_AVX512
+    const vl_cpu_features *f = vl_cpu();
+    return f->avx512f && f->avx512bw && f->avx512vl; /* the file is built with all three */
+#else
+    return 0;
+#endif
+}
+
 void vl_gelu_tanh(float *x, int64_t n)
 {
+    if (use_avx512()) {
+        vl_gelu_avx512(x, n, 0);
+        return;
+    }
     const float c = 0.79788456080286535588f;
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
@@ -73,6 +88,10 @@ void vl_gelu_tanh(float *x, int64_t n)
 
 void vl_gelu_quick(float *x, int64_t n)
 {
+    if (use_avx512()) {
+        vl_gelu_avx512(x, n, 1);
+        return;
+    }
     for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp_poly(-1.702f * x[i]));
 }
 
@@ -110,6 +129,10 @@ void vl_gelu_quick_ggml(float *x, int64_t n)
 
 void vl_softmax_scaled(float *x, int n, float scale)
 {
+    if (use_avx512()) {
+        vl_softmax_scaled_avx512(x, n, scale);
+        return;
+    }
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) {
         x[i] *= scale;

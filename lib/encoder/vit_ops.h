@@ -34,4 +34,8 @@ void vl_im2col_patches(const float *img, int S, int P, float *cols, int round_f1
 /* dst[i] = round_f16(src[i]) (dst may alias src). */
 void vl_round_f16_n(const float *src, float *dst, int64_t n);
 
+/* AVX-512 versions (vit_ops_avx512.c); the functions above dispatch. */
+void vl_softmax_scaled_avx512(float *x, int n, float scale);
+void vl_gelu_avx512(float *x, int64_t n, int quick);
+
 #endif
