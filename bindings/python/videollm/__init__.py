@@ -13,11 +13,11 @@ else the system loader (libvideollm.so.1).
 from ._capi import load_library
 from .errors import InvalidArgumentError, Status, VideoLLMError
 from .frames import PixelFormat
-from .model import Model, ModelInfo
+from .model import Model, ModelInfo, VisionPrecision
 from .session import KVType, Session, Stats, StopReason, Token
 
 __all__ = ["load_library", "Model", "ModelInfo", "Session", "Stats", "StopReason", "Token", "KVType",
-           "PixelFormat", "Status", "VideoLLMError", "InvalidArgumentError", "version", "version_number",
+           "PixelFormat", "VisionPrecision", "Status", "VideoLLMError", "InvalidArgumentError", "version", "version_number",
            "status_string", "set_log_callback", "LogLevel"]
 
 import ctypes as _ctypes

@@ -38,7 +38,9 @@ class vllm_model_params(SizedStructure):
                 ("use_mmap", c_int),
                 ("vocab_only", c_int),
                 ("progress", PROGRESS_FN),
-                ("progress_user_data", c_void_p)]
+                ("progress_user_data", c_void_p),
+                ("vision_precision", c_int),
+                ("llamacpp_compat", c_int)]
 
 
 class vllm_model_info(SizedStructure):
@@ -55,7 +57,11 @@ class vllm_model_info(SizedStructure):
                 ("weight_bytes", c_uint64),
                 ("token_bos", c_int32),
                 ("token_eos", c_int32),
-                ("has_vision", c_int32)]
+                ("has_vision", c_int32),
+                ("tokens_per_frame", c_int32),
+                ("image_size", c_int32),
+                ("video_fps", c_float),
+                ("video_max_frames", c_int32)]
 
 
 class vllm_session_params(SizedStructure):
@@ -92,7 +98,15 @@ class vllm_session_stats(SizedStructure):
                 ("n_generated_tokens", c_int64),
                 ("prompt_seconds", c_double),
                 ("generate_seconds", c_double),
-                ("last_stop", c_enum)]
+                ("last_stop", c_enum),
+                ("n_frames_seen", c_int64),
+                ("n_frames_encoded", c_int64),
+                ("n_visual_tokens", c_int64),
+                ("decode_seconds", c_double),
+                ("encode_seconds", c_double),
+                ("media_prefill_seconds", c_double),
+                ("first_token_seconds", c_double),
+                ("peak_rss_bytes", c_int64)]
 
 
 class vllm_frame(SizedStructure):

@@ -1,6 +1,7 @@
 """Model: loaded weights and vocabulary, shareable between sessions/threads."""
 import ctypes
 import dataclasses
+import enum
 import threading
 import weakref
 
@@ -11,6 +12,14 @@ from .errors import Status, VideoLLMError
 TOKENIZE_ADD_SPECIAL = 1
 TOKENIZE_PARSE_SPECIAL = 2
 DETOKENIZE_SPECIAL = 1
+
+
+class VisionPrecision(enum.IntEnum):
+    """VLLM_VISION_*: arithmetic of the vision encoder."""
+    AUTO = 0   # BF16 linear layers where the CPU has AVX-512 BF16, else F32
+    F32 = 1
+    GGML = 2   # f32 with llama.cpp's fp16 roundings (bit-level comparisons)
+    BF16 = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +37,10 @@ class ModelInfo:
     token_bos: int
     token_eos: int
     has_vision: bool
+    tokens_per_frame: int
+    image_size: int
+    video_fps: float
+    video_max_frames: int
 
 
 class _ModelHandle:
@@ -67,7 +80,8 @@ class Model:
     makes it unusable for new calls, the memory goes with its last session.
     Thread-safe: share one Model between threads and sessions."""
 
-    def __init__(self, path, mmproj=None, *, use_mmap=True, vocab_only=False, progress=None, library=None):
+    def __init__(self, path, mmproj=None, *, use_mmap=True, vocab_only=False, progress=None,
+                 vision_precision=VisionPrecision.AUTO, llamacpp_compat=False, library=None):
         lib = _capi.load_library(library)
         self._lib = lib
         self._handle = None
@@ -76,6 +90,8 @@ class Model:
         p.mmproj_path = mm
         p.use_mmap = 1 if use_mmap else 0
         p.vocab_only = 1 if vocab_only else 0
+        p.vision_precision = int(vision_precision)
+        p.llamacpp_compat = 1 if llamacpp_compat else 0
         tramp = Trampoline()
         cb = progress_fn(progress, tramp)
         p.progress = cb
@@ -121,7 +137,9 @@ class Model:
                 name=(i.name or b"").decode("utf-8", "replace"),
                 n_vocab=i.n_vocab, n_ctx_train=i.n_ctx_train, n_embd=i.n_embd, n_layer=i.n_layer,
                 n_head=i.n_head, n_head_kv=i.n_head_kv, n_params=i.n_params, weight_bytes=i.weight_bytes,
-                token_bos=i.token_bos, token_eos=i.token_eos, has_vision=bool(i.has_vision))
+                token_bos=i.token_bos, token_eos=i.token_eos, has_vision=bool(i.has_vision),
+                tokens_per_frame=i.tokens_per_frame, image_size=i.image_size, video_fps=i.video_fps,
+                video_max_frames=i.video_max_frames)
         return self._info
 
     def tokenize(self, text, add_special=True, parse_special=False):

@@ -36,6 +36,14 @@ class Stats:
     prompt_seconds: float
     generate_seconds: float
     last_stop: StopReason
+    n_frames_seen: int
+    n_frames_encoded: int
+    n_visual_tokens: int
+    decode_seconds: float
+    encode_seconds: float
+    media_prefill_seconds: float
+    first_token_seconds: float
+    peak_rss_bytes: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +165,9 @@ class Session:
         except ValueError:
             stop = s.last_stop
         return Stats(s.n_ctx, s.n_past, s.n_prompt_tokens, s.n_generated_tokens, s.prompt_seconds,
-                     s.generate_seconds, stop)
+                     s.generate_seconds, stop, s.n_frames_seen, s.n_frames_encoded, s.n_visual_tokens,
+                     s.decode_seconds, s.encode_seconds, s.media_prefill_seconds, s.first_token_seconds,
+                     s.peak_rss_bytes)
 
     # ---- generation ----
     def _gen_params(self, gen, on_token=None):
@@ -299,6 +309,7 @@ class Session:
         (of plane 0, or a tuple per plane); default tightly packed. `pts`:
         seconds, non-decreasing. The buffer is checked to hold every row the
         library will read."""
+        self._ptr()
         frame, keep = frames.build_frame(data, width, height, format, pts, stride)
         fn = need(self._lib, "vllm_session_push_frame")
         with self._lock:
@@ -321,6 +332,7 @@ class Session:
         context. 0 means the model family's default for fps/max_frames;
         n_frames > 0 takes exactly that many frames; end <= 0 = to the end.
         `progress(stage, fraction)` may return True (or raise) to cancel."""
+        self._ptr()
         fn = need(self._lib, "vllm_session_push_video")
         tramp = Trampoline()
         p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp)
@@ -331,6 +343,7 @@ class Session:
 
     def push_video_buffer(self, data, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None):
         """push_video() from an encoded video held in memory."""
+        self._ptr()
         fn = need(self._lib, "vllm_session_push_video_buffer")
         addr, size, _, keep = frames.buffer_pointer(data)
         tramp = Trampoline()
@@ -343,6 +356,7 @@ class Session:
 
     def push_image(self, path):
         """Decode a still image and encode it into the context."""
+        self._ptr()
         fn = need(self._lib, "vllm_session_push_image")
         with self._lock:
             self._check(fn(self._ptr(), enc(os.fspath(path), "path")))
@@ -350,6 +364,7 @@ class Session:
     # ---- experimental (VLLM_EXPERIMENTAL; may change in any release) ----
     def eval_tokens(self, tokens):
         """Evaluate token ids at the next positions without sampling."""
+        self._ptr()
         fn = need(self._lib, "vllm_session_eval_tokens")
         ids = int32_array(tokens)
         with self._lock:

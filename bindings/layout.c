@@ -1,0 +1,64 @@
+/* Prints the layout of every public struct as the C compiler sees it:
+ *   <struct> <size>
+ *   <struct>.<field> <offset>
+ * The Python and Rust binding tests compile and run it and compare with
+ * their own declarations, so a field added, moved or retyped in
+ * include/vllm/videollm.h without updating a binding fails a test. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "vllm/videollm.h"
+
+#define S(T) printf(#T " %zu\n", sizeof(T))
+#define F(T, f) printf(#T "." #f " %zu\n", offsetof(T, f))
+
+int main(void)
+{
+    S(vllm_model_params);
+    F(vllm_model_params, struct_size); F(vllm_model_params, mmproj_path); F(vllm_model_params, use_mmap);
+    F(vllm_model_params, vocab_only); F(vllm_model_params, progress); F(vllm_model_params, progress_user_data);
+    F(vllm_model_params, vision_precision); F(vllm_model_params, llamacpp_compat);
+
+    S(vllm_model_info);
+    F(vllm_model_info, struct_size); F(vllm_model_info, architecture); F(vllm_model_info, name);
+    F(vllm_model_info, n_vocab); F(vllm_model_info, n_ctx_train); F(vllm_model_info, n_embd);
+    F(vllm_model_info, n_layer); F(vllm_model_info, n_head); F(vllm_model_info, n_head_kv);
+    F(vllm_model_info, n_params); F(vllm_model_info, weight_bytes); F(vllm_model_info, token_bos);
+    F(vllm_model_info, token_eos); F(vllm_model_info, has_vision); F(vllm_model_info, tokens_per_frame);
+    F(vllm_model_info, image_size); F(vllm_model_info, video_fps); F(vllm_model_info, video_max_frames);
+
+    S(vllm_session_params);
+    F(vllm_session_params, struct_size); F(vllm_session_params, n_ctx); F(vllm_session_params, n_threads);
+    F(vllm_session_params, kv_type);
+
+    S(vllm_generate_params);
+    F(vllm_generate_params, struct_size); F(vllm_generate_params, max_tokens); F(vllm_generate_params, temperature);
+    F(vllm_generate_params, top_k); F(vllm_generate_params, top_p); F(vllm_generate_params, min_p);
+    F(vllm_generate_params, repeat_penalty); F(vllm_generate_params, repeat_last_n);
+    F(vllm_generate_params, frequency_penalty); F(vllm_generate_params, presence_penalty);
+    F(vllm_generate_params, seed); F(vllm_generate_params, stop_strings); F(vllm_generate_params, n_stop_strings);
+    F(vllm_generate_params, raw); F(vllm_generate_params, on_token); F(vllm_generate_params, user_data);
+
+    S(vllm_session_stats);
+    F(vllm_session_stats, struct_size); F(vllm_session_stats, n_ctx); F(vllm_session_stats, n_past);
+    F(vllm_session_stats, n_prompt_tokens); F(vllm_session_stats, n_generated_tokens);
+    F(vllm_session_stats, prompt_seconds); F(vllm_session_stats, generate_seconds); F(vllm_session_stats, last_stop);
+    F(vllm_session_stats, n_frames_seen); F(vllm_session_stats, n_frames_encoded); F(vllm_session_stats, n_visual_tokens);
+    F(vllm_session_stats, decode_seconds); F(vllm_session_stats, encode_seconds);
+    F(vllm_session_stats, media_prefill_seconds); F(vllm_session_stats, first_token_seconds);
+    F(vllm_session_stats, peak_rss_bytes);
+
+    S(vllm_frame);
+    F(vllm_frame, struct_size); F(vllm_frame, format); F(vllm_frame, width); F(vllm_frame, height);
+    F(vllm_frame, planes); F(vllm_frame, strides); F(vllm_frame, pts);
+
+    S(vllm_video_params);
+    F(vllm_video_params, struct_size); F(vllm_video_params, fps); F(vllm_video_params, max_frames);
+    F(vllm_video_params, n_frames); F(vllm_video_params, start); F(vllm_video_params, end);
+    F(vllm_video_params, progress); F(vllm_video_params, progress_user_data);
+
+    /* enums are passed as their underlying type */
+    printf("vllm_status %zu\nvllm_pixel_format %zu\nvllm_kv_type %zu\nvllm_stop_reason %zu\n", sizeof(vllm_status),
+           sizeof(vllm_pixel_format), sizeof(vllm_kv_type), sizeof(vllm_stop_reason));
+    return 0;
+}
