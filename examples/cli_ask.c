@@ -11,7 +11,14 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: videollm ask -m MODEL.gguf -p TEXT [options]\n"
+            "usage: videollm ask -m MODEL.gguf [--mmproj MMPROJ.gguf (--video F | --image F)] -p TEXT [options]\n"
+            "  --mmproj FILE        vision projector GGUF (needed for --video/--image)\n"
+            "  --video FILE|URL     video to ask about (sampled with the model's rule)\n"
+            "  --image FILE         still image to ask about (repeatable)\n"
+            "  --fps F, --max-frames N, --n-frames N (uniform), --start S, --end E\n"
+            "  --vision f32|ggml|bf16|auto   vision encoder precision (default auto)\n"
+            "  --llamacpp-compat    lay out still images exactly as llama.cpp's libmtmd\n"
+            "  --stats              print timing and memory statistics to stderr\n"
             "  -n N                 generate at most N tokens (default 256)\n"
             "  --temp T             temperature (default 0 = greedy)\n"
             "  --seed S             sampling seed (default 0)\n"
@@ -50,9 +57,11 @@ static int on_token(void *user, int32_t token, const char *piece, size_t len)
 
 int cli_ask(int argc, char **argv)
 {
-    const char *model_path = NULL, *prompt = NULL, *dump_logits = NULL;
-    const char *stops[16];
-    int print_ids = 0;
+    const char *model_path = NULL, *prompt = NULL, *dump_logits = NULL, *video = NULL;
+    const char *stops[16], *images[16];
+    int print_ids = 0, n_images = 0, show_stats = 0;
+    vllm_model_params mp = vllm_model_default_params();
+    vllm_video_params vp = vllm_video_default_params();
     vllm_generate_params gp = vllm_generate_default_params();
     vllm_session_params sp = vllm_session_default_params();
     for (int i = 1; i < argc; i++) {
@@ -75,6 +84,21 @@ int cli_ask(int argc, char **argv)
         else if (!strcmp(a, "--kv-f16")) sp.kv_type = VLLM_KV_F16;
         else if (!strcmp(a, "--print-ids")) print_ids = 1;
         else if (!strcmp(a, "--dump-logits") && v) dump_logits = argv[++i];
+        else if (!strcmp(a, "--mmproj") && v) mp.mmproj_path = argv[++i];
+        else if (!strcmp(a, "--video") && v) video = argv[++i];
+        else if (!strcmp(a, "--image") && v && n_images < 16) images[n_images++] = argv[++i];
+        else if (!strcmp(a, "--fps") && v) vp.fps = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--max-frames") && v) vp.max_frames = atoi(argv[++i]);
+        else if (!strcmp(a, "--n-frames") && v) vp.n_frames = atoi(argv[++i]);
+        else if (!strcmp(a, "--start") && v) vp.start = atof(argv[++i]);
+        else if (!strcmp(a, "--end") && v) vp.end = atof(argv[++i]);
+        else if (!strcmp(a, "--llamacpp-compat")) mp.llamacpp_compat = 1;
+        else if (!strcmp(a, "--stats")) show_stats = 1;
+        else if (!strcmp(a, "--vision") && v) {
+            const char *m = argv[++i];
+            mp.vision_precision = !strcmp(m, "f32") ? VLLM_VISION_F32 : !strcmp(m, "ggml") ? VLLM_VISION_GGML
+                                : !strcmp(m, "bf16") ? VLLM_VISION_BF16 : !strcmp(m, "auto") ? VLLM_VISION_AUTO : -1;
+        }
         else {
             usage();
             return 2;
@@ -92,8 +116,17 @@ int cli_ask(int argc, char **argv)
     gp.on_token = on_token;
     gp.user_data = &ss;
     int rc = 1;
-    if (vllm_is_error(vllm_model_load(model_path, NULL, &model)) || vllm_is_error(vllm_session_create(model, &sp, &sess))) {
+    if (vllm_is_error(vllm_model_load(model_path, &mp, &model)) || vllm_is_error(vllm_session_create(model, &sp, &sess))) {
         fprintf(stderr, "videollm: %s\n", vllm_last_error());
+        goto done;
+    }
+    for (int i = 0; i < n_images; i++)
+        if (vllm_is_error(vllm_session_push_image(sess, images[i]))) {
+            fprintf(stderr, "videollm: %s\n", vllm_session_last_error(sess));
+            goto done;
+        }
+    if (video && vllm_is_error(vllm_session_push_video(sess, video, &vp))) {
+        fprintf(stderr, "videollm: %s\n", vllm_session_last_error(sess));
         goto done;
     }
     if (vllm_is_error(vllm_session_query(sess, prompt, &gp))) {
@@ -125,11 +158,20 @@ int cli_ask(int argc, char **argv)
     }
     vllm_session_stats stats = {.struct_size = sizeof stats};
     vllm_session_get_stats(sess, &stats);
-    fprintf(stderr, "videollm: prompt %lld tokens in %.3f s (%.1f tok/s), generated %lld tokens in %.3f s (%.1f tok/s)\n",
-            (long long)stats.n_prompt_tokens, stats.prompt_seconds,
-            stats.prompt_seconds > 0 ? (double)stats.n_prompt_tokens / stats.prompt_seconds : 0.0,
-            (long long)stats.n_generated_tokens, stats.generate_seconds,
-            stats.generate_seconds > 0 ? (double)stats.n_generated_tokens / stats.generate_seconds : 0.0);
+    if (show_stats) {
+        fprintf(stderr,
+                "videollm: frames: %lld seen, %lld encoded; visual tokens %lld; context %d of %d\n"
+                "videollm: decode %.3f s, encode %.3f s (%.1f ms/frame), media prefill %.3f s\n"
+                "videollm: text prompt %lld tokens in %.3f s; generated %lld tokens in %.3f s (%.1f tok/s)\n"
+                "videollm: time to first token %.3f s after the question; peak RSS %.1f MiB\n",
+                (long long)stats.n_frames_seen, (long long)stats.n_frames_encoded, (long long)stats.n_visual_tokens,
+                stats.n_past, stats.n_ctx, stats.decode_seconds, stats.encode_seconds,
+                stats.n_frames_encoded ? 1000.0 * stats.encode_seconds / (double)stats.n_frames_encoded : 0.0,
+                stats.media_prefill_seconds, (long long)stats.n_prompt_tokens, stats.prompt_seconds,
+                (long long)stats.n_generated_tokens, stats.generate_seconds,
+                stats.generate_seconds > 0 ? (double)stats.n_generated_tokens / stats.generate_seconds : 0.0,
+                stats.first_token_seconds, (double)stats.peak_rss_bytes / 1048576.0);
+    }
     rc = 0;
 done:
     free(ss.ids);

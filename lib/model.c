@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/log.h"
 #include "model.h"
 
@@ -27,6 +28,30 @@ static vllm_status take_params(const vllm_model_params *in, vllm_model_params *o
                         in->struct_size);
     memcpy(out, in, in->struct_size < sizeof *out ? in->struct_size : sizeof *out);
     out->struct_size = sizeof *out;
+    return VLLM_OK;
+}
+
+static vl_vision_precision pick_precision(int requested)
+{
+    switch (requested) {
+    case VLLM_VISION_F32: return VL_VISION_F32;
+    case VLLM_VISION_GGML: return VL_VISION_GGML;
+    case VLLM_VISION_BF16: return VL_VISION_BF16;
+    default: return vl_cpu()->avx512bf16 ? VL_VISION_BF16 : VL_VISION_F32;
+    }
+}
+
+static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
+{
+    if (p->vision_precision < VLLM_VISION_AUTO || p->vision_precision > VLLM_VISION_BF16)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_params.vision_precision = %d is not a VLLM_VISION_* value",
+                        p->vision_precision);
+    VL_TRY(vl_gguf_open(p->mmproj_path, p->use_mmap, &m->mmproj));
+    VL_TRY(vl_vision_load_ex(m->mmproj, pick_precision(p->vision_precision), &m->vision));
+    if (vl_vision_n_embd_out(m->vision) != m->llm->hp.n_embd)
+        return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
+                        p->mmproj_path, vl_vision_n_embd_out(m->vision), m->llm->hp.n_embd);
+    m->preproc = p->llamacpp_compat ? VL_PREPROC_LLAMACPP : VL_PREPROC_HF;
     return VLLM_OK;
 }
 
@@ -64,8 +89,7 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
             st = vl_error(VLLM_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,
                           vl_tokenizer_n_vocab(m->tok), m->llm->hp.n_vocab);
     }
-    if (!vllm_is_error(st) && p.mmproj_path)
-        st = vl_error(VLLM_ERR_UNSUPPORTED, "%s: vision projectors are not wired into sessions in this build", p.mmproj_path);
+    if (!vllm_is_error(st) && p.mmproj_path && !p.vocab_only) st = load_vision(m, &p);
     if (!vllm_is_error(st) && report(&p, 1.0f)) st = vl_error(VLLM_ERR_CANCELLED, "model load cancelled");
     if (vllm_is_error(st)) {
         vllm_model_free(m);
@@ -80,6 +104,8 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
 void vllm_model_free(vllm_model *m)
 {
     if (!m) return;
+    vl_vision_free(m->vision);
+    vl_gguf_close(m->mmproj);
     vl_llm_free(m->llm);
     vl_tokenizer_free(m->tok);
     vl_gguf_close(m->gguf);
@@ -109,7 +135,13 @@ vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
         full.n_params = m->llm->n_params;
         full.weight_bytes = m->llm->weight_bytes;
     }
-    full.has_vision = 0;
+    full.has_vision = m->vision != NULL;
+    if (m->vision) {
+        full.tokens_per_frame = vl_vision_tokens_per_tile(m->vision);
+        full.image_size = vl_vision_image_size(m->vision);
+        full.video_fps = VL_SMOLVLM_VIDEO_FPS;
+        full.video_max_frames = VL_SMOLVLM_VIDEO_MAX_FRAMES;
+    }
     size_t n = info->struct_size < sizeof full ? info->struct_size : sizeof full;
     memcpy(info, &full, n);
     return VLLM_OK;

@@ -7,12 +7,22 @@
 #include "decoder/chat.h"
 #include "decoder/llm.h"
 #include "decoder/tokenizer.h"
+#include "encoder/encoder.h"
+#include "encoder/preprocess.h"
+
+/* SmolVLM2 Video-Instruct sampling defaults (its video processor config:
+ * fps 1, at most 64 frames). */
+#define VL_SMOLVLM_VIDEO_FPS 1.0f
+#define VL_SMOLVLM_VIDEO_MAX_FRAMES 64
 
 struct vllm_model {
     vl_gguf *gguf;
     vl_tokenizer *tok;
     vl_llm *llm;          /* NULL when loaded vocab_only */
     vl_chat_format chat;
+    vl_gguf *mmproj;      /* NULL when text only */
+    vl_vision *vision;
+    vl_preproc_mode preproc; /* still-image preprocessing and prompt style */
     char arch[32];
     char name[128];
 };

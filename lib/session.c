@@ -10,43 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/log.h"
-#include "decoder/sampler.h"
-#include "model.h"
+#include "session_internal.h"
 
-#define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
-
-struct vllm_session {
-    vllm_model *model;
-    vl_llm_state *st;
-    vl_pool *pool;
-    atomic_int cancel;
-    char err[1024];
-
-    /* generation in progress */
-    int armed;
-    vllm_generate_params gp;
-    char **stops;
-    size_t n_stops;
-    vl_sampler *sampler;
-    int32_t pending;      /* sampled, returned, not yet evaluated; -1 if none */
-    int32_t n_generated;  /* in this generation */
-    int has_logits;
-    int turns;            /* user turns so far */
-
-    /* text produced but not yet handed out: an incomplete UTF-8 sequence
-     * or a possible beginning of a stop string */
-    char *hold;
-    size_t hold_len, hold_cap;
-    char *piece;          /* what the last next_token() returned */
-    size_t piece_len, piece_cap;
-
-    vllm_session_stats stats;
-};
-
-static double now_seconds(void)
+double vl_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -54,7 +24,7 @@ static double now_seconds(void)
 }
 
 /* Record the thread's error message in the session too. */
-static vllm_status fail(vllm_session *s, vllm_status st)
+vllm_status vl_session_fail(vllm_session *s, vllm_status st)
 {
     if (s) snprintf(s->err, sizeof s->err, "%s", vl_error_message());
     return st;
@@ -148,6 +118,7 @@ void vllm_session_free(vllm_session *s)
 {
     if (!s) return;
     disarm(s);
+    vl_session_media_free(s);
     vl_llm_state_free(s->st);
     vl_pool_free(s->pool);
     free(s->hold);
@@ -159,6 +130,7 @@ vllm_status vllm_session_reset(vllm_session *s)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_reset: session is NULL");
     disarm(s);
+    vl_session_media_reset(s);
     vl_llm_state_truncate(s->st, 0);
     s->pending = -1;
     s->has_logits = 0;
@@ -181,6 +153,8 @@ vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *st
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_stats.struct_size = %zu is not valid", stats->struct_size);
     vllm_session_stats full = s->stats;
     full.n_past = vl_llm_state_n_past(s->st);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) full.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
     full.struct_size = stats->struct_size;
     memcpy(stats, &full, stats->struct_size < sizeof full ? stats->struct_size : sizeof full);
     return VLLM_OK;
@@ -188,7 +162,7 @@ vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *st
 
 /* Evaluate tokens in chunks, honouring cancellation; on failure the
  * context is rolled back to where it was. */
-static vllm_status eval_tokens(vllm_session *s, const int32_t *ids, size_t n, int want_logits)
+vllm_status vl_session_eval_tokens(vllm_session *s, const int32_t *ids, size_t n, int want_logits)
 {
     const int32_t start = vl_llm_state_n_past(s->st);
     for (size_t done = 0; done < n; done += PROMPT_CHUNK) {
@@ -211,51 +185,60 @@ static vllm_status eval_tokens(vllm_session *s, const int32_t *ids, size_t n, in
 vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_generate_params *params)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: session is NULL");
-    if (!prompt) return fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: prompt is NULL"));
+    if (!prompt) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: prompt is NULL"));
     vllm_generate_params gp = vllm_generate_default_params();
     if (params && vllm_is_error(copy_params(params, params->struct_size, &gp, sizeof gp,
                                             offsetof(vllm_generate_params, user_data) + sizeof gp.user_data,
                                             "vllm_generate_params")))
-        return fail(s, VLLM_ERR_INVALID_ARG);
+        return vl_session_fail(s, VLLM_ERR_INVALID_ARG);
     if (gp.n_stop_strings && !gp.stop_strings)
-        return fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: n_stop_strings > 0 but stop_strings is NULL"));
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: n_stop_strings > 0 but stop_strings is NULL"));
     atomic_store(&s->cancel, 0);
     disarm(s);
 
-    const double t0 = now_seconds();
+    const double t0 = vl_now_seconds();
+    s->t_query = t0;
     vllm_model *m = s->model;
     vl_sampler_params sp = {gp.temperature, gp.top_k, gp.top_p, gp.min_p, gp.repeat_penalty,
                             gp.repeat_last_n < 0 ? 0 : gp.repeat_last_n, gp.frequency_penalty, gp.presence_penalty, gp.seed};
     vllm_status st = vl_sampler_new(vl_tokenizer_n_vocab(m->tok), &sp, &s->sampler);
-    if (vllm_is_error(st)) return fail(s, st);
+    if (vllm_is_error(st)) return vl_session_fail(s, st);
     if (gp.n_stop_strings) {
         s->stops = calloc(gp.n_stop_strings, sizeof *s->stops);
-        if (!s->stops) return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+        if (!s->stops) return vl_session_fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
         s->n_stops = gp.n_stop_strings;
         for (size_t i = 0; i < gp.n_stop_strings; i++) {
             if (!gp.stop_strings[i] || !gp.stop_strings[i][0]) {
                 disarm(s);
-                return fail(s, vl_error(VLLM_ERR_INVALID_ARG, "stop string %zu is NULL or empty", i));
+                return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "stop string %zu is NULL or empty", i));
             }
             s->stops[i] = strdup(gp.stop_strings[i]);
             if (!s->stops[i]) {
                 disarm(s);
-                return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+                return vl_session_fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
             }
         }
     }
     gp.stop_strings = NULL; /* the copies above are used instead */
 
-    /* The prompt text: the user turn of the chat template, or raw. */
+    /* The prompt text: the question closing a turn that already holds
+     * media, or a whole user turn of the chat template, or raw. */
     const int first = vl_llm_state_n_past(s->st) == 0;
     vl_chat_format fmt = gp.raw ? VL_CHAT_RAW : m->chat;
-    size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, prompt, NULL, 0) + 1;
-    char *text = malloc(need);
-    if (!text) {
-        disarm(s);
-        return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+    char *text = NULL;
+    if (s->turn_open) {
+        st = vl_session_media_close_turn(s, prompt, &text);
+    } else {
+        size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, prompt, NULL, 0) + 1;
+        text = malloc(need);
+        if (text) vl_chat_user_turn(fmt, first || s->turns == 0, prompt, text, need);
+        else st = vl_error(VLLM_ERR_NOMEM, "out of memory");
     }
-    vl_chat_user_turn(fmt, first || s->turns == 0, prompt, text, need);
+    if (vllm_is_error(st)) {
+        free(text);
+        disarm(s);
+        return vl_session_fail(s, st);
+    }
 
     vl_tokens toks = {0};
     if (s->pending >= 0) { /* the last generation's final token enters the context first */
@@ -269,11 +252,11 @@ vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_g
     st = vl_tokenizer_encode(m->tok, text, strlen(text), first, 1, &toks);
     free(text);
     if (!vllm_is_error(st) && toks.n == 0) st = vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: the prompt is empty");
-    if (!vllm_is_error(st)) st = eval_tokens(s, toks.ids, toks.n, 1);
+    if (!vllm_is_error(st)) st = vl_session_eval_tokens(s, toks.ids, toks.n, 1);
     if (vllm_is_error(st)) {
         free(toks.ids);
         disarm(s);
-        return fail(s, st);
+        return vl_session_fail(s, st);
     }
     for (size_t i = 0; i < toks.n; i++) vl_sampler_accept(s->sampler, toks.ids[i]);
     s->stats.n_prompt_tokens += (int64_t)toks.n;
@@ -283,7 +266,7 @@ vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_g
     s->gp = gp;
     s->armed = 1;
     s->n_generated = 0;
-    s->stats.prompt_seconds += now_seconds() - t0;
+    s->stats.prompt_seconds += vl_now_seconds() - t0;
     s->stats.last_stop = VLLM_STOP_NONE;
     return VLLM_OK;
 }
@@ -373,20 +356,20 @@ vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char 
     if (token) *token = -1;
     if (piece) *piece = "";
     if (piece_len) *piece_len = 0;
-    if (!s->armed) return fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_next_token: no generation in progress (call vllm_session_query first)"));
-    const double t0 = now_seconds();
+    if (!s->armed) return vl_session_fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_next_token: no generation in progress (call vllm_session_query first)"));
+    const double t0 = vl_now_seconds();
     if (atomic_load(&s->cancel)) {
         s->stats.last_stop = VLLM_STOP_CANCELLED;
         s->armed = 0;
-        return fail(s, vl_error(VLLM_ERR_CANCELLED, "generation cancelled"));
+        return vl_session_fail(s, vl_error(VLLM_ERR_CANCELLED, "generation cancelled"));
     }
     if (s->pending >= 0) {
         if (vl_llm_state_n_past(s->st) >= vl_llm_state_n_ctx(s->st))
             return finish(s, VLLM_STOP_CONTEXT_FULL, token, piece, piece_len);
-        vllm_status st = eval_tokens(s, &s->pending, 1, 1);
+        vllm_status st = vl_session_eval_tokens(s, &s->pending, 1, 1);
         if (vllm_is_error(st)) {
             s->armed = 0;
-            return fail(s, st);
+            return vl_session_fail(s, st);
         }
         s->pending = -1;
     }
@@ -397,14 +380,15 @@ vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char 
     const float *logits = vl_llm_logits(s->st, &rows);
     if (!logits || !s->has_logits) {
         s->armed = 0;
-        return fail(s, vl_error(VLLM_ERR_INTERNAL, "no logits to sample from"));
+        return vl_session_fail(s, vl_error(VLLM_ERR_INTERNAL, "no logits to sample from"));
     }
     const int32_t id = vl_sampler_sample(s->sampler, logits);
+    if (s->n_generated == 0) s->stats.first_token_seconds = vl_now_seconds() - s->t_query;
     vl_sampler_accept(s->sampler, id);
     s->n_generated++;
     s->stats.n_generated_tokens++;
     if (vl_tokenizer_is_eog(s->model->tok, id)) {
-        s->stats.generate_seconds += now_seconds() - t0;
+        s->stats.generate_seconds += vl_now_seconds() - t0;
         return finish(s, VLLM_STOP_EOG, token, piece, piece_len);
     }
     s->pending = id;
@@ -414,23 +398,23 @@ vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char 
     vllm_status st = vl_tokenizer_piece(s->model->tok, id, 0, NULL, 0, &n);
     if (st == VLLM_ERR_BUFFER_TOO_SMALL || (st == VLLM_OK && n)) {
         if (!reserve(&s->hold, &s->hold_cap, s->hold_len + n))
-            return fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
+            return vl_session_fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
         st = vl_tokenizer_piece(s->model->tok, id, 0, s->hold + s->hold_len, n, &n);
     }
     if (vllm_is_error(st)) {
         s->armed = 0;
-        return fail(s, st);
+        return vl_session_fail(s, st);
     }
     s->hold_len += n;
     const int stopped = release_text(s, 0);
     if (token) *token = id;
     if (piece) *piece = s->piece;
     if (piece_len) *piece_len = s->piece_len;
-    s->stats.generate_seconds += now_seconds() - t0;
+    s->stats.generate_seconds += vl_now_seconds() - t0;
     if (s->gp.on_token && s->gp.on_token(s->gp.user_data, id, s->piece, s->piece_len)) {
         s->stats.last_stop = VLLM_STOP_CANCELLED;
         s->armed = 0;
-        return fail(s, vl_error(VLLM_ERR_CANCELLED, "generation stopped by the token callback"));
+        return vl_session_fail(s, vl_error(VLLM_ERR_CANCELLED, "generation stopped by the token callback"));
     }
     if (stopped) {
         s->stats.last_stop = VLLM_STOP_STRING;
@@ -458,16 +442,16 @@ vllm_status vllm_session_eval_tokens(vllm_session *s, const int32_t *tokens, siz
     if (!n) return VLLM_OK;
     disarm(s);
     atomic_store(&s->cancel, 0);
-    const double t0 = now_seconds();
+    const double t0 = vl_now_seconds();
     if (s->pending >= 0) {
-        vllm_status st = eval_tokens(s, &s->pending, 1, 0);
-        if (vllm_is_error(st)) return fail(s, st);
+        vllm_status st = vl_session_eval_tokens(s, &s->pending, 1, 0);
+        if (vllm_is_error(st)) return vl_session_fail(s, st);
         s->pending = -1;
     }
-    vllm_status st = eval_tokens(s, tokens, n, 1);
-    if (vllm_is_error(st)) return fail(s, st);
+    vllm_status st = vl_session_eval_tokens(s, tokens, n, 1);
+    if (vllm_is_error(st)) return vl_session_fail(s, st);
     s->stats.n_prompt_tokens += (int64_t)n;
-    s->stats.prompt_seconds += now_seconds() - t0;
+    s->stats.prompt_seconds += vl_now_seconds() - t0;
     return VLLM_OK;
 }
 

@@ -126,9 +126,18 @@ typedef struct vllm_model_params {
     int vocab_only;              /* 1: load only the tokenizer (no weights) */
     vllm_progress_fn progress;   /* optional, may be NULL */
     void *progress_user_data;
+    int vision_precision;        /* VLLM_VISION_* (default AUTO) */
+    int llamacpp_compat;         /* 1: still images preprocessed and laid out exactly as
+                                    llama.cpp's libmtmd does (for side-by-side checks) */
 } vllm_model_params;
 
-/* Defaults: no mmproj, mmap on, full model, no progress callback. [any thread] */
+#define VLLM_VISION_AUTO 0       /* BF16 linear layers where the CPU has AVX-512 BF16, else F32 */
+#define VLLM_VISION_F32 1        /* f32 throughout */
+#define VLLM_VISION_GGML 2       /* f32 with llama.cpp's fp16 roundings (bit-level comparisons) */
+#define VLLM_VISION_BF16 3       /* BF16 linear layers (slow scalar fallback without AVX-512 BF16) */
+
+/* Defaults: no mmproj, mmap on, full model, no progress callback,
+ * vision precision AUTO, transformers-style preprocessing. [any thread] */
 VLLM_API vllm_model_params vllm_model_default_params(void);
 
 /* Load a llama.cpp-format GGUF text model (and optionally its mmproj).
@@ -157,6 +166,10 @@ typedef struct vllm_model_info {
     int32_t token_bos;           /* -1 when the vocabulary has none */
     int32_t token_eos;           /* -1 when the vocabulary has none */
     int32_t has_vision;          /* 1 when an mmproj was loaded */
+    int32_t tokens_per_frame;    /* visual tokens per video frame (0 without vision) */
+    int32_t image_size;          /* encoder input side in pixels (0 without vision) */
+    float video_fps;             /* default frame sampling rate of the model family */
+    int32_t video_max_frames;    /* default cap on sampled frames */
 } vllm_model_info;
 
 /* Fill `info` (whose struct_size the caller sets; fields beyond it are not
@@ -297,10 +310,77 @@ typedef struct vllm_session_stats {
     double prompt_seconds;       /* wall time spent evaluating prompts */
     double generate_seconds;     /* wall time spent generating */
     vllm_stop_reason last_stop;  /* why the last generation ended */
+    int64_t n_frames_seen;       /* video frames offered (pushed or sampled) */
+    int64_t n_frames_encoded;    /* frames (and image tiles) through the encoder */
+    int64_t n_visual_tokens;     /* visual token positions evaluated */
+    double decode_seconds;       /* demuxing, decoding, scaling media */
+    double encode_seconds;       /* vision encoder */
+    double media_prefill_seconds;/* evaluating visual tokens and their markers */
+    double first_token_seconds;  /* last query: from its start to its first token */
+    int64_t peak_rss_bytes;      /* process peak resident memory so far */
 } vllm_session_stats;
 
 /* [per session] */
 VLLM_API vllm_status vllm_session_get_stats(const vllm_session *session, vllm_session_stats *stats);
+
+/* ---- media: frames, videos, images -------------------------------------
+ *
+ * Media pushed into a session is encoded into visual tokens and evaluated
+ * into the context right away (so encoding happens before the question is
+ * known), inside the user turn that the next vllm_session_query() closes
+ * with its prompt. Each frame is laid out as the model family expects
+ * (SmolVLM2: "Frame from MM:SS:" + image markers + visual tokens). Pixels
+ * are not kept after the call returns. Requires a model loaded with an
+ * mmproj (VLLM_ERR_STATE otherwise). */
+
+typedef enum vllm_pixel_format {
+    VLLM_PIXFMT_RGB24 = 0,   /* packed R,G,B bytes; plane 0 */
+    VLLM_PIXFMT_RGBA = 1,    /* packed R,G,B,A; alpha ignored */
+    VLLM_PIXFMT_BGRA = 2,    /* packed B,G,R,A; alpha ignored */
+    VLLM_PIXFMT_NV12 = 3,    /* plane 0: Y; plane 1: interleaved U,V at half resolution */
+    VLLM_PIXFMT_YUV420P = 4  /* planes 0,1,2: Y, U, V; chroma at half resolution */
+} vllm_pixel_format;
+
+typedef struct vllm_frame {
+    size_t struct_size;          /* = sizeof(vllm_frame) */
+    vllm_pixel_format format;
+    int32_t width, height;       /* 1..16384 each */
+    const uint8_t *planes[3];    /* unused planes NULL */
+    int32_t strides[3];          /* bytes per row of each plane (>= the row's width) */
+    double pts;                  /* presentation time in seconds, non-decreasing */
+} vllm_frame;
+
+/* Encode one video frame (for live streams) and append it to the context.
+ * [per session] */
+VLLM_API vllm_status vllm_session_push_frame(vllm_session *session, const vllm_frame *frame);
+
+typedef struct vllm_video_params {
+    size_t struct_size;          /* = sizeof(vllm_video_params) */
+    float fps;                   /* frames sampled per second; 0 = the model family's default */
+    int32_t max_frames;          /* cap on sampled frames; 0 = the model family's default */
+    int32_t n_frames;            /* > 0: exactly this many frames, uniformly spread (overrides fps) */
+    double start, end;           /* seconds; end <= 0 means to the end */
+    vllm_progress_fn progress;   /* optional; stage "video", fraction of frames done */
+    void *progress_user_data;
+} vllm_video_params;
+
+/* Defaults: the model family's sampling, whole video. [any thread] */
+VLLM_API vllm_video_params vllm_video_default_params(void);
+
+/* Decode `path_or_url` (anything libavformat opens) in process, sample
+ * frames, encode and append them frame by frame with bounded memory.
+ * `params` may be NULL. [per session] */
+VLLM_API vllm_status vllm_session_push_video(vllm_session *session, const char *path_or_url,
+                                             const vllm_video_params *params);
+
+/* Same, from `size` bytes of an encoded video in memory (not kept). */
+VLLM_API vllm_status vllm_session_push_video_buffer(vllm_session *session, const void *data, size_t size,
+                                                    const vllm_video_params *params);
+
+/* Decode a still image (PNG, JPEG, ... through libavcodec) and append it
+ * with the model's still-image layout (tiles + overview for SmolVLM2).
+ * [per session] */
+VLLM_API vllm_status vllm_session_push_image(vllm_session *session, const char *path);
 
 /* ======================================================================
  *  Experimental API: may change in any release. Define VLLM_EXPERIMENTAL

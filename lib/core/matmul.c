@@ -236,6 +236,62 @@ vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_wei
     return VLLM_OK;
 }
 
+/* ---- several weights, one input ------------------------------------------------ */
+
+typedef struct gemv_multi_job {
+    const vl_weight *const *W;
+    int nw;
+    const char *xq;
+    size_t xq_stride;
+    int64_t n_tok, total;
+    float *const *y;
+} gemv_multi_job;
+
+/* Rows of all weights form one range split across the threads, so the
+ * whole group costs one trip through the pool. */
+static void gemv_multi_part(void *ctx, int ith, int nth)
+{
+    const gemv_multi_job *j = ctx;
+    long long b, e;
+    vl_split_range(j->total, ith, nth, 16, &b, &e);
+    int64_t base = 0;
+    for (int w = 0; w < j->nw && base < e; base += j->W[w]->n_out, w++) {
+        const vl_weight *W = j->W[w];
+        const int64_t lb = b > base ? b - base : 0, le = e - base < W->n_out ? e - base : W->n_out;
+        if (le <= lb) continue;
+        for (int64_t t = 0; t < j->n_tok; t++)
+            vl_gemv(W->type, W->data, W->row_bytes, j->xq + (size_t)t * j->xq_stride, W->n_in,
+                    j->y[w] + t * W->n_out + lb, lb, le);
+    }
+}
+
+vllm_status vl_matmul_multi(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *const *W, int nw, const float *x,
+                            int64_t n_tok, float *const *y)
+{
+    if (!W || !y || nw < 1) return vl_error(VLLM_ERR_INVALID_ARG, "vl_matmul_multi: no weights");
+    int same = 1;
+    int64_t total = 0;
+    for (int i = 0; i < nw; i++) {
+        VL_TRY(check_args(s, W[i], x, n_tok, y[i]));
+        same &= W[i]->type == W[0]->type && W[i]->n_in == W[0]->n_in;
+        total += W[i]->n_out;
+    }
+    if (!same || n_tok == 0 || n_tok >= vl_matmul_gemm_min_tokens(W[0]->type)) {
+        for (int i = 0; i < nw; i++) VL_TRY(vl_matmul(pool, s, W[i], x, n_tok, y[i]));
+        return VLLM_OK;
+    }
+    const int32_t vdt = vl_vec_dot_type(W[0]->type);
+    const size_t stride = vl_activation_row_size(vdt, W[0]->n_in);
+    size_t bytes = 0;
+    VL_TRY(mul_size(stride, (size_t)n_tok, 1, &bytes));
+    VL_TRY(grow(&s->xq, &s->xq_cap, bytes, "quantized activations"));
+    for (int64_t t = 0; t < n_tok; t++)
+        vl_quantize_activations(vdt, x + t * W[0]->n_in, (char *)s->xq + (size_t)t * stride, W[0]->n_in);
+    gemv_multi_job j = {W, nw, s->xq, stride, n_tok, total, y};
+    vl_pool_run(pool, gemv_multi_part, &j);
+    return VLLM_OK;
+}
+
 vllm_status vl_matmul(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x, int64_t n_tok,
                       float *y)
 {

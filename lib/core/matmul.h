@@ -44,6 +44,13 @@ void vl_matmul_scratch_free(vl_matmul_scratch *s);
 vllm_status vl_matmul(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x, int64_t n_tok,
                       float *y);
 
+/* y[i] = x W[i]^T for nw weights sharing the input (Q/K/V, gate/up).
+ * When they share type and n_in and the GEMV path applies, the input is
+ * converted once and all rows run in one pool job; otherwise this is nw
+ * vl_matmul calls. */
+vllm_status vl_matmul_multi(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *const *W, int nw, const float *x,
+                            int64_t n_tok, float *const *y);
+
 /* Same with the path forced (tests and benchmarks compare them). */
 typedef enum vl_matmul_path { VL_MATMUL_AUTO = 0, VL_MATMUL_GEMV = 1, VL_MATMUL_GEMM = 2 } vl_matmul_path;
 vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x,

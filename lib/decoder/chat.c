@@ -18,7 +18,10 @@ vl_chat_format vl_chat_detect(const vl_gguf *g)
     if (vllm_is_error(vl_gguf_get_str(g, "tokenizer.chat_template", NULL, &tmpl))) tmpl.ptr = NULL;
     if (vllm_is_error(vl_gguf_get_str(g, "general.architecture", "", &arch))) arch.ptr = NULL;
     if (tmpl.ptr) {
-        if (contains(tmpl, "<|im_start|>") && contains(tmpl, "User:")) return VL_CHAT_SMOLVLM;
+        /* SmolVLM's Jinja template capitalizes the role and ends turns with
+         * <end_of_utterance>; ChatML ends them with <|im_end|>. */
+        if (contains(tmpl, "<end_of_utterance>") || (contains(tmpl, "<|im_start|>") && contains(tmpl, "User:")))
+            return VL_CHAT_SMOLVLM;
         if (contains(tmpl, "<|im_start|>")) return VL_CHAT_CHATML;
         return VL_CHAT_RAW;
     }

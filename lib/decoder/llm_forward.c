@@ -169,6 +169,26 @@ static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh
     return base + ((size_t)il * s->layer_elems + (size_t)kvh * s->n_ctx * s->hp.head_dim) * s->elt;
 }
 
+/* Keys and values of one KV head as f32 matrices: the cache itself, or
+ * (f16 cache) a conversion into the thread's buffers, reused while the
+ * same head comes up again. */
+static void head_kv(vl_llm_state *s, int il, int kvh, int64_t n_keys, float *kf, float *vf, int *converted,
+                    const float **K, const float **V)
+{
+    if (s->kv_type == VL_KV_F32) {
+        *K = (const float *)cache_head(s, s->k, il, kvh);
+        *V = (const float *)cache_head(s, s->v, il, kvh);
+        return;
+    }
+    if (*converted != kvh) {
+        vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->k, il, kvh), kf, n_keys * s->hp.head_dim);
+        vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->v, il, kvh), vf, n_keys * s->hp.head_dim);
+        *converted = kvh;
+    }
+    *K = kf;
+    *V = vf;
+}
+
 static void task_attention(void *p, int ith, int nth)
 {
     attn_task *t = p;
@@ -184,35 +204,34 @@ static void task_attention(void *p, int ith, int nth)
     float *vf = kf + (size_t)s->n_ctx * hd;
     int converted_kvh = -1;
 
-    /* work item = (kv head, query block); all query heads of the group */
+    /* One new token: one work item per query head (more items than KV
+     * heads balance the threads; a KV head's second reader finds it in
+     * cache). Several: items are (KV head, query block), all query heads
+     * of the group, two GEMMs each. */
+    if (t->n == 1) {
+        for (int h = ith; h < hp->n_head; h += nth) {
+            const int kvh = h / group;
+            const float *K, *V;
+            head_kv(s, t->layer, kvh, n_keys_all, kf, vf, &converted_kvh, &K, &V);
+            const float *Q = s->q + (int64_t)h * hd;
+            float *O = s->att + (int64_t)h * hd;
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_keys_all, hd, 1.0f, K, hd, Q, 1, 0.0f, scores, 1);
+            vl_softmax(scores, n_keys_all, n_keys_all, scale);
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)n_keys_all, hd, 1.0f, V, hd, scores, 1, 0.0f, O, 1);
+        }
+        return;
+    }
     for (int64_t item = ith; item < hp->n_head_kv * n_qblocks; item += nth) {
         const int kvh = (int)(item / n_qblocks);
         const int64_t t0 = (item % n_qblocks) * QBLOCK;
         const int64_t nq = t->n - t0 < QBLOCK ? t->n - t0 : QBLOCK;
         const int64_t n_keys = t->pos0 + t0 + nq; /* keys visible to the last query of the block */
         const float *K, *V;
-        if (s->kv_type == VL_KV_F32) {
-            K = (const float *)cache_head(s, s->k, t->layer, kvh);
-            V = (const float *)cache_head(s, s->v, t->layer, kvh);
-        } else {
-            if (converted_kvh != kvh) {
-                vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->k, t->layer, kvh), kf, n_keys_all * hd);
-                vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->v, t->layer, kvh), vf, n_keys_all * hd);
-                converted_kvh = kvh;
-            }
-            K = kf;
-            V = vf;
-        }
+        head_kv(s, t->layer, kvh, n_keys_all, kf, vf, &converted_kvh, &K, &V);
         for (int g = 0; g < group; g++) {
             const int h = kvh * group + g;
             const float *Q = s->q + t0 * Dq + (int64_t)h * hd;
             float *O = s->att + t0 * Dq + (int64_t)h * hd;
-            if (nq == 1) {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_keys, hd, 1.0f, K, hd, Q, 1, 0.0f, scores, 1);
-                vl_softmax(scores, n_keys, n_keys, scale);
-                cblas_sgemv(CblasRowMajor, CblasTrans, (int)n_keys, hd, 1.0f, V, hd, scores, 1, 0.0f, O, 1);
-                continue;
-            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)n_keys, hd, 1.0f, Q, (int)Dq, K, hd,
                         0.0f, scores, (int)n_keys);
             for (int64_t i = 0; i < nq; i++) /* causal: query at pos0+t0+i sees keys 0..pos0+t0+i */
@@ -288,9 +307,9 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
         /* attention block */
         rt.x = s->x, rt.y = s->xb, rt.w = L->attn_norm;
         vl_pool_run(rows_pool, task_rmsnorm, &rt);
-        VL_TRY(vl_matmul(pool, s->ms, &L->wq, s->xb, n, s->q));
-        VL_TRY(vl_matmul(pool, s->ms, &L->wk, s->xb, n, s->kt));
-        VL_TRY(vl_matmul(pool, s->ms, &L->wv, s->xb, n, s->vt));
+        const vl_weight *qkv[3] = {&L->wq, &L->wk, &L->wv};
+        float *qkv_out[3] = {s->q, s->kt, s->vt};
+        VL_TRY(vl_matmul_multi(pool, s->ms, qkv, 3, s->xb, n, qkv_out));
         rt.x = s->q, rt.a = s->kt, rt.b = s->vt, rt.w = (const float *)(const void *)L;
         vl_pool_run(rows_pool, task_qk_post, &rt);
         store_kv(s, il, n, pos0);
@@ -302,8 +321,9 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
         /* feed-forward block */
         rt.x = s->x, rt.y = s->xb, rt.w = L->ffn_norm;
         vl_pool_run(rows_pool, task_rmsnorm, &rt);
-        VL_TRY(vl_matmul(pool, s->ms, &L->w_gate, s->xb, n, s->hb));
-        VL_TRY(vl_matmul(pool, s->ms, &L->w_up, s->xb, n, s->hb2));
+        const vl_weight *gate_up[2] = {&L->w_gate, &L->w_up};
+        float *gate_up_out[2] = {s->hb, s->hb2};
+        VL_TRY(vl_matmul_multi(pool, s->ms, gate_up, 2, s->xb, n, gate_up_out));
         rt.a = s->hb, rt.b = s->hb2;
         vl_pool_run(rows_pool, task_swiglu, &rt);
         VL_TRY(vl_matmul(pool, s->ms, &L->w_down, s->hb, n, s->xb));

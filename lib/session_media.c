@@ -1,0 +1,352 @@
+/* Media into a session: frames, videos and images become visual tokens
+ * evaluated into the context as they arrive, inside an open user turn
+ * that the next question closes.
+ *
+ * Prompt text is accumulated and tokenized only when visual tokens must
+ * follow it (or when the question closes the turn). Visual spans always
+ * follow a special token, where the reference tokenizer splits the text
+ * anyway, so tokenizing piecewise gives exactly the ids transformers
+ * gets from the whole prompt string. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "decode/image.h"
+#include "decode/video.h"
+#include "decoder/video_prompt.h"
+#include "encoder/preprocess.h"
+#include "session_internal.h"
+
+#define FAKE "<fake_token_around_image>"
+#define GLOBAL "<global-img>"
+
+vllm_video_params vllm_video_default_params(void)
+{
+    vllm_video_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    return p;
+}
+
+/* ---- text accumulation ---------------------------------------------------- */
+
+static vllm_status text_append(vllm_session *s, const char *t, size_t n)
+{
+    if (s->text_len + n + 1 > s->text_cap) {
+        size_t cap = s->text_cap ? s->text_cap : 256;
+        while (cap < s->text_len + n + 1) cap *= 2;
+        char *p = realloc(s->text, cap);
+        if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory for prompt text");
+        s->text = p;
+        s->text_cap = cap;
+    }
+    memcpy(s->text + s->text_len, t, n);
+    s->text_len += n;
+    s->text[s->text_len] = '\0';
+    return VLLM_OK;
+}
+
+static vllm_status text_add(vllm_session *s, const char *t) { return text_append(s, t, strlen(t)); }
+
+/* Tokenize and evaluate the accumulated text. */
+static vllm_status flush_text(vllm_session *s)
+{
+    if (!s->text_len) return VLLM_OK;
+    vl_tokens toks = {0};
+    const int first = vl_llm_state_n_past(s->st) == 0;
+    vllm_status st = vl_tokenizer_encode(s->model->tok, s->text, s->text_len, first, 1, &toks);
+    if (!vllm_is_error(st) && toks.n) st = vl_session_eval_tokens(s, toks.ids, toks.n, 0);
+    if (!vllm_is_error(st)) s->stats.n_prompt_tokens += (int64_t)toks.n;
+    free(toks.ids);
+    if (!vllm_is_error(st)) s->text_len = 0;
+    return st;
+}
+
+static vllm_status grow_floats(float **buf, size_t *cap, size_t n, const char *what)
+{
+    if (n <= *cap) return VLLM_OK;
+    float *p = realloc(*buf, n * sizeof *p);
+    if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory for %s (%zu floats)", what, n);
+    *buf = p;
+    *cap = n;
+    return VLLM_OK;
+}
+
+/* ---- turn bookkeeping -------------------------------------------------------- */
+
+/* Start a user turn that media goes into. `space`: the chat template puts
+ * "User: " before a video and "User:" before an image (transformers'
+ * template: ':' when the first content item is an image, ': ' otherwise). */
+static vllm_status open_turn(vllm_session *s, int space)
+{
+    vllm_model *m = s->model;
+    if (!m->vision)
+        return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj (vllm_model_params.mmproj_path): it cannot take images or video");
+    if (m->chat != VL_CHAT_SMOLVLM)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "media prompts are implemented for the SmolVLM chat format only (this model uses %s)",
+                        vl_chat_format_name(m->chat));
+    if (s->turn_open) return VLLM_OK;
+    s->armed = 0; /* media ends any generation in progress */
+    if (s->pending >= 0) { /* the last answer's final token belongs to the context */
+        VL_TRY(vl_session_eval_tokens(s, &s->pending, 1, 0));
+        s->pending = -1;
+    }
+    const int first = vl_llm_state_n_past(s->st) == 0 || s->turns == 0;
+    VL_TRY(text_add(s, first ? "<|im_start|>User:" : "<end_of_utterance>\nUser:"));
+    if (space) VL_TRY(text_add(s, " "));
+    s->turn_open = 1;
+    s->turns++;
+    return VLLM_OK;
+}
+
+vllm_status vl_session_media_close_turn(vllm_session *s, const char *prompt, char **out)
+{
+    *out = NULL;
+    if (s->outro_pending) VL_TRY(text_add(s, VL_VIDEO_OUTRO));
+    VL_TRY(text_add(s, prompt));
+    VL_TRY(text_add(s, "<end_of_utterance>\nAssistant:"));
+    *out = s->text;
+    s->text = NULL;
+    s->text_len = s->text_cap = 0;
+    s->turn_open = 0;
+    s->outro_pending = 0;
+    s->turns--; /* the query counts this turn */
+    return VLLM_OK;
+}
+
+void vl_session_media_reset(vllm_session *s)
+{
+    s->turn_open = 0;
+    s->outro_pending = 0;
+    s->text_len = 0;
+}
+
+void vl_session_media_free(vllm_session *s)
+{
+    free(s->text);
+    free(s->embd);
+    free(s->pix);
+}
+
+/* ---- encoding and evaluation --------------------------------------------------- */
+
+/* Encode n_tiles planar u8 tiles into s->embd. */
+static vllm_status encode_tiles(vllm_session *s, const uint8_t *u8, int n_tiles)
+{
+    vl_vision *v = s->model->vision;
+    const int S = vl_vision_image_size(v), T = vl_vision_tokens_per_tile(v), E = vl_vision_n_embd_out(v);
+    VL_TRY(grow_floats(&s->pix, &s->pix_cap, (size_t)n_tiles * 3 * S * S, "pixels"));
+    VL_TRY(grow_floats(&s->embd, &s->embd_cap, (size_t)n_tiles * T * E, "visual embeddings"));
+    float mean[3], std[3];
+    vl_vision_norm(v, mean, std);
+    vl_normalize_planar(u8, (size_t)n_tiles, S, mean, std, s->pix);
+    const double t0 = vl_now_seconds();
+    VL_TRY(vl_vision_encode(v, s->pool, s->pix, n_tiles, s->embd));
+    s->stats.encode_seconds += vl_now_seconds() - t0;
+    s->stats.n_frames_encoded += n_tiles;
+    return VLLM_OK;
+}
+
+/* Flush the text, then evaluate n rows of visual embeddings. */
+static vllm_status eval_visual(vllm_session *s, const float *embd, int n)
+{
+    const double t0 = vl_now_seconds();
+    VL_TRY(flush_text(s));
+    const int32_t start = vl_llm_state_n_past(s->st);
+    const int E = s->model->llm->hp.n_embd;
+    for (int done = 0; done < n; done += PROMPT_CHUNK) {
+        if (atomic_load(&s->cancel)) {
+            vl_llm_state_truncate(s->st, start);
+            return vl_error(VLLM_ERR_CANCELLED, "cancelled");
+        }
+        const int nb = n - done < PROMPT_CHUNK ? n - done : PROMPT_CHUNK;
+        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, NULL, embd + (size_t)done * E, nb, 0);
+        if (vllm_is_error(st)) {
+            vl_llm_state_truncate(s->st, start);
+            return st;
+        }
+    }
+    s->has_logits = 0;
+    s->stats.n_visual_tokens += n;
+    s->stats.media_prefill_seconds += vl_now_seconds() - t0;
+    return VLLM_OK;
+}
+
+/* One video frame in SmolVLM2's layout: label, markers, visual tokens. */
+static vllm_status append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
+{
+    vl_vision *v = s->model->vision;
+    const int S = vl_vision_image_size(v);
+    uint8_t *tile = malloc((size_t)3 * S * S);
+    if (!tile) return vl_error(VLLM_ERR_NOMEM, "out of memory for a %dx%d frame", S, S);
+    const double t0 = vl_now_seconds();
+    vllm_status st = vl_preprocess_video_frame(img, S, 0, tile);
+    s->stats.decode_seconds += vl_now_seconds() - t0;
+    if (!vllm_is_error(st)) st = encode_tiles(s, tile, 1);
+    free(tile);
+    VL_TRY(st);
+    char label[64];
+    vl_video_frame_label(pts, label, sizeof label);
+    VL_TRY(text_add(s, label));
+    VL_TRY(text_add(s, FAKE GLOBAL));
+    VL_TRY(eval_visual(s, s->embd, vl_vision_tokens_per_tile(v)));
+    VL_TRY(text_add(s, FAKE));
+    s->outro_pending = 1;
+    return VLLM_OK;
+}
+
+/* ---- public entry points ---------------------------------------------------------- */
+
+/* Failure inside an open turn leaves what was already evaluated in place
+ * (the frames before the failing one stay usable). */
+vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: session is NULL");
+    if (!f) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: frame is NULL"));
+    if (f->struct_size < offsetof(vllm_frame, pts) + sizeof f->pts || f->struct_size > 4096)
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_frame.struct_size = %zu is not valid", f->struct_size));
+    if (!(f->pts >= 0) || f->pts > 1e9)
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_frame.pts = %g is not a valid time in seconds", f->pts));
+    atomic_store(&s->cancel, 0);
+    vllm_status st = open_turn(s, 1);
+    if (vllm_is_error(st)) return vl_session_fail(s, st);
+    s->stats.n_frames_seen++;
+    uint8_t *rgb = NULL;
+    int32_t stride = 0;
+    const double t0 = vl_now_seconds();
+    st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
+    s->stats.decode_seconds += vl_now_seconds() - t0;
+    if (!vllm_is_error(st)) {
+        vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
+        st = append_frame(s, &img, f->pts);
+    }
+    free(rgb);
+    return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
+}
+
+static vllm_status take_video_params(const vllm_video_params *in, vllm_video_params *p)
+{
+    *p = vllm_video_default_params();
+    if (!in) return VLLM_OK;
+    if (in->struct_size < offsetof(vllm_video_params, end) + sizeof in->end || in->struct_size > 4096)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params.struct_size = %zu is not valid", in->struct_size);
+    memcpy(p, in, in->struct_size < sizeof *p ? in->struct_size : sizeof *p);
+    p->struct_size = sizeof *p;
+    if (!(p->fps >= 0) || p->fps > 1000 || p->max_frames < 0 || p->n_frames < 0 || !(p->start >= 0) || !(p->end == p->end))
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: fps %g, max_frames %d, n_frames %d, start %g, end %g out of range",
+                        p->fps, p->max_frames, p->n_frames, p->start, p->end);
+    return VLLM_OK;
+}
+
+static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video_params *p)
+{
+    vl_sampling sp = vl_sampling_default();
+    sp.policy = p->n_frames > 0 ? VL_SAMPLE_UNIFORM : VL_SAMPLE_FPS;
+    sp.fps = p->fps > 0 ? p->fps : VL_SMOLVLM_VIDEO_FPS;
+    sp.max_frames = p->max_frames > 0 ? p->max_frames : VL_SMOLVLM_VIDEO_MAX_FRAMES;
+    sp.n_frames = p->n_frames;
+    sp.start = p->start;
+    sp.end = p->end;
+    VL_TRY(vl_video_sample_begin(vid, &sp));
+    const vl_video_info *info = vl_video_get_info(vid);
+    int32_t planned = vl_video_sample_planned(vid);
+    if (planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for this sampling");
+
+    VL_TRY(open_turn(s, 1));
+    char intro[256];
+    double span = (p->end > 0 && p->end < info->duration ? p->end : info->duration) - p->start;
+    vl_video_intro(planned, span > 0 ? span : info->duration, intro, sizeof intro);
+    VL_TRY(text_add(s, intro));
+
+    for (int32_t i = 0;; i++) {
+        if (atomic_load(&s->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled");
+        vl_rgb_frame fr;
+        const double t0 = vl_now_seconds();
+        vllm_status st = vl_video_sample_next(vid, &fr);
+        s->stats.decode_seconds += vl_now_seconds() - t0;
+        if (st == VLLM_DONE) break;
+        VL_TRY(st);
+        s->stats.n_frames_seen++;
+        vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
+        VL_TRY(append_frame(s, &img, fr.pts));
+        if (p->progress && p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)planned))
+            return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
+    }
+    return VLLM_OK;
+}
+
+static vllm_status push_video_common(vllm_session *s, const char *path, const void *data, size_t size,
+                                     const vllm_video_params *params)
+{
+    vllm_video_params p;
+    VL_TRY(take_video_params(params, &p));
+    if (!s->model->vision)
+        return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take video");
+    atomic_store(&s->cancel, 0);
+    vl_video *vid = NULL;
+    const double t0 = vl_now_seconds();
+    vllm_status st = path ? vl_video_open(path, &vid) : vl_video_open_memory(data, size, &vid);
+    s->stats.decode_seconds += vl_now_seconds() - t0;
+    if (!vllm_is_error(st)) st = ingest_video(s, vid, &p);
+    vl_video_close(vid);
+    return st;
+}
+
+vllm_status vllm_session_push_video(vllm_session *s, const char *path_or_url, const vllm_video_params *params)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video: session is NULL");
+    if (!path_or_url) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video: path is NULL"));
+    vllm_status st = push_video_common(s, path_or_url, NULL, 0, params);
+    return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
+}
+
+vllm_status vllm_session_push_video_buffer(vllm_session *s, const void *data, size_t size, const vllm_video_params *params)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video_buffer: session is NULL");
+    if (!data || !size) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video_buffer: empty buffer"));
+    vllm_status st = push_video_common(s, NULL, data, size, params);
+    return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
+}
+
+static vllm_status push_image(vllm_session *s, const char *path)
+{
+    vl_vision *v = s->model->vision;
+    if (!v) return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take images");
+    vl_image img;
+    memset(&img, 0, sizeof img);
+    const double t0 = vl_now_seconds();
+    VL_TRY(vl_image_load(path, &img));
+    vl_rgb8 rgb = {img.data, img.width, img.height, img.stride};
+    vl_tiles tiles;
+    memset(&tiles, 0, sizeof tiles);
+    vllm_status st = vl_preprocess_image(&rgb, vl_vision_image_size(v), vl_vision_preproc_image_size(v),
+                                         s->model->preproc, &tiles);
+    vl_image_free(&img);
+    s->stats.decode_seconds += vl_now_seconds() - t0;
+    /* llama.cpp writes "User: " before an image, transformers "User:" */
+    if (!vllm_is_error(st)) st = open_turn(s, s->model->preproc == VL_PREPROC_LLAMACPP);
+    if (!vllm_is_error(st)) st = encode_tiles(s, tiles.u8, tiles.n_tiles);
+    int n_pieces = vl_idefics3_layout_size(tiles.rows, tiles.cols);
+    vl_prompt_piece *pieces = vllm_is_error(st) ? NULL : calloc((size_t)n_pieces, sizeof *pieces);
+    if (!vllm_is_error(st) && !pieces) st = vl_error(VLLM_ERR_NOMEM, "out of memory");
+    if (!vllm_is_error(st)) n_pieces = vl_idefics3_layout(tiles.rows, tiles.cols, pieces, n_pieces);
+    const int T = vl_vision_tokens_per_tile(v), E = vl_vision_n_embd_out(v);
+    for (int i = 0; i < n_pieces && !vllm_is_error(st); i++) {
+        if (pieces[i].tile >= 0)
+            st = eval_visual(s, s->embd + (size_t)pieces[i].tile * T * E, T);
+        else
+            st = text_add(s, pieces[i].text);
+    }
+    free(pieces);
+    vl_tiles_free(&tiles);
+    return st;
+}
+
+vllm_status vllm_session_push_image(vllm_session *s, const char *path)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: session is NULL");
+    if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: path is NULL"));
+    atomic_store(&s->cancel, 0);
+    vllm_status st = push_image(s, path);
+    return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
+}
