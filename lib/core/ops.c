@@ -16,6 +16,17 @@ void vl_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps)
     }
 }
 
+/* Round half to even. clang 14 has no __builtin_roundevenf; rintf rounds
+ * the same way under the default rounding mode the library runs in. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_roundevenf)
+#define VL_ROUNDEVENF(x) __builtin_roundevenf(x)
+#endif
+#endif
+#ifndef VL_ROUNDEVENF
+#define VL_ROUNDEVENF(x) rintf(x)
+#endif
+
 /* exp(x) to ~2 ulp, branch-free so loops over it vectorize: range
  * reduction by ln 2 (split in two for accuracy), a degree-6 polynomial
  * on [-ln2/2, ln2/2], and the exponent put in with integer arithmetic.
@@ -23,7 +34,7 @@ void vl_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps)
 static inline float exp_fast(float x)
 {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float n = __builtin_roundevenf(x * 1.44269504088896341f);
+    const float n = VL_ROUNDEVENF(x * 1.44269504088896341f);
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
