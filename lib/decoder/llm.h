@@ -60,6 +60,14 @@ int32_t vl_llm_state_n_ctx(const vl_llm_state *s);
 /* Forget positions >= n_past (n_past <= current). */
 void vl_llm_state_truncate(vl_llm_state *s, int32_t n_past);
 
+/* The cache of one KV head: n_ctx × head_dim elements of K (which = 0)
+ * or V (which = 1), f32 or f16 per the state's kv type; *elt gets the
+ * element size. For snapshots. */
+void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *elt);
+vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s);
+/* Declare positions [0, n_past) valid (after their KV was restored). */
+void vl_llm_state_set_n_past(vl_llm_state *s, int32_t n_past);
+
 /* Append n positions: token ids (embd == NULL) or embedding rows (tokens ==
  * NULL, n × n_embd floats, e.g. visual tokens). logits: 0 = none, 1 = of the
  * last position only, 2 = of every position. VLLM_ERR_CONTEXT_FULL when the

@@ -37,6 +37,8 @@ struct vl_llm_state {
     vl_matmul_scratch *ms;
 };
 
+static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh);
+
 /* ---- state ------------------------------------------------------------------ */
 
 vllm_status vl_llm_state_new(const vl_llm *m, int32_t n_ctx, vl_kv_type kv_type, vl_llm_state **out)
@@ -101,6 +103,20 @@ int32_t vl_llm_state_n_ctx(const vl_llm_state *s) { return s->n_ctx; }
 void vl_llm_state_truncate(vl_llm_state *s, int32_t n_past)
 {
     if (n_past >= 0 && n_past < s->n_past) s->n_past = n_past;
+}
+
+void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *elt)
+{
+    if (elt) *elt = s->elt;
+    return cache_head(s, which ? s->v : s->k, layer, kv_head);
+}
+
+vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s) { return s->kv_type; }
+
+void vl_llm_state_set_n_past(vl_llm_state *s, int32_t n_past)
+{
+    if (n_past >= 0 && n_past <= s->n_ctx) s->n_past = n_past;
+    s->logits_rows = 0;
 }
 
 const float *vl_llm_logits(const vl_llm_state *s, int64_t *n_rows)
