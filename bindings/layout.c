@@ -29,7 +29,8 @@ int main(void)
 
     S(vllm_session_params);
     F(vllm_session_params, struct_size); F(vllm_session_params, n_ctx); F(vllm_session_params, n_threads);
-    F(vllm_session_params, kv_type);
+    F(vllm_session_params, kv_type); F(vllm_session_params, dedup_threshold); F(vllm_session_params, prune_rate);
+    F(vllm_session_params, prune_merge);
 
     S(vllm_generate_params);
     F(vllm_generate_params, struct_size); F(vllm_generate_params, max_tokens); F(vllm_generate_params, temperature);
@@ -46,7 +47,8 @@ int main(void)
     F(vllm_session_stats, n_frames_seen); F(vllm_session_stats, n_frames_encoded); F(vllm_session_stats, n_visual_tokens);
     F(vllm_session_stats, decode_seconds); F(vllm_session_stats, encode_seconds);
     F(vllm_session_stats, media_prefill_seconds); F(vllm_session_stats, first_token_seconds);
-    F(vllm_session_stats, peak_rss_bytes);
+    F(vllm_session_stats, peak_rss_bytes); F(vllm_session_stats, n_frames_dropped);
+    F(vllm_session_stats, n_frames_deduped); F(vllm_session_stats, n_tokens_pruned);
 
     S(vllm_frame);
     F(vllm_frame, struct_size); F(vllm_frame, format); F(vllm_frame, width); F(vllm_frame, height);
@@ -56,6 +58,8 @@ int main(void)
     F(vllm_video_params, struct_size); F(vllm_video_params, fps); F(vllm_video_params, max_frames);
     F(vllm_video_params, n_frames); F(vllm_video_params, start); F(vllm_video_params, end);
     F(vllm_video_params, progress); F(vllm_video_params, progress_user_data);
+    F(vllm_video_params, dedup_threshold); F(vllm_video_params, prune_rate); F(vllm_video_params, prune_merge);
+    F(vllm_video_params, max_visual_tokens);
 
     /* enums are passed as their underlying type */
     printf("vllm_status %zu\nvllm_pixel_format %zu\nvllm_kv_type %zu\nvllm_stop_reason %zu\n", sizeof(vllm_status),

@@ -68,7 +68,10 @@ class vllm_session_params(SizedStructure):
     _fields_ = [("struct_size", c_size_t),
                 ("n_ctx", c_int32),
                 ("n_threads", c_int32),
-                ("kv_type", c_enum)]
+                ("kv_type", c_enum),
+                ("dedup_threshold", c_float),
+                ("prune_rate", c_float),
+                ("prune_merge", c_int32)]
 
 
 class vllm_generate_params(SizedStructure):
@@ -106,7 +109,10 @@ class vllm_session_stats(SizedStructure):
                 ("encode_seconds", c_double),
                 ("media_prefill_seconds", c_double),
                 ("first_token_seconds", c_double),
-                ("peak_rss_bytes", c_int64)]
+                ("peak_rss_bytes", c_int64),
+                ("n_frames_dropped", c_int64),
+                ("n_frames_deduped", c_int64),
+                ("n_tokens_pruned", c_int64)]
 
 
 class vllm_frame(SizedStructure):
@@ -127,7 +133,11 @@ class vllm_video_params(SizedStructure):
                 ("start", c_double),
                 ("end", c_double),
                 ("progress", PROGRESS_FN),
-                ("progress_user_data", c_void_p)]
+                ("progress_user_data", c_void_p),
+                ("dedup_threshold", c_float),
+                ("prune_rate", c_float),
+                ("prune_merge", c_int32),
+                ("max_visual_tokens", c_int32)]
 
 
 vllm_model_p = c_void_p
@@ -168,9 +178,13 @@ PROTOTYPES = {
     "vllm_session_push_video": (status, [vllm_session_p, c_char_p, POINTER(vllm_video_params)]),
     "vllm_session_push_video_buffer": (status, [vllm_session_p, c_void_p, c_size_t, POINTER(vllm_video_params)]),
     "vllm_session_push_image": (status, [vllm_session_p, c_char_p]),
+    "vllm_compression_preset": (status, [c_char_p, POINTER(vllm_session_params), POINTER(vllm_video_params)]),
+    "vllm_session_save": (status, [vllm_session_p, c_char_p]),
+    "vllm_session_load": (status, [vllm_session_p, c_char_p]),
     # experimental (VLLM_EXPERIMENTAL): may change in any release
     "vllm_session_eval_tokens": (status, [vllm_session_p, POINTER(c_int32), c_size_t]),
     "vllm_session_logits": (POINTER(c_float), [vllm_session_p]),
+    "vllm_session_history": (status, [vllm_session_p, POINTER(POINTER(c_int32)), POINTER(c_size_t)]),
 }
 
 

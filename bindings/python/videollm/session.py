@@ -44,6 +44,9 @@ class Stats:
     media_prefill_seconds: float
     first_token_seconds: float
     peak_rss_bytes: int
+    n_frames_dropped: int
+    n_frames_deduped: int
+    n_tokens_pruned: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +73,9 @@ class Session:
     """One conversation over `model`.
 
     Parameters: n_ctx (0 = min(train ctx, 4096)), n_threads (0 = one per
-    CPU), kv_type (KVType.F32 / KVType.F16). Use as a context manager or
+    CPU), kv_type (KVType.F32 / KVType.F16); frame compression, all off by
+    default: compression (a preset name, "fast" or "off", applied first),
+    dedup_threshold, prune_rate, prune_merge. Use as a context manager or
     call close(); it is also freed when garbage-collected. Calls on one
     session are serialised (the C API forbids overlapping them); cancel()
     may be called from any thread.
@@ -80,7 +85,8 @@ class Session:
     repeat_last_n, frequency_penalty, presence_penalty, seed, raw (prompt
     used verbatim, no chat template), stop (list of stop strings)."""
 
-    def __init__(self, model, *, n_ctx=0, n_threads=0, kv_type=KVType.F32):
+    def __init__(self, model, *, n_ctx=0, n_threads=0, kv_type=KVType.F32, compression=None, dedup_threshold=None,
+                 prune_rate=None, prune_merge=None):
         if not isinstance(model, Model):
             raise TypeError("model must be a videollm.Model")
         lib = model._lib
@@ -94,6 +100,14 @@ class Session:
         p.n_ctx = _int32(n_ctx, "n_ctx")
         p.n_threads = _int32(n_threads, "n_threads")
         p.kv_type = int(kv_type)
+        if compression is not None:
+            check(lib, need(lib, "vllm_compression_preset")(enc(compression, "compression"), ctypes.byref(p), None))
+        if dedup_threshold is not None:
+            p.dedup_threshold = float(dedup_threshold)
+        if prune_rate is not None:
+            p.prune_rate = float(prune_rate)
+        if prune_merge is not None:
+            p.prune_merge = 1 if prune_merge else 0
         handle = model._handle
         mptr = model._ptr()
         handle.add_session()
@@ -167,7 +181,7 @@ class Session:
         return Stats(s.n_ctx, s.n_past, s.n_prompt_tokens, s.n_generated_tokens, s.prompt_seconds,
                      s.generate_seconds, stop, s.n_frames_seen, s.n_frames_encoded, s.n_visual_tokens,
                      s.decode_seconds, s.encode_seconds, s.media_prefill_seconds, s.first_token_seconds,
-                     s.peak_rss_bytes)
+                     s.peak_rss_bytes, s.n_frames_dropped, s.n_frames_deduped, s.n_tokens_pruned)
 
     # ---- generation ----
     def _gen_params(self, gen, on_token=None):
@@ -316,8 +330,17 @@ class Session:
             self._check(fn(self._ptr(), ctypes.byref(frame)))
         del keep
 
-    def _video_params(self, fps, max_frames, n_frames, start, end, progress, tramp):
+    def _video_params(self, fps, max_frames, n_frames, start, end, progress, tramp, compression):
         p = need(self._lib, "vllm_video_default_params")()
+        compression = dict(compression)
+        preset = compression.pop("compression", None)
+        if preset is not None:
+            check(self._lib, need(self._lib, "vllm_compression_preset")(enc(preset, "compression"), None,
+                                                                         ctypes.byref(p)))
+        for k, v in compression.items():
+            if k not in ("dedup_threshold", "prune_rate", "prune_merge", "max_visual_tokens"):
+                raise TypeError("unknown video parameter %r" % k)
+            setattr(p, k, float(v) if k in ("dedup_threshold", "prune_rate") else _int32(int(v), k))
         p.fps = float(fps)
         p.max_frames = _int32(max_frames, "max_frames")
         p.n_frames = _int32(n_frames, "n_frames")
@@ -327,27 +350,32 @@ class Session:
         p.progress = cb
         return p, cb
 
-    def push_video(self, path, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None):
+    def push_video(self, path, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None,
+                   **compression):
         """Decode a video file or URL, sample frames and encode them into the
         context. 0 means the model family's default for fps/max_frames;
         n_frames > 0 takes exactly that many frames; end <= 0 = to the end.
-        `progress(stage, fraction)` may return True (or raise) to cancel."""
+        `progress(stage, fraction)` may return True (or raise) to cancel.
+        Compression for this video (0 = the session's setting):
+        compression (preset name), dedup_threshold, prune_rate, prune_merge,
+        max_visual_tokens."""
         self._ptr()
         fn = need(self._lib, "vllm_session_push_video")
         tramp = Trampoline()
-        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp)
+        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp, compression)
         with self._lock:
             st = fn(self._ptr(), enc(os.fspath(path), "path"), ctypes.byref(p))
             tramp.reraise()
             self._check(st)
 
-    def push_video_buffer(self, data, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None):
+    def push_video_buffer(self, data, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None,
+                          **compression):
         """push_video() from an encoded video held in memory."""
         self._ptr()
         fn = need(self._lib, "vllm_session_push_video_buffer")
         addr, size, _, keep = frames.buffer_pointer(data)
         tramp = Trampoline()
-        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp)
+        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp, compression)
         with self._lock:
             st = fn(self._ptr(), addr, size, ctypes.byref(p))
             tramp.reraise()
@@ -361,7 +389,34 @@ class Session:
         with self._lock:
             self._check(fn(self._ptr(), enc(os.fspath(path), "path")))
 
+    # ---- snapshots ----
+    def save(self, path):
+        """Write the session's context to `path` (zstd-compressed snapshot)."""
+        self._ptr()
+        fn = need(self._lib, "vllm_session_save")
+        with self._lock:
+            self._check(fn(self._ptr(), enc(os.fspath(path), "path")))
+
+    def load(self, path):
+        """Replace the context with a snapshot saved from a session of the
+        same model; on error the session is unchanged."""
+        self._ptr()
+        fn = need(self._lib, "vllm_session_load")
+        with self._lock:
+            self._generation += 1
+            self._check(fn(self._ptr(), enc(os.fspath(path), "path")))
+
     # ---- experimental (VLLM_EXPERIMENTAL; may change in any release) ----
+    def history(self):
+        """Token id at every position of the context (-1 for visual tokens)."""
+        self._ptr()
+        fn = need(self._lib, "vllm_session_history")
+        p = ctypes.POINTER(ctypes.c_int32)()
+        n = ctypes.c_size_t()
+        with self._lock:
+            self._check(fn(self._ptr(), ctypes.byref(p), ctypes.byref(n)))
+            return list(p[:n.value]) if n.value else []
+
     def eval_tokens(self, tokens):
         """Evaluate token ids at the next positions without sampling."""
         self._ptr()
