@@ -92,6 +92,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
         s->pool = vl_pool_create(p.n_threads);
         if (!s->pool) st = vl_error(VLLM_ERR_NOMEM, "cannot start %d worker threads", p.n_threads);
     }
+    if (!vllm_is_error(st)) st = vl_session_media_configure(s, &p); /* compression settings */
     if (vllm_is_error(st)) {
         vllm_session_free(s);
         return st;

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "compression/compress.h"
 #include "decoder/sampler.h"
 #include "model.h"
 
@@ -44,6 +45,8 @@ struct vllm_session {
     float *embd, *pix;    /* scratch: visual embeddings, normalized pixels */
     size_t embd_cap, pix_cap;
     double t_query;       /* when the last query started (time to first token) */
+    vl_compress cmp;      /* frame dedup / token pruning state (lib/compression) */
+    vl_compress_settings cmp_session; /* the session params' settings (videos may override) */
 
     vllm_session_stats stats;
 };
@@ -62,5 +65,7 @@ vllm_status vl_session_eval_tokens(vllm_session *s, const int32_t *ids, size_t n
 vllm_status vl_session_media_close_turn(vllm_session *s, const char *prompt, char **out);
 void vl_session_media_free(vllm_session *s);
 void vl_session_media_reset(vllm_session *s);
+/* Validate and keep the session params' compression settings. */
+vllm_status vl_session_media_configure(vllm_session *s, const vllm_session_params *p);
 
 #endif

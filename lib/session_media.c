@@ -13,6 +13,8 @@
 #include "core/log.h"
 #include "decode/image.h"
 #include "decode/video.h"
+#include "compression/budget.h"
+#include "compression/token_prune.h"
 #include "decoder/video_prompt.h"
 #include "encoder/preprocess.h"
 #include "session_internal.h"
@@ -119,6 +121,18 @@ void vl_session_media_reset(vllm_session *s)
     s->turn_open = 0;
     s->outro_pending = 0;
     s->text_len = 0;
+    vl_compress_reset(&s->cmp); /* [compression] no reference frame in an empty context */
+}
+
+/* [compression] the session params' settings, used for pushed frames and
+ * as the default for videos. */
+vllm_status vl_session_media_configure(vllm_session *s, const vllm_session_params *p)
+{
+    vl_compress_settings c = {p->dedup_threshold, p->prune_rate, p->prune_merge, 0};
+    VL_TRY(vl_compress_check(&c, "vllm_session_params"));
+    s->cmp_session = c;
+    s->cmp.set = c;
+    return VLLM_OK;
 }
 
 void vl_session_media_free(vllm_session *s)
@@ -126,6 +140,7 @@ void vl_session_media_free(vllm_session *s)
     free(s->text);
     free(s->embd);
     free(s->pix);
+    vl_compress_free(&s->cmp);
 }
 
 /* ---- encoding and evaluation --------------------------------------------------- */
@@ -177,6 +192,15 @@ static vllm_status append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
 {
     vl_vision *v = s->model->vision;
     const int S = vl_vision_image_size(v);
+    /* [compression] dedup hook: a near-duplicate of the last kept frame
+     * never reaches the encoder; its time passes without a label, so the
+     * kept frames keep their true "Frame from MM:SS:" stamps. */
+    int dup = 0;
+    VL_TRY(vl_compress_dedup(&s->cmp, img->data, img->width, img->height, img->stride, &dup));
+    if (dup) {
+        s->stats.n_frames_deduped++;
+        return VLLM_OK;
+    }
     uint8_t *tile = malloc((size_t)3 * S * S);
     if (!tile) return vl_error(VLLM_ERR_NOMEM, "out of memory for a %dx%d frame", S, S);
     const double t0 = vl_now_seconds();
@@ -185,11 +209,17 @@ static vllm_status append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
     if (!vllm_is_error(st)) st = encode_tiles(s, tile, 1);
     free(tile);
     VL_TRY(st);
+    /* [compression] pruning hook: keep (or merge into) the tokens most
+     * changed since the previous kept frame; they are compacted to the
+     * front of s->embd and take contiguous positions (1-D RoPE). */
+    int n_vis = vl_vision_tokens_per_tile(v);
+    VL_TRY(vl_compress_tokens(&s->cmp, s->embd, n_vis, vl_vision_n_embd_out(v), &n_vis));
+    s->stats.n_tokens_pruned += s->cmp.last_pruned;
     char label[64];
     vl_video_frame_label(pts, label, sizeof label);
     VL_TRY(text_add(s, label));
     VL_TRY(text_add(s, FAKE GLOBAL));
-    VL_TRY(eval_visual(s, s->embd, vl_vision_tokens_per_tile(v)));
+    VL_TRY(eval_visual(s, s->embd, n_vis));
     VL_TRY(text_add(s, FAKE));
     s->outro_pending = 1;
     return VLLM_OK;
@@ -235,6 +265,40 @@ static vllm_status take_video_params(const vllm_video_params *in, vllm_video_par
     if (!(p->fps >= 0) || p->fps > 1000 || p->max_frames < 0 || p->n_frames < 0 || !(p->start >= 0) || !(p->end == p->end))
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: fps %g, max_frames %d, n_frames %d, start %g, end %g out of range",
                         p->fps, p->max_frames, p->n_frames, p->start, p->end);
+    /* [compression] 0 means "the session's setting", so only negatives and NaN are wrong here */
+    if (!(p->dedup_threshold >= 0) || !(p->prune_rate >= 0) || p->prune_merge < 0 || p->max_visual_tokens < 0)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: dedup_threshold %g, prune_rate %g, prune_merge %d, max_visual_tokens %d out of range",
+                        p->dedup_threshold, p->prune_rate, p->prune_merge, p->max_visual_tokens);
+    return VLLM_OK;
+}
+
+/* [compression] This video's settings (a field left 0 takes the
+ * session's), a fresh reference frame (its first frame is kept whole),
+ * and the token budget, which may resample with fewer frames. The
+ * session's settings come back in push_video_common. */
+static vllm_status video_compress_begin(vllm_session *s, vl_video *vid, vl_sampling *sp, const vllm_video_params *p,
+                                        int32_t *planned)
+{
+    vl_compress_settings c = s->cmp_session;
+    if (p->dedup_threshold > 0) c.dedup_threshold = p->dedup_threshold;
+    if (p->prune_rate > 0) c.prune_rate = p->prune_rate;
+    if (p->prune_merge) c.merge = p->prune_merge;
+    VL_TRY(vl_compress_check(&c, "vllm_video_params"));
+    vl_compress_reset(&s->cmp);
+    s->cmp.set = c;
+    if (p->max_visual_tokens <= 0) return VLLM_OK;
+    const int T = vl_vision_tokens_per_tile(s->model->vision);
+    vl_budget_plan plan;
+    VL_TRY(vl_budget_plan_video(*planned, T, vl_prune_keep_count(T, c.prune_rate), p->max_visual_tokens, &plan));
+    if (plan.keep_per_frame < T) s->cmp.set.keep_override = plan.keep_per_frame;
+    if (plan.n_frames < *planned) {
+        /* both rules sample min(rule, cap) frames spread over the range */
+        if (sp->policy == VL_SAMPLE_UNIFORM) sp->n_frames = plan.n_frames;
+        else sp->max_frames = plan.n_frames;
+        VL_TRY(vl_video_sample_begin(vid, sp));
+        *planned = vl_video_sample_planned(vid);
+        if (*planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for %d frames", plan.n_frames);
+    }
     return VLLM_OK;
 }
 
@@ -251,6 +315,7 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
     const vl_video_info *info = vl_video_get_info(vid);
     int32_t planned = vl_video_sample_planned(vid);
     if (planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for this sampling");
+    VL_TRY(video_compress_begin(s, vid, &sp, p, &planned)); /* [compression] */
 
     VL_TRY(open_turn(s, 1));
     char intro[256];
@@ -288,6 +353,7 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     vllm_status st = path ? vl_video_open(path, &vid) : vl_video_open_memory(data, size, &vid);
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) st = ingest_video(s, vid, &p);
+    s->cmp.set = s->cmp_session; /* [compression] back to the session's settings */
     vl_video_close(vid);
     return st;
 }

@@ -216,6 +216,18 @@ typedef struct vllm_session_params {
     int32_t n_ctx;               /* context window in tokens; 0 = min(train ctx, 4096) */
     int32_t n_threads;           /* worker threads; 0 = one per online CPU */
     vllm_kv_type kv_type;        /* KV cache storage (default VLLM_KV_F32) */
+    /* Compression of frames pushed or sampled into this session (videos may
+     * override per call, see vllm_video_params). All off by default: they
+     * change what the model sees. vllm_compression_preset() turns on the
+     * recommended combination. */
+    float dedup_threshold;       /* skip a frame whose 32x32 luma differs from the last kept
+                                    frame's by less than this mean fraction of full scale
+                                    (0 = off; 0.02 ~ 5 luma levels) */
+    float prune_rate;            /* q in [0,1): drop this fraction of each frame's visual tokens,
+                                    keeping those most changed since the previous kept frame
+                                    (the first frame is kept whole); 0 = off */
+    int32_t prune_merge;         /* 1: average each dropped token into the most similar kept
+                                    token of its frame instead of discarding it */
 } vllm_session_params;
 
 /* Defaults as documented on each field. [any thread] */
@@ -318,6 +330,8 @@ typedef struct vllm_session_stats {
     double media_prefill_seconds;/* evaluating visual tokens and their markers */
     double first_token_seconds;  /* last query: from its start to its first token */
     int64_t peak_rss_bytes;      /* process peak resident memory so far */
+    int64_t n_frames_deduped;    /* sampled/pushed frames skipped as near-duplicates */
+    int64_t n_tokens_pruned;     /* visual tokens removed (pruned or merged) before prefill */
 } vllm_session_stats;
 
 /* [per session] */
@@ -362,10 +376,25 @@ typedef struct vllm_video_params {
     double start, end;           /* seconds; end <= 0 means to the end */
     vllm_progress_fn progress;   /* optional; stage "video", fraction of frames done */
     void *progress_user_data;
+    /* Compression for this video; 0 in a field = the session's setting
+     * (vllm_session_params, off by default). */
+    float dedup_threshold;       /* as vllm_session_params.dedup_threshold */
+    float prune_rate;            /* as vllm_session_params.prune_rate */
+    int32_t prune_merge;         /* as vllm_session_params.prune_merge */
+    int32_t max_visual_tokens;   /* > 0: budget for this video's visual tokens; first fewer frames
+                                    (down to 16), then harsher pruning. 0 = no budget */
 } vllm_video_params;
 
 /* Defaults: the model family's sampling, whole video. [any thread] */
 VLLM_API vllm_video_params vllm_video_default_params(void);
+
+/* Apply a named compression preset to either or both structs (NULL to
+ * skip one; struct_size must be set): "fast" = frame dedup (0.02) +
+ * pruning half of each frame's visual tokens; "off" = everything off.
+ * Other fields are left alone. VLLM_ERR_INVALID_ARG for an unknown name.
+ * [any thread] */
+VLLM_API vllm_status vllm_compression_preset(const char *name, vllm_session_params *session,
+                                             vllm_video_params *video);
 
 /* Decode `path_or_url` (anything libavformat opens) in process, sample
  * frames, encode and append them frame by frame with bounded memory.
