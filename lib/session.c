@@ -87,6 +87,11 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     if (!s) return vl_error(VLLM_ERR_NOMEM, "out of memory");
     s->model = model;
     s->pending = -1;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
     vllm_status st = vl_llm_state_new(model->llm, n_ctx, p.kv_type == VLLM_KV_F16 ? VL_KV_F16 : VL_KV_F32, &s->st);
     if (!vllm_is_error(st)) {
         s->pool = vl_pool_create(p.n_threads);
@@ -120,6 +125,9 @@ void vllm_session_free(vllm_session *s)
     if (!s) return;
     disarm(s);
     vl_session_media_free(s);
+    vl_session_queue_free(s);
+    free(s->hist);
+    pthread_mutex_destroy(&s->lock);
     vl_llm_state_free(s->st);
     vl_pool_free(s->pool);
     free(s->hold);
@@ -127,7 +135,7 @@ void vllm_session_free(vllm_session *s)
     free(s);
 }
 
-vllm_status vllm_session_reset(vllm_session *s)
+vllm_status vl_sess_reset(vllm_session *s)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_reset: session is NULL");
     disarm(s);
@@ -147,7 +155,7 @@ void vllm_session_cancel(vllm_session *s)
     if (s) atomic_store(&s->cancel, 1);
 }
 
-vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *stats)
+vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats)
 {
     if (!s || !stats) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_get_stats: NULL argument");
     if (stats->struct_size < sizeof(size_t) || stats->struct_size > 4096)
@@ -163,27 +171,38 @@ vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *st
 
 /* Evaluate tokens in chunks, honouring cancellation; on failure the
  * context is rolled back to where it was. */
-vllm_status vl_session_eval_tokens(vllm_session *s, const int32_t *ids, size_t n, int want_logits)
+vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
 {
     const int32_t start = vl_llm_state_n_past(s->st);
+    const int64_t E = s->model->llm->hp.n_embd;
+    if ((size_t)start + n > s->hist_cap) {
+        size_t cap = s->hist_cap ? s->hist_cap : 256;
+        while (cap < (size_t)start + n) cap *= 2;
+        int32_t *h = realloc(s->hist, cap * sizeof *h);
+        if (!h) return vl_error(VLLM_ERR_NOMEM, "out of memory for the token history");
+        s->hist = h;
+        s->hist_cap = cap;
+    }
     for (size_t done = 0; done < n; done += PROMPT_CHUNK) {
         if (atomic_load(&s->cancel)) {
             vl_llm_state_truncate(s->st, start);
             return vl_error(VLLM_ERR_CANCELLED, "cancelled");
         }
         const size_t nb = n - done < PROMPT_CHUNK ? n - done : PROMPT_CHUNK;
-        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, ids + done, NULL, (int64_t)nb,
+        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, ids ? ids + done : NULL,
+                                     embd ? embd + (int64_t)done * E : NULL, (int64_t)nb,
                                      want_logits && done + nb == n ? 1 : 0);
         if (vllm_is_error(st)) {
             vl_llm_state_truncate(s->st, start);
             return st;
         }
     }
+    for (size_t i = 0; i < n; i++) s->hist[start + i] = ids ? ids[i] : -1;
     s->has_logits = want_logits;
     return VLLM_OK;
 }
 
-vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_generate_params *params)
+vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_generate_params *params)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: session is NULL");
     if (!prompt) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: prompt is NULL"));
@@ -253,7 +272,7 @@ vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_g
     st = vl_tokenizer_encode(m->tok, text, strlen(text), first, 1, &toks);
     free(text);
     if (!vllm_is_error(st) && toks.n == 0) st = vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: the prompt is empty");
-    if (!vllm_is_error(st)) st = vl_session_eval_tokens(s, toks.ids, toks.n, 1);
+    if (!vllm_is_error(st)) st = vl_session_eval(s, toks.ids, NULL, toks.n, 1);
     if (vllm_is_error(st)) {
         free(toks.ids);
         disarm(s);
@@ -351,7 +370,7 @@ static vllm_status finish(vllm_session *s, vllm_stop_reason why, int32_t *token,
     return VLLM_DONE;
 }
 
-vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len)
+vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_next_token: session is NULL");
     if (token) *token = -1;
@@ -367,7 +386,7 @@ vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char 
     if (s->pending >= 0) {
         if (vl_llm_state_n_past(s->st) >= vl_llm_state_n_ctx(s->st))
             return finish(s, VLLM_STOP_CONTEXT_FULL, token, piece, piece_len);
-        vllm_status st = vl_session_eval_tokens(s, &s->pending, 1, 1);
+        vllm_status st = vl_session_eval(s, &s->pending, NULL, 1, 1);
         if (vllm_is_error(st)) {
             s->armed = 0;
             return vl_session_fail(s, st);
@@ -424,20 +443,10 @@ vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char 
     return VLLM_OK;
 }
 
-vllm_status vllm_session_generate(vllm_session *s, const char *prompt, const vllm_generate_params *params)
-{
-    VL_TRY(vllm_session_query(s, prompt, params));
-    for (;;) {
-        vllm_status st = vllm_session_next_token(s, NULL, NULL, NULL);
-        if (st == VLLM_DONE) return VLLM_OK;
-        if (vllm_is_error(st)) return st;
-        if (!s->armed) return VLLM_OK; /* stop string */
-    }
-}
 
 /* ---- experimental ------------------------------------------------------------ */
 
-vllm_status vllm_session_eval_tokens(vllm_session *s, const int32_t *tokens, size_t n)
+vllm_status vl_sess_eval_tokens(vllm_session *s, const int32_t *tokens, size_t n)
 {
     if (!s || (!tokens && n)) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_eval_tokens: NULL argument");
     if (!n) return VLLM_OK;
@@ -445,11 +454,11 @@ vllm_status vllm_session_eval_tokens(vllm_session *s, const int32_t *tokens, siz
     atomic_store(&s->cancel, 0);
     const double t0 = vl_now_seconds();
     if (s->pending >= 0) {
-        vllm_status st = vl_session_eval_tokens(s, &s->pending, 1, 0);
+        vllm_status st = vl_session_eval(s, &s->pending, NULL, 1, 0);
         if (vllm_is_error(st)) return vl_session_fail(s, st);
         s->pending = -1;
     }
-    vllm_status st = vl_session_eval_tokens(s, tokens, n, 1);
+    vllm_status st = vl_session_eval(s, tokens, NULL, n, 1);
     if (vllm_is_error(st)) return vl_session_fail(s, st);
     s->stats.n_prompt_tokens += (int64_t)n;
     s->stats.prompt_seconds += vl_now_seconds() - t0;
@@ -460,4 +469,12 @@ const float *vllm_session_logits(const vllm_session *s)
 {
     if (!s || !s->has_logits) return NULL;
     return vl_llm_logits(s->st, NULL);
+}
+
+vllm_status vl_sess_history(const vllm_session *s, const int32_t **tokens, size_t *n)
+{
+    if (!s || !tokens || !n) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_history: NULL argument");
+    *tokens = s->hist;
+    *n = (size_t)vl_llm_state_n_past(s->st);
+    return VLLM_OK;
 }

@@ -6,13 +6,26 @@
 #include <stdatomic.h>
 
 #include "compression/compress.h"
+#include <pthread.h>
+
 #include "decoder/sampler.h"
+#include "encoder/preprocess.h"
 #include "model.h"
 
 #define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
 
+/* A frame pushed while an answer was generated: encoded at once on the
+ * pushing thread, appended to the context when the answer is done. */
+typedef struct vl_queued_frame {
+    float *embd; /* tokens_per_tile × n_embd */
+    double pts;
+} vl_queued_frame;
+
 struct vllm_session {
     vllm_model *model;
+    pthread_mutex_t lock; /* recursive; held by every public call (session_api.c) */
+    vl_queued_frame *queue; /* ring of queue_cap */
+    int queue_head, queue_len, queue_cap;
     vl_llm_state *st;
     vl_pool *pool;
     atomic_int cancel;
@@ -48,6 +61,9 @@ struct vllm_session {
     vl_compress cmp;      /* frame dedup / token pruning state (lib/compression) */
     vl_compress_settings cmp_session; /* the session params' settings (videos may override) */
 
+    int32_t *hist;        /* token id of every context position, -1 for visual */
+    size_t hist_cap;
+
     vllm_session_stats stats;
 };
 
@@ -57,8 +73,10 @@ double vl_now_seconds(void);
 /* Copy the thread's error message into the session; returns st. */
 vllm_status vl_session_fail(vllm_session *s, vllm_status st);
 
-/* Evaluate tokens in chunks with cancellation; rolls back on failure. */
-vllm_status vl_session_eval_tokens(vllm_session *s, const int32_t *ids, size_t n, int want_logits);
+/* Evaluate n positions — token ids, or embedding rows when ids is NULL —
+ * in chunks with cancellation, recording them in the history; rolls back
+ * on failure. */
+vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits);
 
 /* session_media.c: the text that closes an open media turn with the
  * user's question (malloc'd into *out; the turn is then closed). */
@@ -67,5 +85,29 @@ void vl_session_media_free(vllm_session *s);
 void vl_session_media_reset(vllm_session *s);
 /* Validate and keep the session params' compression settings. */
 vllm_status vl_session_media_configure(vllm_session *s, const vllm_session_params *p);
+
+/* session_media.c: pieces of frame ingestion. */
+vllm_status vl_session_open_turn(vllm_session *s, int space);
+vllm_status vl_session_encode_tiles(vllm_session *s, const uint8_t *u8, int n_tiles);
+vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts);
+vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts);
+
+/* session_stream.c: frames encoded while an answer was being generated. */
+vllm_status vl_session_drain_queue(vllm_session *s);
+void vl_session_queue_free(vllm_session *s);
+
+/* The public entry points without the session lock (session_api.c takes
+ * it around each of them). */
+vllm_status vl_sess_reset(vllm_session *s);
+vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats);
+vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_generate_params *params);
+vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len);
+vllm_status vl_sess_eval_tokens(vllm_session *s, const int32_t *tokens, size_t n);
+vllm_status vl_sess_history(const vllm_session *s, const int32_t **tokens, size_t *n);
+vllm_status vl_sess_push_video(vllm_session *s, const char *path_or_url, const vllm_video_params *params);
+vllm_status vl_sess_push_video_buffer(vllm_session *s, const void *data, size_t size, const vllm_video_params *params);
+vllm_status vl_sess_push_image(vllm_session *s, const char *path);
+vllm_status vl_sess_save(vllm_session *s, const char *path);
+vllm_status vl_sess_load(vllm_session *s, const char *path);
 
 #endif

@@ -57,7 +57,7 @@ static vllm_status flush_text(vllm_session *s)
     vl_tokens toks = {0};
     const int first = vl_llm_state_n_past(s->st) == 0;
     vllm_status st = vl_tokenizer_encode(s->model->tok, s->text, s->text_len, first, 1, &toks);
-    if (!vllm_is_error(st) && toks.n) st = vl_session_eval_tokens(s, toks.ids, toks.n, 0);
+    if (!vllm_is_error(st) && toks.n) st = vl_session_eval(s, toks.ids, NULL, toks.n, 0);
     if (!vllm_is_error(st)) s->stats.n_prompt_tokens += (int64_t)toks.n;
     free(toks.ids);
     if (!vllm_is_error(st)) s->text_len = 0;
@@ -79,7 +79,7 @@ static vllm_status grow_floats(float **buf, size_t *cap, size_t n, const char *w
 /* Start a user turn that media goes into. `space`: the chat template puts
  * "User: " before a video and "User:" before an image (transformers'
  * template: ':' when the first content item is an image, ': ' otherwise). */
-static vllm_status open_turn(vllm_session *s, int space)
+vllm_status vl_session_open_turn(vllm_session *s, int space)
 {
     vllm_model *m = s->model;
     if (!m->vision)
@@ -90,7 +90,7 @@ static vllm_status open_turn(vllm_session *s, int space)
     if (s->turn_open) return VLLM_OK;
     s->armed = 0; /* media ends any generation in progress */
     if (s->pending >= 0) { /* the last answer's final token belongs to the context */
-        VL_TRY(vl_session_eval_tokens(s, &s->pending, 1, 0));
+        VL_TRY(vl_session_eval(s, &s->pending, NULL, 1, 0));
         s->pending = -1;
     }
     const int first = vl_llm_state_n_past(s->st) == 0 || s->turns == 0;
@@ -146,7 +146,7 @@ void vl_session_media_free(vllm_session *s)
 /* ---- encoding and evaluation --------------------------------------------------- */
 
 /* Encode n_tiles planar u8 tiles into s->embd. */
-static vllm_status encode_tiles(vllm_session *s, const uint8_t *u8, int n_tiles)
+vllm_status vl_session_encode_tiles(vllm_session *s, const uint8_t *u8, int n_tiles)
 {
     vl_vision *v = s->model->vision;
     const int S = vl_vision_image_size(v), T = vl_vision_tokens_per_tile(v), E = vl_vision_n_embd_out(v);
@@ -167,28 +167,14 @@ static vllm_status eval_visual(vllm_session *s, const float *embd, int n)
 {
     const double t0 = vl_now_seconds();
     VL_TRY(flush_text(s));
-    const int32_t start = vl_llm_state_n_past(s->st);
-    const int E = s->model->llm->hp.n_embd;
-    for (int done = 0; done < n; done += PROMPT_CHUNK) {
-        if (atomic_load(&s->cancel)) {
-            vl_llm_state_truncate(s->st, start);
-            return vl_error(VLLM_ERR_CANCELLED, "cancelled");
-        }
-        const int nb = n - done < PROMPT_CHUNK ? n - done : PROMPT_CHUNK;
-        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, NULL, embd + (size_t)done * E, nb, 0);
-        if (vllm_is_error(st)) {
-            vl_llm_state_truncate(s->st, start);
-            return st;
-        }
-    }
-    s->has_logits = 0;
+    VL_TRY(vl_session_eval(s, NULL, embd, (size_t)n, 0));
     s->stats.n_visual_tokens += n;
     s->stats.media_prefill_seconds += vl_now_seconds() - t0;
     return VLLM_OK;
 }
 
 /* One video frame in SmolVLM2's layout: label, markers, visual tokens. */
-static vllm_status append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
+vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
 {
     vl_vision *v = s->model->vision;
     const int S = vl_vision_image_size(v);
@@ -206,9 +192,18 @@ static vllm_status append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
     const double t0 = vl_now_seconds();
     vllm_status st = vl_preprocess_video_frame(img, S, 0, tile);
     s->stats.decode_seconds += vl_now_seconds() - t0;
-    if (!vllm_is_error(st)) st = encode_tiles(s, tile, 1);
+    if (!vllm_is_error(st)) st = vl_session_encode_tiles(s, tile, 1);
     free(tile);
     VL_TRY(st);
+    return vl_session_append_encoded_frame(s, pts);
+}
+
+/* The rest of a frame once its visual tokens are in s->embd (also used
+ * for frames encoded on another thread while an answer was generated). */
+vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts)
+{
+    vl_vision *v = s->model->vision;
+    VL_TRY(vl_session_open_turn(s, 1));
     /* [compression] pruning hook: keep (or merge into) the tokens most
      * changed since the previous kept frame; they are compacted to the
      * front of s->embd and take contiguous positions (1-D RoPE). */
@@ -227,32 +222,6 @@ static vllm_status append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
 
 /* ---- public entry points ---------------------------------------------------------- */
 
-/* Failure inside an open turn leaves what was already evaluated in place
- * (the frames before the failing one stay usable). */
-vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
-{
-    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: session is NULL");
-    if (!f) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: frame is NULL"));
-    if (f->struct_size < offsetof(vllm_frame, pts) + sizeof f->pts || f->struct_size > 4096)
-        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_frame.struct_size = %zu is not valid", f->struct_size));
-    if (!(f->pts >= 0) || f->pts > 1e9)
-        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_frame.pts = %g is not a valid time in seconds", f->pts));
-    atomic_store(&s->cancel, 0);
-    vllm_status st = open_turn(s, 1);
-    if (vllm_is_error(st)) return vl_session_fail(s, st);
-    s->stats.n_frames_seen++;
-    uint8_t *rgb = NULL;
-    int32_t stride = 0;
-    const double t0 = vl_now_seconds();
-    st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
-    s->stats.decode_seconds += vl_now_seconds() - t0;
-    if (!vllm_is_error(st)) {
-        vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
-        st = append_frame(s, &img, f->pts);
-    }
-    free(rgb);
-    return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
-}
 
 static vllm_status take_video_params(const vllm_video_params *in, vllm_video_params *p)
 {
@@ -317,7 +286,7 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
     if (planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for this sampling");
     VL_TRY(video_compress_begin(s, vid, &sp, p, &planned)); /* [compression] */
 
-    VL_TRY(open_turn(s, 1));
+    VL_TRY(vl_session_open_turn(s, 1));
     char intro[256];
     double span = (p->end > 0 && p->end < info->duration ? p->end : info->duration) - p->start;
     vl_video_intro(planned, span > 0 ? span : info->duration, intro, sizeof intro);
@@ -333,7 +302,7 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
         VL_TRY(st);
         s->stats.n_frames_seen++;
         vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
-        VL_TRY(append_frame(s, &img, fr.pts));
+        VL_TRY(vl_session_append_frame(s, &img, fr.pts));
         if (p->progress && p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)planned))
             return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
     }
@@ -358,7 +327,7 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     return st;
 }
 
-vllm_status vllm_session_push_video(vllm_session *s, const char *path_or_url, const vllm_video_params *params)
+vllm_status vl_sess_push_video(vllm_session *s, const char *path_or_url, const vllm_video_params *params)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video: session is NULL");
     if (!path_or_url) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video: path is NULL"));
@@ -366,7 +335,7 @@ vllm_status vllm_session_push_video(vllm_session *s, const char *path_or_url, co
     return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
 }
 
-vllm_status vllm_session_push_video_buffer(vllm_session *s, const void *data, size_t size, const vllm_video_params *params)
+vllm_status vl_sess_push_video_buffer(vllm_session *s, const void *data, size_t size, const vllm_video_params *params)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video_buffer: session is NULL");
     if (!data || !size) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_video_buffer: empty buffer"));
@@ -390,8 +359,8 @@ static vllm_status push_image(vllm_session *s, const char *path)
     vl_image_free(&img);
     s->stats.decode_seconds += vl_now_seconds() - t0;
     /* llama.cpp writes "User: " before an image, transformers "User:" */
-    if (!vllm_is_error(st)) st = open_turn(s, s->model->preproc == VL_PREPROC_LLAMACPP);
-    if (!vllm_is_error(st)) st = encode_tiles(s, tiles.u8, tiles.n_tiles);
+    if (!vllm_is_error(st)) st = vl_session_open_turn(s, s->model->preproc == VL_PREPROC_LLAMACPP);
+    if (!vllm_is_error(st)) st = vl_session_encode_tiles(s, tiles.u8, tiles.n_tiles);
     int n_pieces = vl_idefics3_layout_size(tiles.rows, tiles.cols);
     vl_prompt_piece *pieces = vllm_is_error(st) ? NULL : calloc((size_t)n_pieces, sizeof *pieces);
     if (!vllm_is_error(st) && !pieces) st = vl_error(VLLM_ERR_NOMEM, "out of memory");
@@ -408,7 +377,7 @@ static vllm_status push_image(vllm_session *s, const char *path)
     return st;
 }
 
-vllm_status vllm_session_push_image(vllm_session *s, const char *path)
+vllm_status vl_sess_push_image(vllm_session *s, const char *path)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: path is NULL"));

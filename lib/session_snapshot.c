@@ -67,7 +67,7 @@ static void zw_put(zwriter *w, const void *p, size_t n, ZSTD_EndDirective mode)
 
 static void zw_i32(zwriter *w, int32_t v) { zw_put(w, &v, 4, ZSTD_e_continue); }
 
-vllm_status vllm_session_save(vllm_session *s, const char *path)
+vllm_status vl_sess_save(vllm_session *s, const char *path)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_save: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_save: path is NULL"));
@@ -214,7 +214,7 @@ static vllm_status read_header(zreader *r, vllm_session *s, snap_header *h)
     return VLLM_OK;
 }
 
-vllm_status vllm_session_load(vllm_session *s, const char *path)
+vllm_status vl_sess_load(vllm_session *s, const char *path)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_load: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_load: path is NULL"));

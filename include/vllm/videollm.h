@@ -330,6 +330,7 @@ typedef struct vllm_session_stats {
     double media_prefill_seconds;/* evaluating visual tokens and their markers */
     double first_token_seconds;  /* last query: from its start to its first token */
     int64_t peak_rss_bytes;      /* process peak resident memory so far */
+    int64_t n_frames_dropped;    /* pushed during an answer, dropped because the queue was full */
     int64_t n_frames_deduped;    /* sampled/pushed frames skipped as near-duplicates */
     int64_t n_tokens_pruned;     /* visual tokens removed (pruned or merged) before prefill */
 } vllm_session_stats;
@@ -365,7 +366,11 @@ typedef struct vllm_frame {
 } vllm_frame;
 
 /* Encode one video frame (for live streams) and append it to the context.
- * [per session] */
+ * May be called from another thread while an answer is being generated
+ * on the session: the frame is then encoded at once and its visual tokens
+ * queue (16 frames; when full, the oldest waiting frame is dropped and
+ * counted in n_frames_dropped) until the answer is done; they enter the
+ * context before the next turn. [any thread] */
 VLLM_API vllm_status vllm_session_push_frame(vllm_session *session, const vllm_frame *frame);
 
 typedef struct vllm_video_params {
@@ -411,6 +416,20 @@ VLLM_API vllm_status vllm_session_push_video_buffer(vllm_session *session, const
  * [per session] */
 VLLM_API vllm_status vllm_session_push_image(vllm_session *session, const char *path);
 
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Write the session's context (token history, KV cache of the used
+ * positions, an open media turn) to `path` as one zstd-compressed file.
+ * A generation in progress is not saved: the snapshot continues with a
+ * new query. [per session] */
+VLLM_API vllm_status vllm_session_save(vllm_session *session, const char *path);
+
+/* Replace the session's context with a snapshot taken by
+ * vllm_session_save() on a session of the same model (and mmproj) and KV
+ * type whose context window is large enough. On any error (other model,
+ * truncated or corrupt file) the session is unchanged. [per session] */
+VLLM_API vllm_status vllm_session_load(vllm_session *session, const char *path);
+
 /* ======================================================================
  *  Experimental API: may change in any release. Define VLLM_EXPERIMENTAL
  *  before including this header to use it.
@@ -425,6 +444,11 @@ VLLM_API vllm_status vllm_session_eval_tokens(vllm_session *session, const int32
  * until the next call on the session; NULL if nothing was evaluated.
  * [per session] */
 VLLM_API const float *vllm_session_logits(const vllm_session *session);
+
+/* The token id at every position of the context (n = positions used);
+ * visual-token positions are -1. Valid until the next call on the
+ * session. [per session] */
+VLLM_API vllm_status vllm_session_history(const vllm_session *session, const int32_t **tokens, size_t *n);
 
 #endif /* VLLM_EXPERIMENTAL */
 

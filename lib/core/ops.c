@@ -1,5 +1,7 @@
 #include "ops.h"
 
+#include "cpu.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -50,15 +52,32 @@ static inline float exp_fast(float x)
     return p * two_n;
 }
 
-/* Several copies for the vector widths the CPU may have; the dynamic
- * loader picks one (GCC function multi-versioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VL_MULTIVERSION
+/* x[i] = exp(x[i] - max), returning the sum. Compiled three times for the
+ * vector widths the CPU may have and picked at run time (not with GCC's
+ * target_clones: its ifunc resolvers run before sanitizer runtimes start). */
+#define EXP_SUM_BODY                                                      \
+    float part[16] = {0};                                                 \
+    int64_t i = 0;                                                        \
+    for (; i + 16 <= n; i += 16)                                          \
+        for (int k = 0; k < 16; k++) {                                    \
+            x[i + k] = exp_fast(x[i + k] - max);                          \
+            part[k] += x[i + k];                                          \
+        }                                                                 \
+    for (; i < n; i++) {                                                  \
+        x[i] = exp_fast(x[i] - max);                                      \
+        part[0] += x[i];                                                  \
+    }                                                                     \
+    double sum = 0.0;                                                     \
+    for (int k = 0; k < 16; k++) sum += part[k];                          \
+    return sum;
+
+static double exp_sum_generic(float *x, int64_t n, float max) { EXP_SUM_BODY }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static double exp_sum_avx2(float *x, int64_t n, float max) { EXP_SUM_BODY }
+__attribute__((target("avx512f"))) static double exp_sum_avx512(float *x, int64_t n, float max) { EXP_SUM_BODY }
 #endif
 
-VL_MULTIVERSION
 void vl_softmax(float *x, int64_t n, int64_t n_valid, float scale)
 {
     float max = -INFINITY;
@@ -66,19 +85,14 @@ void vl_softmax(float *x, int64_t n, int64_t n_valid, float scale)
         x[i] *= scale;
         max = x[i] > max ? x[i] : max;
     }
-    float part[16] = {0};
-    int64_t i = 0;
-    for (; i + 16 <= n_valid; i += 16)
-        for (int k = 0; k < 16; k++) {
-            x[i + k] = exp_fast(x[i + k] - max);
-            part[k] += x[i + k];
-        }
-    for (; i < n_valid; i++) {
-        x[i] = exp_fast(x[i] - max);
-        part[0] += x[i];
-    }
-    double sum = 0.0;
-    for (int k = 0; k < 16; k++) sum += part[k];
+    double sum;
+#if defined(__x86_64__) && defined(__GNUC__)
+    const vl_cpu_features *cpu = vl_cpu();
+    if (cpu->avx512f) sum = exp_sum_avx512(x, n_valid, max);
+    else if (cpu->avx2 && cpu->fma) sum = exp_sum_avx2(x, n_valid, max);
+    else
+#endif
+        sum = exp_sum_generic(x, n_valid, max);
     const float inv = sum > 0.0 ? (float)(1.0 / sum) : 0.0f;
     for (int64_t j = 0; j < n_valid; j++) x[j] *= inv;
     for (int64_t j = n_valid; j < n; j++) x[j] = 0.0f;

@@ -1,0 +1,174 @@
+/* Live streams: frames pushed by the host, possibly from another thread
+ * while an answer is being generated.
+ *
+ * When the session is idle, a pushed frame is encoded and appended at
+ * once. While a generation is armed (between vllm_session_query() and the
+ * end of its answer), the frame is encoded right away on the pushing
+ * thread — encoding does not wait for the answer — and its visual tokens
+ * wait in a bounded queue; they enter the context, in order, before the
+ * next turn (next query, image, video or idle push). When the queue is
+ * full the oldest waiting frame is dropped (a live view favours the
+ * latest frames) and counted in the statistics. Frames that waited skip
+ * frame dedup (their pixels are gone); token pruning still applies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/video.h"
+#include "session_internal.h"
+
+#define QUEUE_FRAMES 16
+
+static vllm_status check_frame(const vllm_frame *f)
+{
+    if (!f) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: frame is NULL");
+    if (f->struct_size < offsetof(vllm_frame, pts) + sizeof f->pts || f->struct_size > 4096)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_frame.struct_size = %zu is not valid", f->struct_size);
+    if (!(f->pts >= 0) || f->pts > 1e9)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_frame.pts = %g is not a valid time in seconds", f->pts);
+    return VLLM_OK;
+}
+
+/* Idle path: convert, encode and append under the session lock. */
+static vllm_status push_now(vllm_session *s, const vllm_frame *f)
+{
+    if (!s->model->vision)
+        return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take frames");
+    uint8_t *rgb = NULL;
+    int32_t stride = 0;
+    const double t0 = vl_now_seconds();
+    vllm_status st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
+    s->stats.decode_seconds += vl_now_seconds() - t0;
+    if (!vllm_is_error(st)) {
+        vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
+        st = vl_session_append_frame(s, &img, f->pts);
+    }
+    free(rgb);
+    return st;
+}
+
+/* Busy path: everything up to the visual tokens, without the session
+ * lock and without the session's pool (the answer is using it). Only
+ * read-only model state is touched. */
+static vllm_status encode_detached(const vllm_model *m, const vllm_frame *f, float **out, double *seconds)
+{
+    vl_vision *v = m->vision;
+    if (!v) return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take frames");
+    const int S = vl_vision_image_size(v), T = vl_vision_tokens_per_tile(v), E = vl_vision_n_embd_out(v);
+    uint8_t *rgb = NULL, *tile = malloc((size_t)3 * S * S);
+    float *pix = malloc((size_t)3 * S * S * sizeof *pix), *embd = malloc((size_t)T * E * sizeof *embd);
+    int32_t stride = 0;
+    vllm_status st = tile && pix && embd ? VLLM_OK : vl_error(VLLM_ERR_NOMEM, "out of memory encoding a frame");
+    if (!vllm_is_error(st)) st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
+    if (!vllm_is_error(st)) {
+        vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
+        st = vl_preprocess_video_frame(&img, S, 0, tile);
+    }
+    if (!vllm_is_error(st)) {
+        float mean[3], std[3];
+        vl_vision_norm(v, mean, std);
+        vl_normalize_planar(tile, 1, S, mean, std, pix);
+        const double t0 = vl_now_seconds();
+        st = vl_vision_encode(v, NULL, pix, 1, embd);
+        *seconds = vl_now_seconds() - t0;
+    }
+    free(rgb);
+    free(tile);
+    free(pix);
+    if (vllm_is_error(st)) {
+        free(embd);
+        return st;
+    }
+    *out = embd;
+    return VLLM_OK;
+}
+
+static vllm_status enqueue(vllm_session *s, float *embd, double pts)
+{
+    if (!s->queue) {
+        s->queue = calloc(QUEUE_FRAMES, sizeof *s->queue);
+        if (!s->queue) return vl_error(VLLM_ERR_NOMEM, "out of memory for the frame queue");
+        s->queue_cap = QUEUE_FRAMES;
+    }
+    if (s->queue_len == s->queue_cap) { /* full: the oldest waiting frame goes */
+        free(s->queue[s->queue_head].embd);
+        s->queue_head = (s->queue_head + 1) % s->queue_cap;
+        s->queue_len--;
+        s->stats.n_frames_dropped++;
+    }
+    vl_queued_frame *q = &s->queue[(s->queue_head + s->queue_len) % s->queue_cap];
+    q->embd = embd;
+    q->pts = pts;
+    s->queue_len++;
+    return VLLM_OK;
+}
+
+vllm_status vl_session_drain_queue(vllm_session *s)
+{
+    vl_vision *v = s->model->vision;
+    while (s->queue_len) {
+        vl_queued_frame q = s->queue[s->queue_head];
+        s->queue_head = (s->queue_head + 1) % s->queue_cap;
+        s->queue_len--;
+        const size_t n = (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
+        vllm_status st = VLLM_OK;
+        if (s->embd_cap < n) {
+            float *p = realloc(s->embd, n * sizeof *p);
+            if (!p) st = vl_error(VLLM_ERR_NOMEM, "out of memory");
+            else s->embd = p, s->embd_cap = n;
+        }
+        if (!vllm_is_error(st)) {
+            memcpy(s->embd, q.embd, n * sizeof *s->embd);
+            s->stats.n_frames_encoded++;
+            st = vl_session_append_encoded_frame(s, q.pts);
+        }
+        free(q.embd);
+        VL_TRY(st);
+    }
+    return VLLM_OK;
+}
+
+void vl_session_queue_free(vllm_session *s)
+{
+    for (int i = 0; i < s->queue_len; i++) free(s->queue[(s->queue_head + i) % s->queue_cap].embd);
+    free(s->queue);
+    s->queue = NULL;
+    s->queue_len = s->queue_head = s->queue_cap = 0;
+}
+
+vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: session is NULL");
+    vllm_status st = check_frame(f);
+    pthread_mutex_lock(&s->lock);
+    if (!vllm_is_error(st)) {
+        s->stats.n_frames_seen++;
+        if (!s->armed) {
+            st = vl_session_drain_queue(s);
+            if (!vllm_is_error(st)) st = push_now(s, f);
+            if (vllm_is_error(st)) vl_session_fail(s, st);
+            pthread_mutex_unlock(&s->lock);
+            return st;
+        }
+    }
+    if (vllm_is_error(st)) {
+        vl_session_fail(s, st);
+        pthread_mutex_unlock(&s->lock);
+        return st;
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    float *embd = NULL;
+    double secs = 0;
+    st = encode_detached(s->model, f, &embd, &secs);
+
+    pthread_mutex_lock(&s->lock);
+    if (!vllm_is_error(st)) {
+        s->stats.encode_seconds += secs;
+        st = enqueue(s, embd, f->pts);
+        if (vllm_is_error(st)) free(embd);
+        else if (!s->armed) st = vl_session_drain_queue(s); /* the answer ended meanwhile */
+    }
+    if (vllm_is_error(st)) vl_session_fail(s, st);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
