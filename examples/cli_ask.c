@@ -156,6 +156,7 @@ int cli_ask(int argc, char **argv)
         for (size_t i = 0; i < ss.n; i++) printf(i ? " %d" : "%d", ss.ids[i]);
         printf("\n");
     }
+    fflush(stdout);
     vllm_session_stats stats = {.struct_size = sizeof stats};
     vllm_session_get_stats(sess, &stats);
     if (show_stats) {
