@@ -1,4 +1,5 @@
-//! cargo run --example ask -- MODEL.gguf [MMPROJ.gguf VIDEO] "question"
+//! cd bindings/rust && cargo run --example ask -- MODEL.gguf [MMPROJ.gguf VIDEO] "question"
+//! (the `videollm` crate's example; it links libvideollm as that crate does)
 //! Streams the answer; with an mmproj and a video, asks about the video.
 use std::io::Write;
 
