@@ -18,6 +18,13 @@ static void usage(void)
             "  --fps F, --max-frames N, --n-frames N (uniform), --start S, --end E\n"
             "  --vision f32|ggml|bf16|auto   vision encoder precision (default auto)\n"
             "  --llamacpp-compat    lay out still images exactly as llama.cpp's libmtmd\n"
+            "  --dedup [T]          skip sampled frames nearly identical to the last kept one\n"
+            "                       (T: mean 32x32 luma change, fraction of full scale; default 0.02)\n"
+            "  --prune-rate Q       drop fraction Q of each frame's visual tokens, keeping the most\n"
+            "                       changed since the previous kept frame (first frame whole)\n"
+            "  --merge              merge dropped tokens into their most similar kept token\n"
+            "  --video-max-tokens N fit the video's visual tokens into N (fewer frames, then pruning)\n"
+            "  --fast               the recommended compression preset (dedup + pruning)\n"
             "  --stats              print timing and memory statistics to stderr\n"
             "  -n N                 generate at most N tokens (default 256)\n"
             "  --temp T             temperature (default 0 = greedy)\n"
@@ -59,7 +66,7 @@ int cli_ask(int argc, char **argv)
 {
     const char *model_path = NULL, *prompt = NULL, *dump_logits = NULL, *video = NULL;
     const char *stops[16], *images[16];
-    int print_ids = 0, n_images = 0, show_stats = 0;
+    int print_ids = 0, n_images = 0, show_stats = 0, fast = 0;
     vllm_model_params mp = vllm_model_default_params();
     vllm_video_params vp = vllm_video_default_params();
     vllm_generate_params gp = vllm_generate_default_params();
@@ -94,6 +101,17 @@ int cli_ask(int argc, char **argv)
         else if (!strcmp(a, "--end") && v) vp.end = atof(argv[++i]);
         else if (!strcmp(a, "--llamacpp-compat")) mp.llamacpp_compat = 1;
         else if (!strcmp(a, "--stats")) show_stats = 1;
+        else if (!strcmp(a, "--dedup")) {
+            /* the threshold is optional: take the next argument only if it is a number */
+            char *end = NULL;
+            double t = v ? strtod(v, &end) : 0;
+            if (v && end && end != v && !*end) vp.dedup_threshold = (float)t, i++;
+            else vp.dedup_threshold = 0.02f;
+        }
+        else if (!strcmp(a, "--prune-rate") && v) vp.prune_rate = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--merge")) vp.prune_merge = 1;
+        else if (!strcmp(a, "--video-max-tokens") && v) vp.max_visual_tokens = atoi(argv[++i]);
+        else if (!strcmp(a, "--fast")) fast = 1;
         else if (!strcmp(a, "--vision") && v) {
             const char *m = argv[++i];
             mp.vision_precision = !strcmp(m, "f32") ? VLLM_VISION_F32 : !strcmp(m, "ggml") ? VLLM_VISION_GGML
@@ -109,6 +127,12 @@ int cli_ask(int argc, char **argv)
         return 2;
     }
     gp.stop_strings = gp.n_stop_strings ? stops : NULL;
+    if (fast) { /* the preset first, explicit flags win where given */
+        vllm_video_params f = vllm_video_default_params();
+        vllm_compression_preset("fast", NULL, &f);
+        if (vp.dedup_threshold == 0) vp.dedup_threshold = f.dedup_threshold;
+        if (vp.prune_rate == 0) vp.prune_rate = f.prune_rate;
+    }
 
     vllm_model *model = NULL;
     vllm_session *sess = NULL;
@@ -161,11 +185,12 @@ int cli_ask(int argc, char **argv)
     vllm_session_get_stats(sess, &stats);
     if (show_stats) {
         fprintf(stderr,
-                "videollm: frames: %lld seen, %lld encoded; visual tokens %lld; context %d of %d\n"
+                "videollm: frames: %lld seen, %lld encoded, %lld deduped; visual tokens %lld (%lld pruned); context %d of %d\n"
                 "videollm: decode %.3f s, encode %.3f s (%.1f ms/frame), media prefill %.3f s\n"
                 "videollm: text prompt %lld tokens in %.3f s; generated %lld tokens in %.3f s (%.1f tok/s)\n"
                 "videollm: time to first token %.3f s after the question; peak RSS %.1f MiB\n",
-                (long long)stats.n_frames_seen, (long long)stats.n_frames_encoded, (long long)stats.n_visual_tokens,
+                (long long)stats.n_frames_seen, (long long)stats.n_frames_encoded, (long long)stats.n_frames_deduped,
+                (long long)stats.n_visual_tokens, (long long)stats.n_tokens_pruned,
                 stats.n_past, stats.n_ctx, stats.decode_seconds, stats.encode_seconds,
                 stats.n_frames_encoded ? 1000.0 * stats.encode_seconds / (double)stats.n_frames_encoded : 0.0,
                 stats.media_prefill_seconds, (long long)stats.n_prompt_tokens, stats.prompt_seconds,
