@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/quant.h"
 #include "session_internal.h"
 
 double vl_now_seconds(void)
@@ -127,6 +128,8 @@ void vllm_session_free(vllm_session *s)
     vl_session_media_free(s);
     vl_session_queue_free(s);
     free(s->hist);
+    free(s->batch_embd);
+    free(s->batch_ids);
     pthread_mutex_destroy(&s->lock);
     vl_llm_state_free(s->st);
     vl_pool_free(s->pool);
@@ -171,7 +174,54 @@ vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats)
 
 /* Evaluate tokens in chunks, honouring cancellation; on failure the
  * context is rolled back to where it was. */
+static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits);
+
+/* Positions gathered while batching (a video's frames and their text),
+ * evaluated as one embedding batch: one pass over the weights per
+ * PROMPT_CHUNK positions instead of one per frame. Text tokens become
+ * their embedding rows, which is exactly what evaluating the ids does. */
+vllm_status vl_session_flush(vllm_session *s)
+{
+    if (!s->batch_n) return VLLM_OK;
+    const size_t n = s->batch_n;
+    s->batch_n = 0;
+    return eval_now(s, s->batch_ids, s->batch_embd, n, 0);
+}
+
+static vllm_status batch_add(vllm_session *s, const int32_t *ids, const float *embd, size_t n)
+{
+    const vl_llm *m = s->model->llm;
+    const int64_t E = m->hp.n_embd;
+    if (!s->batch_embd) {
+        s->batch_embd = malloc((size_t)PROMPT_CHUNK * E * sizeof *s->batch_embd);
+        s->batch_ids = malloc(PROMPT_CHUNK * sizeof *s->batch_ids);
+        if (!s->batch_embd || !s->batch_ids) return vl_error(VLLM_ERR_NOMEM, "out of memory for the prompt batch");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s->batch_n == PROMPT_CHUNK) VL_TRY(vl_session_flush(s));
+        float *row = s->batch_embd + s->batch_n * E;
+        if (ids) {
+            if (ids[i] < 0 || ids[i] >= m->hp.n_vocab)
+                return vl_error(VLLM_ERR_INVALID_ARG, "token id %d is outside the vocabulary", ids[i]);
+            vl_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)ids[i] * m->tok_embd.row_bytes,
+                              row, E);
+        } else {
+            memcpy(row, embd + i * E, (size_t)E * sizeof *row);
+        }
+        s->batch_ids[s->batch_n++] = ids ? ids[i] : -1;
+    }
+    return VLLM_OK;
+}
+
 vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
+{
+    if (s->batching && !want_logits) return batch_add(s, ids, embd, n);
+    VL_TRY(vl_session_flush(s));
+    return eval_now(s, ids, embd, n, want_logits);
+}
+
+/* embd rows may carry token ids in `ids` too (-1 = visual): the history records them. */
+static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
 {
     const int32_t start = vl_llm_state_n_past(s->st);
     const int64_t E = s->model->llm->hp.n_embd;
@@ -189,7 +239,7 @@ vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *em
             return vl_error(VLLM_ERR_CANCELLED, "cancelled");
         }
         const size_t nb = n - done < PROMPT_CHUNK ? n - done : PROMPT_CHUNK;
-        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, ids ? ids + done : NULL,
+        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, embd ? NULL : ids + done,
                                      embd ? embd + (int64_t)done * E : NULL, (int64_t)nb,
                                      want_logits && done + nb == n ? 1 : 0);
         if (vllm_is_error(st)) {

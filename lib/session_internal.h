@@ -63,6 +63,10 @@ struct vllm_session {
 
     int32_t *hist;        /* token id of every context position, -1 for visual */
     size_t hist_cap;
+    int batching;         /* gather positions into one batch (video ingestion) */
+    float *batch_embd;    /* PROMPT_CHUNK rows */
+    int32_t *batch_ids;
+    size_t batch_n;
 
     vllm_session_stats stats;
 };
@@ -77,6 +81,9 @@ vllm_status vl_session_fail(vllm_session *s, vllm_status st);
  * in chunks with cancellation, recording them in the history; rolls back
  * on failure. */
 vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits);
+
+/* Evaluate positions gathered while s->batching. */
+vllm_status vl_session_flush(vllm_session *s);
 
 /* session_media.c: the text that closes an open media turn with the
  * user's question (malloc'd into *out; the turn is then closed). */

@@ -321,7 +321,13 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     const double t0 = vl_now_seconds();
     vllm_status st = path ? vl_video_open(path, &vid) : vl_video_open_memory(data, size, &vid);
     s->stats.decode_seconds += vl_now_seconds() - t0;
-    if (!vllm_is_error(st)) st = ingest_video(s, vid, &p);
+    if (!vllm_is_error(st)) {
+        s->batching = 1; /* frames and their text go to the model in big batches */
+        st = ingest_video(s, vid, &p);
+        s->batching = 0;
+        if (vllm_is_error(st)) s->batch_n = 0; /* a failed video adds nothing more */
+        else st = vl_session_flush(s);
+    }
     s->cmp.set = s->cmp_session; /* [compression] back to the session's settings */
     vl_video_close(vid);
     return st;
