@@ -47,7 +47,12 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_params.vision_precision = %d is not a VLLM_VISION_* value",
                         p->vision_precision);
     VL_TRY(vl_gguf_open(p->mmproj_path, p->use_mmap, &m->mmproj));
-    VL_TRY(vl_vision_load_ex(m->mmproj, pick_precision(p->vision_precision), &m->vision));
+    /* A model's precision is fixed at load, so BF16 packing may drop each
+     * layer's f32 weights as it goes (lower peak memory). */
+    const vl_vision_precision prec = pick_precision(p->vision_precision);
+    VL_TRY(vl_vision_load_ex(m->mmproj, VL_VISION_F32, &m->vision));
+    if (prec == VL_VISION_BF16) VL_TRY(vl_vision_release_f32(m->vision));
+    VL_TRY(vl_vision_set_precision(m->vision, prec));
     if (vl_vision_n_embd_out(m->vision) != m->llm->hp.n_embd)
         return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
                         p->mmproj_path, vl_vision_n_embd_out(m->vision), m->llm->hp.n_embd);

@@ -42,9 +42,33 @@ static vllm_status pack(vl_linear *l)
     return VLLM_OK;
 }
 
+static void release(vl_linear *l)
+{
+    if (!l->bf16) return;
+    free(l->w_owned);
+    l->w_owned = NULL;
+    l->w = NULL;
+}
+
+vllm_status vl_vision_release_f32(vl_vision *v)
+{
+    v->lean = 1; /* layers packed from now on drop their f32 copy at once */
+    if (v->precision != VL_VISION_BF16) return VLLM_OK;
+    vl_clip_model *m = v->m;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        vl_vit_layer *L = &m->layers[il];
+        release(&L->q), release(&L->k), release(&L->v), release(&L->o), release(&L->fc1), release(&L->fc2);
+    }
+    release(&m->mm_fc);
+    v->f32_released = 1;
+    return VLLM_OK;
+}
+
 vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
 {
     vl_clip_model *m = v->m;
+    if (v->f32_released && precision != VL_VISION_BF16)
+        return vl_error(VLLM_ERR_STATE, "vision: the f32 weights were released; only BF16 mode is available");
     switch (precision) {
     case VL_VISION_F32:
         break;
@@ -59,14 +83,17 @@ vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
     case VL_VISION_BF16:
         for (int il = 0; il < m->hp.n_layer; il++) {
             vl_vit_layer *L = &m->layers[il];
-            VL_TRY(pack(&L->q));
-            VL_TRY(pack(&L->k));
-            VL_TRY(pack(&L->v));
-            VL_TRY(pack(&L->o));
-            VL_TRY(pack(&L->fc1));
-            VL_TRY(pack(&L->fc2));
+            vl_linear *ls[6] = {&L->q, &L->k, &L->v, &L->o, &L->fc1, &L->fc2};
+            for (int i = 0; i < 6; i++) {
+                VL_TRY(pack(ls[i]));
+                if (v->lean) release(ls[i]); /* keeps the load's peak memory down */
+            }
         }
         VL_TRY(pack(&m->mm_fc));
+        if (v->lean) {
+            release(&m->mm_fc);
+            v->f32_released = 1;
+        }
         break;
     default:
         return vl_error(VLLM_ERR_INVALID_ARG, "vision: unknown precision mode %d", (int)precision);

@@ -37,6 +37,12 @@ void vl_vision_free(vl_vision *v);
 vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision);
 vl_vision_precision vl_vision_get_precision(const vl_vision *v);
 
+/* Free the f32 copies of BF16-packed linear weights (never read again in
+ * BF16 mode) now, and have later packing free them layer by layer — for
+ * an F16 SigLIP-512 mmproj this halves the encoder's memory. Once
+ * released, only BF16 mode is available. */
+vllm_status vl_vision_release_f32(vl_vision *v);
+
 int vl_vision_n_embd_out(const vl_vision *v);      /* = text n_embd */
 int vl_vision_tokens_per_tile(const vl_vision *v); /* (image_size/patch/scale)^2 */
 int vl_vision_image_size(const vl_vision *v);      /* S */

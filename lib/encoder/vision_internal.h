@@ -11,6 +11,8 @@ struct vl_vision {
     float *patch_w_f16;    /* conv kernel rounded through fp16 (GGML mode) */
     vl_vision_tap_fn tap;
     void *tap_ud;
+    int lean;              /* drop f32 weights once packed (vl_vision_release_f32) */
+    int f32_released;      /* the f32 weights of packed layers are gone */
 };
 
 /* Per-call scratch for one batch of T tiles (M = T·n_patches rows). */
