@@ -9,6 +9,11 @@
 int cli_info(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_ask(int argc, char **argv);
+int cli_chat(int argc, char **argv);
+int cli_frames(int argc, char **argv);
+/* cli_sheet.c: `frames --sheet` (the contact sheet) */
+int cli_sheet_wanted(int argc, char **argv);
+int cli_sheet(int argc, char **argv);
 
 /* Whole file into a malloc'ed, NUL-terminated buffer (*len excludes the
  * NUL); NULL on failure. */

@@ -20,7 +20,9 @@ typedef struct command {
 static const command commands[] = {
     {"info", cli_info, "describe a GGUF file: metadata, hyper-parameters, tokenizer, tensors"},
     {"tokenize", cli_tokenize, "print the token ids of a text"},
-    {"ask", cli_ask, "answer a prompt with a text model, streaming the tokens"},
+    {"ask", cli_ask, "ask about a video, image or live frames (or plain text); the answer streams"},
+    {"chat", cli_chat, "several questions, one per input line, over the same video/images"},
+    {"frames", cli_frames, "decode and sample a video's frames (index, time; optional PNGs)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,42 @@
+#!/bin/sh
+# videollm ask / chat on the tiny fixture pair: the image answer equals
+# llama.cpp's greedy ids (ref/image/F32_ref_info.json), --json carries the
+# same ids, chat answers one question per line, stdin frames are taken,
+# and bad input exits non-zero with a message.
+# usage: test_cli_ask.sh PATH-TO-videollm
+set -u
+exe="$1"
+fx="$VIDEOLLM_TEST_DATA/tiny-smolvlm2"
+m="$fx/models"
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pair="-m $m/tiny-smolvlm2-main-text-F32.gguf --mmproj $m/tiny-smolvlm2-main-mmproj-F32.gguf"
+
+# llama.cpp's ids, straight from its JSON (no parser needed: one line)
+want=$(tr -d '\n' <"$fx/ref/image/F32_ref_info.json" | sed 's/.*"generated_ids": *\[\([0-9, ]*\)\].*/\1/' | tr -d ' ' | tr ',' ' ')
+$exe ask $pair --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" --llamacpp-compat --vision ggml \
+    -p "Describe this image." -n 16 --print-ids -t 1 >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: ask exited non-zero"; cat "$tmp/err"; fail=1; }
+got=$(tail -n 1 "$tmp/out")
+[ "$got" = "$want" ] || { echo "FAIL: ids '$got' != llama.cpp '$want'"; fail=1; }
+
+$exe ask $pair --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" --llamacpp-compat --vision ggml \
+    -p "Describe this image." -n 16 --json -t 1 >"$tmp/json" 2>"$tmp/err" || { echo "FAIL: --json exited non-zero"; fail=1; }
+jids=$(sed 's/.*"tokens":\[\([0-9,]*\)\].*/\1/' "$tmp/json" | tr ',' ' ')
+[ "$jids" = "$want" ] || { echo "FAIL: --json ids '$jids'"; cat "$tmp/json"; fail=1; }
+grep -q '"frames_encoded":17' "$tmp/json" || { echo "FAIL: --json stats"; cat "$tmp/json"; fail=1; }
+
+printf 'What is it?\nAnd then?\n' | $exe chat $pair --video "$VIDEOLLM_TEST_DATA/media/test-3.mp4" -n 4 --json >"$tmp/chat" 2>"$tmp/err"
+[ "$(grep -c '"answer"' "$tmp/chat")" -eq 2 ] || { echo "FAIL: chat gave $(grep -c '"answer"' "$tmp/chat") answers"; cat "$tmp/err"; fail=1; }
+
+head -c $((64 * 48 * 3 * 3)) /dev/zero | $exe ask $pair --frames-from-stdin 64x48:rgb24 -p "Hi" -n 2 --json >"$tmp/stdin" 2>"$tmp/err"
+grep -q '"frames_seen":3' "$tmp/stdin" || { echo "FAIL: stdin frames"; cat "$tmp/stdin" "$tmp/err"; fail=1; }
+
+$exe ask $pair --video /nonexistent.mp4 -p x >/dev/null 2>"$tmp/err" && { echo "FAIL: missing video accepted"; fail=1; }
+grep -q "nonexistent.mp4" "$tmp/err" || { echo "FAIL: message does not name the file"; cat "$tmp/err"; fail=1; }
+$exe ask -m "$m/tiny-smolvlm2-main-text-F32.gguf" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
+    && { echo "FAIL: image without mmproj accepted"; fail=1; }
+grep -q "mmproj" "$tmp/err" || { echo "FAIL: message does not say mmproj"; cat "$tmp/err"; fail=1; }
+$exe ask $pair --frames-from-stdin 64x48:bogus -p x </dev/null >/dev/null 2>&1 && { echo "FAIL: bad stdin format accepted"; fail=1; }
+$exe ask >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: usage error must exit 2"; fail=1; }
+exit $fail
