@@ -16,6 +16,8 @@ STRUCT_SIZE_FIRST(vllm_model_info);
 STRUCT_SIZE_FIRST(vllm_session_params);
 STRUCT_SIZE_FIRST(vllm_generate_params);
 STRUCT_SIZE_FIRST(vllm_session_stats);
+STRUCT_SIZE_FIRST(vllm_frame);
+STRUCT_SIZE_FIRST(vllm_video_params);
 
 int main(void)
 {

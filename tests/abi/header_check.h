@@ -50,6 +50,21 @@ static int header_check(void)
         vllm_stop_reason stop = VLLM_STOP_CANCELLED;
         unsigned flags = VLLM_TOKENIZE_ADD_SPECIAL | VLLM_TOKENIZE_PARSE_SPECIAL |
                          VLLM_DETOKENIZE_SPECIAL;
+        vllm_frame frame;
+        vllm_video_params vp;
+        static const uint8_t pixels[3] = {1, 2, 3};
+
+        memset(&frame, 0, sizeof frame);
+        memset(&vp, 0, sizeof vp);
+        frame.struct_size = sizeof frame;
+        frame.format = VLLM_PIXFMT_YUV420P;
+        frame.width = frame.height = 1;
+        frame.planes[0] = pixels;
+        frame.strides[0] = 3;
+        frame.pts = 0.5;
+        vp.struct_size = sizeof vp;
+        vp.progress = progress_fn;
+        if (frame.format != VLLM_PIXFMT_YUV420P || frame.planes[0][2] != 3 || vp.struct_size == 0) bad++;
 
         memset(&mp, 0, sizeof mp);
         memset(&mi, 0, sizeof mi);
