@@ -14,6 +14,11 @@
 
 #define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
 
+/* Positions [start, end) of one live frame in the context. */
+typedef struct vl_span {
+    int32_t start, end;
+} vl_span;
+
 /* A frame pushed while an answer was generated: encoded at once on the
  * pushing thread, appended to the context when the answer is done. */
 typedef struct vl_queued_frame {
@@ -61,6 +66,8 @@ struct vllm_session {
     vl_compress cmp;      /* frame dedup / token pruning state (lib/compression) */
     vl_compress_settings cmp_session; /* the session params' settings (videos may override) */
 
+    vl_span *spans;       /* live frames in the context, oldest first (evictable) */
+    int n_spans, spans_cap;
     int32_t *hist;        /* token id of every context position, -1 for visual */
     size_t hist_cap;
     int batching;         /* gather positions into one batch (video ingestion) */
@@ -96,8 +103,9 @@ vllm_status vl_session_media_configure(vllm_session *s, const vllm_session_param
 /* session_media.c: pieces of frame ingestion. */
 vllm_status vl_session_open_turn(vllm_session *s, int space);
 vllm_status vl_session_encode_tiles(vllm_session *s, const uint8_t *u8, int n_tiles);
-vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts);
-vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts);
+/* live = 1: a pushed frame, kept as its own evictable span of positions */
+vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts, int live);
+vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live);
 
 /* session_stream.c: frames encoded while an answer was being generated. */
 vllm_status vl_session_drain_queue(vllm_session *s);

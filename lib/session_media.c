@@ -118,6 +118,7 @@ vllm_status vl_session_media_close_turn(vllm_session *s, const char *prompt, cha
 
 void vl_session_media_reset(vllm_session *s)
 {
+    s->n_spans = 0;
     s->turn_open = 0;
     s->outro_pending = 0;
     s->text_len = 0;
@@ -137,6 +138,7 @@ vllm_status vl_session_media_configure(vllm_session *s, const vllm_session_param
 
 void vl_session_media_free(vllm_session *s)
 {
+    free(s->spans);
     free(s->text);
     free(s->embd);
     free(s->pix);
@@ -174,7 +176,7 @@ static vllm_status eval_visual(vllm_session *s, const float *embd, int n)
 }
 
 /* One video frame in SmolVLM2's layout: label, markers, visual tokens. */
-vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts)
+vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts, int live)
 {
     vl_vision *v = s->model->vision;
     const int S = vl_vision_image_size(v);
@@ -195,12 +197,50 @@ vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double 
     if (!vllm_is_error(st)) st = vl_session_encode_tiles(s, tile, 1);
     free(tile);
     VL_TRY(st);
-    return vl_session_append_encoded_frame(s, pts);
+    return vl_session_append_encoded_frame(s, pts, live);
 }
 
 /* The rest of a frame once its visual tokens are in s->embd (also used
  * for frames encoded on another thread while an answer was generated). */
-vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts)
+/* Room for `need` more positions plus the reserve kept for the question
+ * and answer: evict the oldest live frames (whole spans: label, markers,
+ * visual tokens, closing marker) and shift the rest of the context down
+ * (keys re-rotated), so an endless stream runs in bounded memory. */
+static vllm_status make_room(vllm_session *s, int32_t need)
+{
+    const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
+    const int32_t reserve = n_ctx / 4 < 512 ? n_ctx / 4 : 512;
+    while (vl_llm_state_n_past(s->st) + need + reserve > n_ctx && s->n_spans > 0) {
+        const vl_span ev = s->spans[0];
+        const int32_t d = ev.end - ev.start, n_past = vl_llm_state_n_past(s->st);
+        VL_TRY(vl_llm_state_remove(s->st, ev.start, ev.end));
+        memmove(s->hist + ev.start, s->hist + ev.end, (size_t)(n_past - ev.end) * sizeof *s->hist);
+        memmove(s->spans, s->spans + 1, (size_t)(s->n_spans - 1) * sizeof *s->spans);
+        s->n_spans--;
+        for (int i = 0; i < s->n_spans; i++) s->spans[i].start -= d, s->spans[i].end -= d;
+        s->stats.n_frames_evicted++;
+        s->has_logits = 0;
+    }
+    if (vl_llm_state_n_past(s->st) + need > n_ctx)
+        return vl_error(VLLM_ERR_CONTEXT_FULL, "no room for another frame: %d of %d positions are used and no frame is left to evict",
+                        vl_llm_state_n_past(s->st), n_ctx);
+    return VLLM_OK;
+}
+
+static vllm_status add_span(vllm_session *s, int32_t start, int32_t end)
+{
+    if (s->n_spans == s->spans_cap) {
+        int cap = s->spans_cap ? 2 * s->spans_cap : 64;
+        vl_span *p = realloc(s->spans, (size_t)cap * sizeof *p);
+        if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+        s->spans = p;
+        s->spans_cap = cap;
+    }
+    s->spans[s->n_spans++] = (vl_span){start, end};
+    return VLLM_OK;
+}
+
+vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live)
 {
     vl_vision *v = s->model->vision;
     VL_TRY(vl_session_open_turn(s, 1));
@@ -212,11 +252,25 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts)
     s->stats.n_tokens_pruned += s->cmp.last_pruned;
     char label[64];
     vl_video_frame_label(pts, label, sizeof label);
+    int32_t start = 0;
+    if (live) {
+        /* A live frame is its own span of positions, so it can be evicted
+         * whole later: text before it is evaluated first, its closing
+         * marker right after it. (A video file keeps transformers' exact
+         * tokenization instead, which joins text across frames.) */
+        VL_TRY(flush_text(s));
+        VL_TRY(make_room(s, n_vis + 24)); /* label and markers are ~12 tokens */
+        start = vl_llm_state_n_past(s->st);
+    }
     VL_TRY(text_add(s, label));
     VL_TRY(text_add(s, FAKE GLOBAL));
     VL_TRY(eval_visual(s, s->embd, n_vis));
     VL_TRY(text_add(s, FAKE));
     s->outro_pending = 1;
+    if (live) {
+        VL_TRY(flush_text(s));
+        VL_TRY(add_span(s, start, vl_llm_state_n_past(s->st)));
+    }
     return VLLM_OK;
 }
 
@@ -302,7 +356,7 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
         VL_TRY(st);
         s->stats.n_frames_seen++;
         vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
-        VL_TRY(vl_session_append_frame(s, &img, fr.pts));
+        VL_TRY(vl_session_append_frame(s, &img, fr.pts, 0));
         if (p->progress && p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)planned))
             return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
     }

@@ -40,7 +40,7 @@ static vllm_status push_now(vllm_session *s, const vllm_frame *f)
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) {
         vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
-        st = vl_session_append_frame(s, &img, f->pts);
+        st = vl_session_append_frame(s, &img, f->pts, 1);
     }
     free(rgb);
     return st;
@@ -119,7 +119,7 @@ vllm_status vl_session_drain_queue(vllm_session *s)
         if (!vllm_is_error(st)) {
             memcpy(s->embd, q.embd, n * sizeof *s->embd);
             s->stats.n_frames_encoded++;
-            st = vl_session_append_encoded_frame(s, q.pts);
+            st = vl_session_append_encoded_frame(s, q.pts, 1);
         }
         free(q.embd);
         VL_TRY(st);

@@ -331,6 +331,7 @@ typedef struct vllm_session_stats {
     double first_token_seconds;  /* last query: from its start to its first token */
     int64_t peak_rss_bytes;      /* process peak resident memory so far */
     int64_t n_frames_dropped;    /* pushed during an answer, dropped because the queue was full */
+    int64_t n_frames_evicted;    /* live frames removed from a full context (oldest first) */
     int64_t n_frames_deduped;    /* sampled/pushed frames skipped as near-duplicates */
     int64_t n_tokens_pruned;     /* visual tokens removed (pruned or merged) before prefill */
 } vllm_session_stats;
@@ -370,7 +371,12 @@ typedef struct vllm_frame {
  * on the session: the frame is then encoded at once and its visual tokens
  * queue (16 frames; when full, the oldest waiting frame is dropped and
  * counted in n_frames_dropped) until the answer is done; they enter the
- * context before the next turn. [any thread] */
+ * context before the next turn.
+ * Memory stays bounded for an endless stream: when the context window
+ * (less a reserve of min(512, n_ctx/4) positions for the question and
+ * answer) is full, the oldest pushed frames are evicted whole and the
+ * rest of the context shifts down (keys re-rotated to their new
+ * positions); n_frames_evicted counts them. [any thread] */
 VLLM_API vllm_status vllm_session_push_frame(vllm_session *session, const vllm_frame *frame);
 
 typedef struct vllm_video_params {

@@ -65,6 +65,11 @@ void vl_llm_state_truncate(vl_llm_state *s, int32_t n_past);
  * element size. For snapshots. */
 void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *elt);
 vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s);
+/* Remove positions [p0, p1) from the cache: later positions move down by
+ * d = p1 - p0 and their keys are rotated back by d positions (RoPE is a
+ * rotation, so this re-positions them exactly up to rounding). */
+vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1);
+
 /* Declare positions [0, n_past) valid (after their KV was restored). */
 void vl_llm_state_set_n_past(vl_llm_state *s, int32_t n_past);
 

@@ -113,6 +113,36 @@ void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, s
 
 vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s) { return s->kv_type; }
 
+vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1)
+{
+    if (p0 < 0 || p1 < p0 || p1 > s->n_past)
+        return vl_error(VLLM_ERR_INVALID_ARG, "cannot remove positions %d..%d of %d", p0, p1, s->n_past);
+    const int32_t d = p1 - p0, moved = s->n_past - p1;
+    const int hd = s->hp.head_dim;
+    float row[1024]; /* head_dim <= 1024 (checked at load) */
+    for (int il = 0; il < s->hp.n_layer; il++)
+        for (int h = 0; h < s->hp.n_head_kv; h++) {
+            uint8_t *k = cache_head(s, s->k, il, h), *v = cache_head(s, s->v, il, h);
+            const size_t rb = (size_t)hd * s->elt;
+            memmove(k + (size_t)p0 * rb, k + (size_t)p1 * rb, (size_t)moved * rb);
+            memmove(v + (size_t)p0 * rb, v + (size_t)p1 * rb, (size_t)moved * rb);
+            for (int32_t i = 0; i < moved && d; i++) {
+                uint8_t *kr = k + (size_t)(p0 + i) * rb;
+                if (s->kv_type == VL_KV_F32) {
+                    vl_rope((float *)kr, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)d, s->hp.rope_base);
+                } else {
+                    uint16_t *hr = (uint16_t *)kr;
+                    for (int j = 0; j < hd; j++) row[j] = vl_f16_to_f32(hr[j]);
+                    vl_rope(row, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)d, s->hp.rope_base);
+                    for (int j = 0; j < hd; j++) hr[j] = vl_f32_to_f16(row[j]);
+                }
+            }
+        }
+    s->n_past -= d;
+    s->logits_rows = 0;
+    return VLLM_OK;
+}
+
 void vl_llm_state_set_n_past(vl_llm_state *s, int32_t n_past)
 {
     if (n_past >= 0 && n_past <= s->n_ctx) s->n_past = n_past;

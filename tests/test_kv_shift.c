@@ -1,0 +1,77 @@
+/* vl_llm_state_remove: removing positions shifts the rest down and
+ * re-rotates their keys. In layer 0 a key depends only on its token and
+ * position, so after the shift every layer-0 key and value must equal
+ * what a fresh evaluation of the remaining tokens puts there, to the
+ * rounding of the second rotation (f32 cache) or of two f16 roundings. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/f16.h"
+#include "decoder/llm.h"
+#include "harness.h"
+
+static double row_diff(vl_llm_state *x, vl_llm_state *y, int kvh, int which, int pos, int hd)
+{
+    size_t elt;
+    const uint8_t *a = vl_llm_state_kv_head(x, 0, kvh, which, &elt);
+    const uint8_t *b = vl_llm_state_kv_head(y, 0, kvh, which, NULL);
+    double m = 0, norm = 0; /* max |diff| relative to the row's largest element */
+    for (int i = 0; i < hd; i++) {
+        const size_t o = (size_t)pos * hd + i;
+        const float va = elt == 4 ? ((const float *)a)[o] : vl_f16_to_f32(((const uint16_t *)a)[o]);
+        const float vb = elt == 4 ? ((const float *)b)[o] : vl_f16_to_f32(((const uint16_t *)b)[o]);
+        m = fmax(m, fabs((double)va - vb));
+        norm = fmax(norm, fabs((double)vb));
+    }
+    return norm > 0 ? m / norm : m;
+}
+
+TEST_MAIN_BEGIN
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf",
+             getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data");
+    vl_gguf *g = NULL;
+    vl_llm *m = NULL;
+    REQUIRE(vl_gguf_open(path, 1, &g) == VLLM_OK && vl_llm_load(g, &m) == VLLM_OK, "%s", vllm_last_error());
+    vl_pool *pool = vl_pool_create(1);
+    enum { N = 1500 };
+    static int32_t ids[N], kept[N];
+    for (int i = 0; i < N; i++) ids[i] = (i * 37 + 11) % 4000;
+    const int cuts[][2] = {{10, 30}, {0, 700}, {200, 1400}, {1499, 1500}};
+    for (int kv = 0; kv < 2; kv++)
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+            const int a = cuts[c][0], b = cuts[c][1];
+            vl_llm_state *s1 = NULL, *s2 = NULL;
+            REQUIRE(vl_llm_state_new(m, N + 8, (vl_kv_type)kv, &s1) == VLLM_OK, "state");
+            REQUIRE(vl_llm_state_new(m, N + 8, (vl_kv_type)kv, &s2) == VLLM_OK, "state");
+            REQUIRE(vl_llm_eval(m, s1, pool, ids, NULL, N, 0) == VLLM_OK, "%s", vllm_last_error());
+            CHECK(vl_llm_state_remove(s1, a, b) == VLLM_OK, "remove");
+            int n = 0;
+            for (int i = 0; i < N; i++)
+                if (i < a || i >= b) kept[n++] = ids[i];
+            REQUIRE(vl_llm_eval(m, s2, pool, kept, NULL, n, 0) == VLLM_OK, "%s", vllm_last_error());
+            CHECK(vl_llm_state_n_past(s1) == n, "n_past %d after removing %d..%d, want %d", vl_llm_state_n_past(s1), a, b, n);
+            double dk = 0, dv = 0;
+            for (int h = 0; h < m->hp.n_head_kv; h++)
+                for (int p = 0; p < n; p++) {
+                    dk = fmax(dk, row_diff(s1, s2, h, 0, p, m->hp.head_dim));
+                    dv = fmax(dv, row_diff(s1, s2, h, 1, p, m->hp.head_dim));
+                }
+            const double tol = kv ? 2e-3 : 1e-4; /* f16: rounding twice, an ulp is 4.9e-4 relative */
+            printf("%s cache, remove [%d,%d) of %d: layer-0 keys rel. diff %.2g, values %.2g\n", kv ? "f16" : "f32", a, b,
+                   N, dk, dv);
+            CHECK(dk <= tol && dv <= tol, "shifted layer-0 K/V differ from a fresh evaluation: %.3g / %.3g", dk, dv);
+            vl_llm_state_free(s1);
+            vl_llm_state_free(s2);
+        }
+    vl_llm_state *s = NULL;
+    REQUIRE(vl_llm_state_new(m, 16, VL_KV_F32, &s) == VLLM_OK, "state");
+    vl_llm_eval(m, s, pool, ids, NULL, 8, 0);
+    CHECK(vl_llm_state_remove(s, 4, 9) == VLLM_ERR_INVALID_ARG, "range past n_past accepted");
+    CHECK(vl_llm_state_remove(s, 5, 4) == VLLM_ERR_INVALID_ARG, "reversed range accepted");
+    vl_llm_state_free(s);
+    vl_pool_free(pool);
+    vl_llm_free(m);
+    vl_gguf_close(g);
+TEST_MAIN_END
