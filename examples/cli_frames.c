@@ -1,0 +1,173 @@
+/* videollm frames --video FILE [--fps F] [--max-frames N] [--n-frames N]
+ *                 [--policy fps|uniform|ffmpeg|keyframes|all] [--start S] [--end E]
+ *                 [--size WxH] [--filter bicubic|bilinear|lanczos|area|point] [--out DIR]
+ *
+ * Prints the video's facts and one line per kept frame, `index pts_seconds`
+ * (stdout), and with --out writes each frame as DIR/frame_NNNNN.png through
+ * libavcodec's PNG encoder. Uses the internal decode module directly (the
+ * public API samples videos only inside a session). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavcodec/avcodec.h>
+
+#include "cli.h"
+#include "core/error.h"
+#include "decode/video.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: videollm frames --video FILE [options]\n"
+               "  --policy P       fps (SmolVLM2 rule, default) | uniform | ffmpeg (-vf fps=F) | keyframes | all\n"
+               "  --fps F          frames per second for fps/ffmpeg (default 1)\n"
+               "  --max-frames N   cap (fps rule default 64; others: no cap)\n"
+               "  --n-frames N     frames for --policy uniform (implies it when no policy is given)\n"
+               "  --start S --end E  time range in seconds, [S, E)\n"
+               "  --size WxH       output size (default: the native size)\n"
+               "  --filter F       bicubic (default) | bilinear | lanczos | area | point\n"
+               "  --out DIR        write frame_NNNNN.png files there\n"
+               "  --sheet OUT.png  contact sheet marking dedup drops and pruned token cells\n"
+               "                   (--fast | --dedup [T] --prune-rate Q; --mmproj M to shade tokens)\n");
+}
+
+static int write_png(const char *path, const vl_rgb_frame *f)
+{
+    const AVCodec *c = avcodec_find_encoder(AV_CODEC_ID_PNG);
+    AVCodecContext *ctx = c ? avcodec_alloc_context3(c) : NULL;
+    AVFrame *fr = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    int rc = -1;
+    if (!ctx || !fr || !pkt) goto done;
+    ctx->width = f->width;
+    ctx->height = f->height;
+    ctx->pix_fmt = AV_PIX_FMT_RGB24;
+    ctx->time_base = (AVRational){1, 1};
+    if (avcodec_open2(ctx, c, NULL) < 0) goto done;
+    fr->format = AV_PIX_FMT_RGB24;
+    fr->width = f->width;
+    fr->height = f->height;
+    fr->data[0] = f->rgb;
+    fr->linesize[0] = f->stride;
+    if (avcodec_send_frame(ctx, fr) < 0 || avcodec_receive_packet(ctx, pkt) < 0) goto done;
+    FILE *o = fopen(path, "wb");
+    if (!o) goto done;
+    rc = fwrite(pkt->data, 1, (size_t)pkt->size, o) == (size_t)pkt->size ? 0 : -1;
+    if (fclose(o) != 0) rc = -1;
+done:
+    av_packet_free(&pkt);
+    av_frame_free(&fr);
+    avcodec_free_context(&ctx);
+    return rc;
+}
+
+int cli_frames(int argc, char **argv)
+{
+    const char *video = NULL, *out = NULL, *policy = NULL;
+    vl_sampling s = vl_sampling_default();
+    int max_set = 0;
+    if (cli_sheet_wanted(argc, argv)) return cli_sheet(argc, argv); /* contact sheet: cli_sheet.c */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!val) {
+            fprintf(stderr, "frames: %s needs a value\n", a);
+            usage(stderr);
+            return 2;
+        }
+        char *end = NULL;
+        i++;
+        if (!strcmp(a, "--video")) video = val;
+        else if (!strcmp(a, "--out")) out = val;
+        else if (!strcmp(a, "--policy")) policy = val;
+        else if (!strcmp(a, "--fps")) s.fps = strtod(val, &end);
+        else if (!strcmp(a, "--max-frames")) { s.max_frames = (int32_t)strtol(val, &end, 10); max_set = 1; }
+        else if (!strcmp(a, "--n-frames")) s.n_frames = (int32_t)strtol(val, &end, 10);
+        else if (!strcmp(a, "--start")) s.start = strtod(val, &end);
+        else if (!strcmp(a, "--end")) s.end = strtod(val, &end);
+        else if (!strcmp(a, "--size")) {
+            if (sscanf(val, "%dx%d", &s.out_width, &s.out_height) != 2) {
+                fprintf(stderr, "frames: --size wants WxH, got '%s'\n", val);
+                return 2;
+            }
+        } else if (!strcmp(a, "--filter")) {
+            static const char *names[] = {"bicubic", "bilinear", "lanczos", "area", "point"};
+            int k = -1;
+            for (int j = 0; j < 5; j++)
+                if (!strcmp(val, names[j])) k = j;
+            if (k < 0) {
+                fprintf(stderr, "frames: unknown filter '%s'\n", val);
+                return 2;
+            }
+            s.scale_filter = k;
+        } else {
+            fprintf(stderr, "frames: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (end && *end) {
+            fprintf(stderr, "frames: %s: '%s' is not a number\n", a, val);
+            return 2;
+        }
+    }
+    if (!video) {
+        usage(stderr);
+        return 2;
+    }
+    if (!policy) policy = s.n_frames > 0 ? "uniform" : "fps";
+    if (!strcmp(policy, "fps")) s.policy = VL_SAMPLE_FPS;
+    else if (!strcmp(policy, "uniform")) s.policy = VL_SAMPLE_UNIFORM;
+    else if (!strcmp(policy, "ffmpeg")) s.policy = VL_SAMPLE_FFMPEG_FPS;
+    else if (!strcmp(policy, "keyframes")) s.policy = VL_SAMPLE_KEYFRAMES;
+    else if (!strcmp(policy, "all")) s.policy = VL_SAMPLE_ALL;
+    else {
+        fprintf(stderr, "frames: unknown policy '%s'\n", policy);
+        return 2;
+    }
+    if (s.policy != VL_SAMPLE_FPS && !max_set) s.max_frames = 0;
+    if (out && mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "frames: cannot create %s\n", out);
+        return 1;
+    }
+    vl_video *v = NULL;
+    vllm_status st = vl_video_open(video, &v);
+    if (st != VLLM_OK) {
+        fprintf(stderr, "frames: %s\n", vl_error_message());
+        return 1;
+    }
+    const vl_video_info *in = vl_video_get_info(v);
+    fprintf(stderr, "# %s: %s %dx%d (coded %dx%d, rotation %d), %.4f fps, %.3f s, %lld frames, start %.4f s%s\n",
+            video, in->codec, in->width, in->height, in->coded_width, in->coded_height, in->rotation, in->fps,
+            in->duration, (long long)in->n_frames_est, in->start_time, in->cfr ? "" : ", variable frame rate");
+    st = vl_video_sample_begin(v, &s);
+    int rc = 0;
+    if (st == VLLM_OK) {
+        vl_rgb_frame f;
+        int64_t n = 0;
+        while ((st = vl_video_sample_next(v, &f)) == VLLM_OK) {
+            printf("%lld %.6f\n", (long long)f.index, f.pts);
+            if (out) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/frame_%05lld.png", out, (long long)n);
+                if (write_png(path, &f) != 0) {
+                    fprintf(stderr, "frames: cannot write %s\n", path);
+                    rc = 1;
+                    break;
+                }
+            }
+            n++;
+        }
+    }
+    if (vllm_is_error(st)) {
+        fprintf(stderr, "frames: %s\n", vl_error_message());
+        rc = 1;
+    }
+    vl_video_close(v);
+    return rc;
+}

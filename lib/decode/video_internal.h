@@ -1,0 +1,91 @@
+/* State shared by the video module's files (open, sample, convert). */
+#ifndef VL_DECODE_VIDEO_INTERNAL_H
+#define VL_DECODE_VIDEO_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+
+#include "sample_plan.h"
+#include "video.h"
+
+/* Conversion of decoded frames to packed RGB24 (video_convert.c). The
+ * swscale context is rebuilt only when the source geometry, format or
+ * colour description changes. */
+typedef struct vl_rgb_conv {
+    struct SwsContext *sws;
+    int src_w, src_h, src_fmt, src_space, src_range;
+    int dst_w, dst_h, flags; /* pre-rotation destination size */
+    uint8_t *buf;            /* scaled RGB */
+    size_t buf_cap;
+    uint8_t *rot;            /* rotated copy (rotation != 0) */
+    size_t rot_cap;
+} vl_rgb_conv;
+
+/* Convert `fr` to RGB at the final size out_w×out_h (after rotation by
+ * `rotation` degrees clockwise). The result points into conv's buffers. */
+vllm_status vl_rgb_convert(vl_rgb_conv *conv, const AVFrame *fr, int out_w, int out_h, int rotation,
+                           int scale_filter, uint8_t **rgb, int32_t *stride);
+void vl_rgb_conv_free(vl_rgb_conv *conv);
+int vl_sws_flags(int scale_filter);
+
+typedef struct vl_mem_io {
+    const uint8_t *data;
+    size_t size, pos;
+} vl_mem_io;
+
+struct vl_video {
+    AVFormatContext *fmt;
+    AVIOContext *avio; /* in-memory input only */
+    vl_mem_io mem;
+    int sidx;
+    AVStream *st;
+    const AVCodec *codec;
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    AVFrame *frame;
+    vl_video_info info;
+    int64_t start_pts;    /* stream start in stream time base */
+    int64_t file_shift;   /* ffmpeg CLI's shift (file start time) in stream time base */
+    double tb;            /* stream time base in seconds */
+    double rate;          /* nominal frame rate (r_frame_rate): index <-> time for CFR streams */
+    int n_index_keyframes, n_index_frames; /* container index (mp4: every sample) */
+
+    /* iteration */
+    int active;
+    vl_sampling s;
+    int mode;             /* vl_video_set_decode_mode */
+    int seek_ok;
+    int64_t *plan;        /* index policies: sorted source indices */
+    int64_t plan_n, plan_pos;
+    int64_t range_first, range_last; /* index range (index policies) */
+    double range_start, range_end;   /* seconds; range_end <= 0: open */
+    vl_ffps ffps;
+    int64_t dup_left, dup_slot;      /* FFMPEG_FPS: pending duplicates of the held frame */
+    AVFrame *held;                   /* FFMPEG_FPS: the buffered frame */
+    int64_t held_index;
+    vl_rgb_frame last_out;           /* FFMPEG_FPS: for duplicated slots */
+    int64_t yielded;
+    int64_t seq_count;    /* frames output by the decoder since the last seek-free start */
+    int demux_eof, dec_eof, flushed_ffps;
+    int consecutive_bad;
+    int truncated;
+    int64_t next_sample;  /* decode-order number of the next packet (container index) */
+    int64_t verify_ts, verify_pos; /* index entry the last seek aimed at */
+    int after_seek;       /* indices now come from timestamps on the learned grid */
+    int64_t sought_pos;   /* plan position of the last jump */
+    int64_t phase_n;      /* grid phase of counted frames: t·rate - index */
+    double phase_sum, phase_min, phase_max;
+    atomic_int cancel;
+    vl_video_stats stats;
+    vl_rgb_conv conv;
+};
+
+/* Seek only when it skips more packets than this (a GOP is usually more). */
+#define VL_SEEK_MIN_GAP 4
+
+vllm_status vl_video_rewind_(vl_video *v);
+
+#endif

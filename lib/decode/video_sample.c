@@ -1,0 +1,450 @@
+/* The sampling iterator: decides which source frames to keep, reads and
+ * decodes only as much as needed (seeking past whole GOPs, skipping
+ * non-reference frames far from a target), converts kept frames only. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "video_internal.h"
+
+vl_sampling vl_sampling_default(void)
+{
+    return (vl_sampling){.policy = VL_SAMPLE_FPS, .fps = 1.0, .max_frames = 64, .scale_filter = VL_SCALE_BICUBIC};
+}
+
+static int index_policy(const vl_video *v) { return v->s.policy == VL_SAMPLE_FPS || v->s.policy == VL_SAMPLE_UNIFORM; }
+
+static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
+{
+    if (s->policy < VL_SAMPLE_FPS || s->policy > VL_SAMPLE_ALL)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: unknown sampling policy %d", (int)s->policy);
+    if ((s->policy == VL_SAMPLE_FPS || s->policy == VL_SAMPLE_FFMPEG_FPS) &&
+        (!(s->fps > 0.0) || !isfinite(s->fps) || s->fps > 1000.0))
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: sampling fps must be in (0, 1000] (got %g)", s->fps);
+    if (s->policy == VL_SAMPLE_FPS && s->max_frames <= 0)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: max_frames must be positive for the fps rule (got %d)",
+                        s->max_frames);
+    if (s->max_frames < 0) return vl_error(VLLM_ERR_INVALID_ARG, "video: max_frames %d is negative", s->max_frames);
+    if (s->policy == VL_SAMPLE_UNIFORM && (s->n_frames <= 0 || s->n_frames > VL_PLAN_MAX_FRAMES))
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: n_frames must be in 1..%d (got %d)", VL_PLAN_MAX_FRAMES,
+                        s->n_frames);
+    if (!isfinite(s->start) || !isfinite(s->end) || s->start < 0.0 || (s->end > 0.0 && s->end <= s->start))
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: bad time range [%g, %g)", s->start, s->end);
+    if ((s->out_width == 0) != (s->out_height == 0) || s->out_width < 0 || s->out_height < 0 ||
+        s->out_width > VL_VIDEO_MAX_SIDE || s->out_height > VL_VIDEO_MAX_SIDE)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: output size %dx%d (both 0, or both in 1..%d)", s->out_width,
+                        s->out_height, VL_VIDEO_MAX_SIDE);
+    if (s->scale_filter < VL_SCALE_BICUBIC || s->scale_filter > VL_SCALE_POINT)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: unknown scale filter %d", s->scale_filter);
+    (void)v;
+    return VLLM_OK;
+}
+
+static vllm_status make_plan(vl_video *v)
+{
+    const vl_video_info *in = &v->info;
+    if (!(in->fps > 0.0) || in->n_frames_est <= 0)
+        return vl_error(VLLM_ERR_FORMAT,
+                        "video: the %s rule needs the frame count and rate, but the stream reports %lld frames at %g fps "
+                        "(zero or unknown duration)",
+                        v->s.policy == VL_SAMPLE_FPS ? "fps" : "uniform", (long long)in->n_frames_est, in->fps);
+    int64_t first = 0, last = in->n_frames_est - 1;
+    if (v->s.start > 0.0) first = (int64_t)ceil(v->s.start * v->rate - 1e-6);
+    if (v->s.end > 0.0) {
+        int64_t e = (int64_t)ceil(v->s.end * v->rate - 1e-6) - 1;
+        if (e < last) last = e;
+    }
+    if (first > last)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: range [%g, %g) holds no frame of this %lld-frame video",
+                        v->s.start, v->s.end, (long long)in->n_frames_est);
+    vl_plan_input pi = {.total_frames = last - first + 1, .video_fps = in->fps};
+    int64_t cap = v->s.policy == VL_SAMPLE_FPS ? vl_plan_smolvlm_capacity(&pi, v->s.fps, v->s.max_frames)
+                                               : v->s.n_frames;
+    if (cap <= 0 || cap > VL_PLAN_MAX_FRAMES)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: sampling would keep %lld frames (limit %d)", (long long)cap,
+                        VL_PLAN_MAX_FRAMES);
+    v->plan = malloc((size_t)cap * sizeof *v->plan);
+    if (!v->plan) return vl_error(VLLM_ERR_NOMEM, "video: out of memory for a %lld-frame plan", (long long)cap);
+    if (v->s.policy == VL_SAMPLE_FPS)
+        VL_TRY(vl_plan_smolvlm(&pi, v->s.fps, v->s.max_frames, v->plan, &v->plan_n));
+    else
+        VL_TRY(vl_plan_uniform(&pi, v->s.n_frames, v->plan, &v->plan_n));
+    for (int64_t i = 0; i < v->plan_n; i++) v->plan[i] += first;
+    v->range_first = first;
+    v->range_last = last;
+    return VLLM_OK;
+}
+
+/* Back to the first frame (second iteration, or a failed seek). */
+vllm_status vl_video_rewind_(vl_video *v)
+{
+    int ret = av_seek_frame(v->fmt, v->sidx, v->start_pts, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) ret = avformat_seek_file(v->fmt, -1, INT64_MIN, 0, 0, 0);
+    if (ret < 0) return vl_error(VLLM_ERR_STATE, "video: the input cannot be rewound for another pass");
+    avcodec_flush_buffers(v->dec);
+    v->next_sample = 0;
+    v->seq_count = 0;
+    v->demux_eof = 0;
+    v->after_seek = 0;
+    v->verify_ts = AV_NOPTS_VALUE;
+    return VLLM_OK;
+}
+
+vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
+{
+    if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
+    VL_TRY(check_sampling(v, s));
+    int touched = v->stats.packets_read > 0 || v->demux_eof;
+    free(v->plan);
+    v->plan = NULL;
+    v->plan_n = v->plan_pos = 0;
+    v->s = *s;
+    v->active = 0;
+    if (touched) VL_TRY(vl_video_rewind_(v));
+    v->demux_eof = v->dec_eof = v->flushed_ffps = 0;
+    v->seq_count = v->yielded = 0;
+    v->dup_left = 0;
+    v->consecutive_bad = 0;
+    v->truncated = 0;
+    v->next_sample = 0;
+    v->verify_ts = AV_NOPTS_VALUE;
+    v->after_seek = 0;
+    v->sought_pos = -1;
+    v->phase_n = 0;
+    v->phase_sum = v->phase_min = v->phase_max = 0.0;
+    v->stats = (vl_video_stats){0};
+    av_frame_unref(v->held);
+    atomic_store(&v->cancel, 0);
+    if (index_policy(v)) VL_TRY(make_plan(v));
+    if (s->policy == VL_SAMPLE_FFMPEG_FPS)
+        VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, s->fps));
+    /* Seeking needs an index listing every frame (mp4/mov do; Matroska
+     * cues list keyframes only), so frame numbers can be read from it. */
+    v->seek_ok = v->mode == 0 && index_policy(v) && v->info.cfr && v->n_index_keyframes >= 2;
+    v->dec->skip_frame = s->policy == VL_SAMPLE_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT;
+    v->active = 1;
+    return VLLM_OK;
+}
+
+int32_t vl_video_sample_planned(const vl_video *v)
+{
+    if (!v || !v->active || !index_policy(v)) return -1;
+    return (int32_t)v->plan_n;
+}
+
+/* Before reading on toward the next target: if the keyframe before it lies
+ * beyond the next packet to be read, jump there. Indices are presentation
+ * counts (as transformers' PyAV loop counts), so a jump is only allowed on
+ * constant-rate streams once the frames counted so far have shown how
+ * their timestamps sit on the frame grid: index = round(t·rate - phase).
+ * (Real files are off-grid: test-3.mp4's frames sit 0.585 frame late after
+ * a long first frame.) The keyframe is looked up a few frames early so
+ * frames reordered around it (B frames, open GOPs) are not missed. */
+static int phase_known(const vl_video *v)
+{
+    return v->phase_n >= 2 && v->phase_max - v->phase_min < 0.05;
+}
+
+static void maybe_seek(vl_video *v)
+{
+    if (!v->seek_ok || v->plan_pos >= v->plan_n || !phase_known(v)) return;
+    if (v->sought_pos == v->plan_pos) return; /* one jump per target */
+    int64_t target = v->plan[v->plan_pos];
+    double phase = v->phase_sum / v->phase_n;
+    double lead = (double)(v->dec->has_b_frames + 3);
+    int64_t ts = v->start_pts + (int64_t)llround(((double)target + phase - lead) / v->rate / v->tb);
+    int e = av_index_search_timestamp(v->st, ts, AVSEEK_FLAG_BACKWARD);
+    /* worth it only if it skips more than the frames in flight in the
+     * (threaded) decoder, which a flush throws away */
+    int64_t gap = VL_SEEK_MIN_GAP + v->dec->has_b_frames + (v->dec->thread_count > 1 ? v->dec->thread_count : 0);
+    if (e < 0 || e <= v->next_sample + gap) return;
+    const AVIndexEntry *ent = avformat_index_get_entry(v->st, e);
+    if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, AVSEEK_FLAG_BACKWARD) < 0) {
+        v->seek_ok = 0;
+        return;
+    }
+    avcodec_flush_buffers(v->dec);
+    v->next_sample = e;
+    v->sought_pos = v->plan_pos;
+    v->after_seek = 1;
+    v->verify_ts = ent->timestamp;
+    v->verify_pos = ent->pos;
+    v->demux_eof = 0;
+    v->stats.seeks++;
+}
+
+/* The first packet after a jump must be a keyframe at or before the one
+ * aimed at (libavformat's mov seek may land a GOP earlier: still correct,
+ * since indices now come from timestamps). Anything else (a landing past
+ * the target) abandons seeking and decodes from the start. */
+static vllm_status verify_seek(vl_video *v, const AVPacket *pkt, int *restarted)
+{
+    *restarted = 0;
+    if (v->verify_ts == AV_NOPTS_VALUE) return VLLM_OK;
+    int ok = (pkt->flags & AV_PKT_FLAG_KEY) && pkt->dts != AV_NOPTS_VALUE && pkt->dts <= v->verify_ts;
+    v->verify_ts = AV_NOPTS_VALUE;
+    if (ok) {
+        int e = av_index_search_timestamp(v->st, pkt->dts, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);
+        if (e >= 0) v->next_sample = e;
+        return VLLM_OK;
+    }
+    VL_LOG_DEBUG("video: seek landed past its keyframe; decoding from the start instead");
+    v->seek_ok = 0;
+    VL_TRY(vl_video_rewind_(v));
+    *restarted = 1;
+    return VLLM_OK;
+}
+
+/* Next decoded frame into v->frame: VLLM_OK, VLLM_DONE at the end of the
+ * stream, or an error. Corrupt frames and rejected packets are skipped. */
+static vllm_status decode_next(vl_video *v)
+{
+    char eb[128];
+    for (;;) {
+        if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+        int ret = avcodec_receive_frame(v->dec, v->frame);
+        if (ret == 0) {
+            v->stats.frames_decoded++;
+            v->seq_count++;
+            if (v->frame->decode_error_flags || (v->frame->flags & AV_FRAME_FLAG_CORRUPT)) {
+                VL_LOG_WARN("video: skipping a corrupt frame (pts %lld)", (long long)v->frame->pts);
+                av_frame_unref(v->frame);
+                continue;
+            }
+            v->consecutive_bad = 0;
+            return VLLM_OK;
+        }
+        if (ret == AVERROR_EOF) return VLLM_DONE;
+        if (ret != AVERROR(EAGAIN)) {
+            av_strerror(ret, eb, sizeof eb);
+            VL_LOG_WARN("video: decoder error (%s); skipping", eb);
+            if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
+                return vl_error(VLLM_ERR_DECODE, "video: %d decoding errors in a row, last: %s",
+                                v->consecutive_bad, eb);
+            if (v->demux_eof) return VLLM_DONE;
+            continue;
+        }
+        if (v->demux_eof) return VLLM_DONE; /* drained */
+        if (index_policy(v)) maybe_seek(v);
+        ret = av_read_frame(v->fmt, v->pkt);
+        if (ret < 0) {
+            if (ret != AVERROR_EOF) {
+                av_strerror(ret, eb, sizeof eb);
+                VL_LOG_WARN("video: input ended with an error (%s); using the frames read so far", eb);
+                v->truncated = 1;
+            }
+            v->demux_eof = 1;
+            avcodec_send_packet(v->dec, NULL);
+            continue;
+        }
+        if (v->pkt->stream_index != v->sidx) {
+            av_packet_unref(v->pkt);
+            continue;
+        }
+        int restarted;
+        vllm_status vs = verify_seek(v, v->pkt, &restarted);
+        if (vllm_is_error(vs) || restarted) {
+            av_packet_unref(v->pkt);
+            VL_TRY(vs);
+            continue;
+        }
+        v->next_sample++;
+        v->stats.packets_read++;
+        if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) v->truncated = 1;
+        ret = avcodec_send_packet(v->dec, v->pkt);
+        av_packet_unref(v->pkt);
+        if (ret < 0 && ret != AVERROR(EAGAIN)) {
+            av_strerror(ret, eb, sizeof eb);
+            v->stats.bad_packets++;
+            VL_LOG_WARN("video: the decoder rejected a packet (%s); skipping it", eb);
+            if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
+                return vl_error(VLLM_ERR_DECODE, "video: %d undecodable packets in a row, last: %s",
+                                v->consecutive_bad, eb);
+        }
+    }
+}
+
+static int64_t frame_ts(const AVFrame *f)
+{
+    return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+}
+
+/* Source index of a decoded frame: its position in presentation order,
+ * counted (seeks set the count from the container index). Timestamps are
+ * not used: real files are not exactly on a grid (test-3.mp4's first frame
+ * lasts 1/24 s + 24 ms). */
+static int64_t frame_index(vl_video *v, const AVFrame *f)
+{
+    if (v->after_seek) {
+        int64_t ts = frame_ts(f);
+        if (ts != AV_NOPTS_VALUE)
+            return llround((double)(ts - v->start_pts) * v->tb * v->rate - v->phase_sum / v->phase_n);
+    }
+    if (v->s.policy != VL_SAMPLE_KEYFRAMES) {
+        /* learn where counted frames sit on the grid (first frame excluded:
+         * its timestamp is often the odd one out) */
+        int64_t ts = frame_ts(f), idx = v->seq_count - 1;
+        if (idx >= 1 && ts != AV_NOPTS_VALUE && v->rate > 0.0) {
+            double d = (double)(ts - v->start_pts) * v->tb * v->rate - (double)idx;
+            if (v->phase_n == 0 || d < v->phase_min) v->phase_min = d;
+            if (v->phase_n == 0 || d > v->phase_max) v->phase_max = d;
+            v->phase_sum += d;
+            v->phase_n++;
+        }
+        return idx;
+    }
+    /* Only keyframes come out of the decoder here, so they cannot be
+     * counted: their index is their time on the nominal frame grid. */
+    int64_t ts = frame_ts(f);
+    return ts != AV_NOPTS_VALUE ? llround((double)(ts - v->start_pts) * v->tb * v->rate) : v->seq_count - 1;
+}
+
+static double frame_seconds(const vl_video *v, const AVFrame *f, int64_t idx)
+{
+    int64_t ts = frame_ts(f);
+    if (ts != AV_NOPTS_VALUE) return (double)(ts - v->start_pts) * v->tb;
+    return v->rate > 0.0 ? (double)idx / v->rate : 0.0;
+}
+
+static vllm_status emit(vl_video *v, const AVFrame *f, int64_t idx, vl_rgb_frame *out)
+{
+    int swap = v->info.rotation == 90 || v->info.rotation == 270;
+    int ow = v->s.out_width ? v->s.out_width : (swap ? v->info.coded_height : v->info.coded_width);
+    int oh = v->s.out_height ? v->s.out_height : (swap ? v->info.coded_width : v->info.coded_height);
+    VL_TRY(vl_rgb_convert(&v->conv, f, ow, oh, v->info.rotation, v->s.scale_filter, &out->rgb, &out->stride));
+    out->width = ow;
+    out->height = oh;
+    out->pts = frame_seconds(v, f, idx);
+    out->index = idx;
+    v->stats.frames_converted++;
+    v->yielded++;
+    return VLLM_OK;
+}
+
+static int in_range_before(const vl_video *v, double t) { return t < v->s.start - 1e-9; }
+static int in_range_after(const vl_video *v, double t) { return v->s.end > 0.0 && t >= v->s.end - 1e-9; }
+
+static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
+{
+    while (v->plan_pos < v->plan_n) {
+        vllm_status st = decode_next(v);
+        if (st == VLLM_DONE) {
+            VL_LOG_WARN("video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
+                        (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
+            v->truncated = 1;
+            v->plan_pos = v->plan_n;
+            return VLLM_DONE;
+        }
+        VL_TRY(st);
+        int64_t idx = frame_index(v, v->frame);
+        if (idx < v->plan[v->plan_pos]) {
+            av_frame_unref(v->frame);
+            continue;
+        }
+        /* idx == target, or past it (the target frame was missing or
+         * corrupt): this is the closest frame that exists. */
+        while (v->plan_pos < v->plan_n && v->plan[v->plan_pos] <= idx) v->plan_pos++;
+        st = emit(v, v->frame, idx, out);
+        av_frame_unref(v->frame);
+        return st;
+    }
+    return VLLM_DONE;
+}
+
+static vllm_status next_simple_policy(vl_video *v, vl_rgb_frame *out)
+{
+    for (;;) {
+        if (v->s.max_frames > 0 && v->yielded >= v->s.max_frames) return VLLM_DONE;
+        vllm_status st = decode_next(v);
+        if (st == VLLM_DONE) return VLLM_DONE;
+        VL_TRY(st);
+        int64_t idx = frame_index(v, v->frame);
+        double t = frame_seconds(v, v->frame, idx);
+        int keep = !in_range_before(v, t);
+        if (in_range_after(v, t)) {
+            av_frame_unref(v->frame);
+            return VLLM_DONE;
+        }
+        if (v->s.policy == VL_SAMPLE_KEYFRAMES && !v->frame->key_frame) keep = 0;
+        if (!keep) {
+            av_frame_unref(v->frame);
+            continue;
+        }
+        st = emit(v, v->frame, idx, out);
+        av_frame_unref(v->frame);
+        return st;
+    }
+}
+
+/* ffmpeg's fps filter: every decoded frame in the range is fed to the
+ * emulation (sample_plan.c); a frame is converted only once it is known to
+ * fill at least one output slot, and repeated for duplicated slots. */
+static vllm_status emit_held(vl_video *v, int64_t n, vl_rgb_frame *out)
+{
+    vllm_status st = emit(v, v->held, v->held_index, out);
+    if (st == VLLM_OK) {
+        v->last_out = *out;
+        v->dup_left = n - 1;
+    }
+    return st;
+}
+
+static vllm_status next_ffmpeg_fps(vl_video *v, vl_rgb_frame *out)
+{
+    for (;;) {
+        if (v->s.max_frames > 0 && v->yielded >= v->s.max_frames) return VLLM_DONE;
+        if (v->dup_left > 0) {
+            v->dup_left--;
+            *out = v->last_out; /* the conversion buffer still holds it */
+            v->yielded++;
+            return VLLM_OK;
+        }
+        if (v->flushed_ffps) return VLLM_DONE;
+        vllm_status st = decode_next(v);
+        int end = st == VLLM_DONE;
+        if (!end) {
+            VL_TRY(st);
+            int64_t idx = frame_index(v, v->frame);
+            double t = frame_seconds(v, v->frame, idx);
+            int64_t ts = frame_ts(v->frame);
+            if (in_range_after(v, t)) {
+                end = 1;
+            } else if (in_range_before(v, t) || ts == AV_NOPTS_VALUE) {
+                /* vf_fps discards leading frames without a timestamp */
+                av_frame_unref(v->frame);
+                continue;
+            } else {
+                int64_t slot, n = vl_ffps_push(&v->ffps, ts - v->file_shift, &slot);
+                st = n > 0 ? emit_held(v, n, out) : VLLM_OK;
+                av_frame_unref(v->held);
+                av_frame_move_ref(v->held, v->frame);
+                v->held_index = idx;
+                if (n > 0) return st;
+                continue;
+            }
+        }
+        av_frame_unref(v->frame);
+        v->flushed_ffps = 1;
+        int64_t slot, n = vl_ffps_finish(&v->ffps, &slot);
+        if (n <= 0) return VLLM_DONE;
+        return emit_held(v, n, out);
+    }
+}
+
+vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
+{
+    if (!v || !out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
+    if (!v->active) return vl_error(VLLM_ERR_STATE, "video: vl_video_sample_begin() was not called");
+    if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+    vllm_status st;
+    if (index_policy(v))
+        st = next_index_policy(v, out);
+    else if (v->s.policy == VL_SAMPLE_FFMPEG_FPS)
+        st = next_ffmpeg_fps(v, out);
+    else
+        st = next_simple_policy(v, out);
+    if (st != VLLM_OK) v->active = st == VLLM_DONE ? v->active : 0;
+    return st;
+}
