@@ -1,0 +1,142 @@
+/* bench_video FILE...: frames/s delivered by the decode module, each mode
+ * in its own child process so peak memory (ru_maxrss) is per mode:
+ *   fps1      SmolVLM2-style fps=1 rule without the 64-frame cap (one frame
+ *             per second, as `-vf fps=1` gives), native size RGB24
+ *   fps1_seq  the same frames with seeking disabled (decodes every frame)
+ *   uniform8  8 uniform frames
+ *   all       every frame decoded and converted to RGB (the decode ceiling)
+ *   ffmpeg    `ffmpeg -i X -vf fps=1 -f rawvideo -pix_fmt rgb24 pipe:` at
+ *             native size (llama.cpp's way), when the binary is in PATH
+ * One line per mode: file, mode, frames, seconds, frames/s, decoded
+ * frames, seeks, peak RSS MB, and the speed-up over the ffmpeg pipe. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+#include "decode/video.h"
+
+typedef struct result {
+    long long frames, decoded, seeks;
+    double secs;
+    double child_rss_mb; /* ffmpeg mode: the ffmpeg process's own peak */
+    int ok;
+} result;
+
+static void run_mode(const char *path, const char *mode, result *r)
+{
+    vl_video *v;
+    if (vl_video_open(path, &v) != VLLM_OK) {
+        fprintf(stderr, "bench_video: %s\n", vl_error_message());
+        return;
+    }
+    vl_sampling s = vl_sampling_default();
+    if (!strcmp(mode, "fps1") || !strcmp(mode, "fps1_seq")) {
+        s.max_frames = 1000000;
+        if (!strcmp(mode, "fps1_seq")) vl_video_set_decode_mode(v, 1);
+    } else if (!strcmp(mode, "uniform8")) {
+        s.policy = VL_SAMPLE_UNIFORM;
+        s.n_frames = 8;
+    } else {
+        s.policy = VL_SAMPLE_ALL;
+        s.max_frames = 0;
+    }
+    double t0 = vl_bench_now();
+    if (vl_video_sample_begin(v, &s) == VLLM_OK) {
+        vl_rgb_frame f;
+        vllm_status st;
+        while ((st = vl_video_sample_next(v, &f)) == VLLM_OK) r->frames++;
+        r->ok = st == VLLM_DONE;
+    }
+    r->secs = vl_bench_now() - t0;
+    vl_video_stats stats;
+    vl_video_get_stats(v, &stats);
+    r->decoded = stats.frames_decoded;
+    r->seeks = stats.seeks;
+    vl_video_close(v);
+}
+
+static int have_ffmpeg(void) { return system("command -v ffmpeg >/dev/null 2>&1") == 0; }
+
+static void run_ffmpeg(const char *path, result *r)
+{
+    const vl_video_info *in;
+    vl_video *v;
+    if (vl_video_open(path, &v) != VLLM_OK) return;
+    in = vl_video_get_info(v);
+    size_t frame = (size_t)in->coded_width * in->coded_height * 3;
+    vl_video_close(v);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -loglevel error -i '%s' -vf fps=1 -f rawvideo -pix_fmt rgb24 pipe:", path);
+    double t0 = vl_bench_now();
+    FILE *p = popen(cmd, "r");
+    if (!p) return;
+    static char buf[1 << 20];
+    size_t n, total = 0;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) total += n;
+    r->ok = pclose(p) == 0;
+    r->secs = vl_bench_now() - t0;
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0) r->child_rss_mb = ru.ru_maxrss / 1024.0;
+    r->frames = (long long)(total / frame);
+}
+
+/* Run one mode in a child; its rusage gives the peak RSS of that mode alone. */
+static int measure(const char *path, const char *mode, result *r, double *rss_mb)
+{
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        result cr = {0};
+        if (!strcmp(mode, "ffmpeg")) run_ffmpeg(path, &cr);
+        else run_mode(path, mode, &cr);
+        ssize_t w = write(fd[1], &cr, sizeof cr);
+        _exit(w == (ssize_t)sizeof cr ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], r, sizeof *r);
+    close(fd[0]);
+    int status;
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    *rss_mb = ru.ru_maxrss / 1024.0;
+    if (r->child_rss_mb > *rss_mb) *rss_mb = r->child_rss_mb; /* ffmpeg's own peak */
+    return got == (ssize_t)sizeof *r ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_video FILE...\n");
+        return 2;
+    }
+    int ff = have_ffmpeg();
+    if (!ff) printf("# ffmpeg not found: the ffmpeg-pipe comparison is skipped\n");
+    printf("# file mode frames seconds frames_per_s decoded seeks peak_rss_mb speedup_vs_ffmpeg\n");
+    static const char *modes[] = {"ffmpeg", "fps1", "fps1_seq", "uniform8", "all"};
+    for (int a = 1; a < argc; a++) {
+        double ffmpeg_fps = 0;
+        for (int m = ff ? 0 : 1; m < 5; m++) {
+            result r = {0};
+            double rss = 0;
+            if (measure(argv[a], modes[m], &r, &rss) != 0 || !r.ok) {
+                printf("%s %s failed\n", argv[a], modes[m]);
+                continue;
+            }
+            double fps = r.secs > 0 ? r.frames / r.secs : 0;
+            if (m == 0) ffmpeg_fps = fps;
+            printf("%s %s %lld %.3f %.1f %lld %lld %.1f", argv[a], modes[m], r.frames, r.secs, fps, r.decoded,
+                   r.seeks, rss);
+            if (ffmpeg_fps > 0 && m > 0) printf(" %.2fx", fps / ffmpeg_fps);
+            printf("\n");
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
