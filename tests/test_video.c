@@ -117,6 +117,32 @@ static void test_real_clip(const char *data)
     }
     CHECK(bad == 0, "%d of 40 frames differ from ffmpeg", bad);
 
+    /* scaled: the same selection at 512x512 bicubic, against
+     * `ffmpeg -vf fps=4,scale=512:512` (tests/data/decode/, see its header) */
+    {
+        char mp[512], line[256], ref[40][33];
+        snprintf(mp, sizeof mp, "%s/decode/test3_fps4_512_bicubic_md5.txt", data);
+        FILE *mf = fopen(mp, "r");
+        REQUIRE(mf, "cannot open %s", mp);
+        int nref = 0;
+        while (fgets(line, sizeof line, mf)) {
+            int i;
+            char h[64];
+            if (line[0] != '#' && sscanf(line, "%d %63s", &i, h) == 2 && i >= 0 && i < 40 && strlen(h) == 32) {
+                memcpy(ref[i], h, 33);
+                nref++;
+            }
+        }
+        fclose(mf);
+        REQUIRE(nref == 40, "%s has %d entries", mp, nref);
+        s.out_width = s.out_height = 512;
+        s.scale_filter = VL_SCALE_BICUBIC;
+        run(v, &s, 0, &G);
+        int same = 0;
+        for (int i = 0; i < G.n && i < 40; i++) same += !strcmp(G.md5[i], ref[i]);
+        CHECK(G.n == 40 && same == 40, "512x512 bicubic: %d of %d frames byte-identical to ffmpeg's", same, G.n);
+    }
+
     /* SmolVLM2 rule, fps 1 / max 64: 10 frames at linspace(0, 239, 10);
      * transformers' timestamps are index / 24 */
     int64_t want10[10] = {0, 26, 53, 79, 106, 132, 159, 185, 212, 239};
