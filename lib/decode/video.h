@@ -169,6 +169,16 @@ void vl_video_get_stats(const vl_video *v, vl_video_stats *st);
  * every frame in order). Takes effect at the next vl_video_sample_begin(). */
 void vl_video_set_decode_mode(vl_video *v, int mode);
 
+/* Bound the work of one iteration: after `max_packets` packets of the
+ * video stream, vl_video_sample_next() fails with VLLM_ERR_DECODE (0 = no
+ * limit, the default). For untrusted inputs whose container may announce
+ * millions of tiny samples (the fuzz target uses it). */
+void vl_video_set_packet_budget(vl_video *v, int64_t max_packets);
+
+/* Decoder threads (0 = one per core, the default; 1 = no threading);
+ * only before the first vl_video_sample_begin(). */
+vllm_status vl_video_set_threads(vl_video *v, int threads);
+
 /* A raw host frame (RGB24/RGBA/BGRA/NV12/YUV420P with strides, see
  * vllm_frame) converted to packed RGB24 at out_w×out_h (0,0 = same size)
  * through libswscale. NV12/YUV420P are read as BT.601 limited range. On

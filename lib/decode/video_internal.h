@@ -57,6 +57,7 @@ struct vl_video {
     int active;
     vl_sampling s;
     int mode;             /* vl_video_set_decode_mode */
+    int64_t packet_budget; /* vl_video_set_packet_budget; 0 = none */
     int seek_ok;
     int64_t *plan;        /* index policies: sorted source indices */
     int64_t plan_n, plan_pos;

@@ -123,6 +123,26 @@ static void fill_info(vl_video *v)
               fabs((double)in->n_frames_est - in->duration * v->rate) <= 2.0 + 0.002 * (double)in->n_frames_est;
 }
 
+/* (Re)create the decoder; threads = 0 means one per core. */
+static vllm_status open_decoder(vl_video *v, int threads)
+{
+    char eb[128];
+    avcodec_free_context(&v->dec);
+    v->dec = avcodec_alloc_context3(v->codec);
+    if (!v->dec) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    int ret = avcodec_parameters_to_context(v->dec, v->st->codecpar);
+    if (ret < 0) return vl_error(VLLM_ERR_FORMAT, "video: bad codec parameters");
+    v->dec->pkt_timebase = v->st->time_base;
+    v->dec->thread_count = threads;
+    v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    v->dec->max_pixels = VL_VIDEO_MAX_PIXELS;
+    ret = avcodec_open2(v->dec, v->codec, NULL);
+    if (ret < 0)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "video: cannot open the %s decoder (%s)", v->codec->name,
+                        av_msg(ret, eb, sizeof eb));
+    return VLLM_OK;
+}
+
 static vllm_status open_common(vl_video *v, const char *url)
 {
     char eb[128];
@@ -164,18 +184,7 @@ static vllm_status open_common(vl_video *v, const char *url)
     for (unsigned i = 0; i < v->fmt->nb_streams; i++)
         if ((int)i != v->sidx) v->fmt->streams[i]->discard = AVDISCARD_ALL;
 
-    v->dec = avcodec_alloc_context3(codec);
-    if (!v->dec) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
-    ret = avcodec_parameters_to_context(v->dec, par);
-    if (ret < 0) return vl_error(VLLM_ERR_FORMAT, "video: bad codec parameters in '%s'", what);
-    v->dec->pkt_timebase = v->st->time_base;
-    v->dec->thread_count = 0; /* one per core */
-    v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    v->dec->max_pixels = VL_VIDEO_MAX_PIXELS;
-    ret = avcodec_open2(v->dec, codec, NULL);
-    if (ret < 0)
-        return vl_error(VLLM_ERR_UNSUPPORTED, "video: cannot open the %s decoder for '%s' (%s)", codec->name, what,
-                        av_msg(ret, eb, sizeof eb));
+    VL_TRY(open_decoder(v, 0));
     v->pkt = av_packet_alloc();
     v->frame = av_frame_alloc();
     v->held = av_frame_alloc();
@@ -276,4 +285,17 @@ void vl_video_get_stats(const vl_video *v, vl_video_stats *st)
 void vl_video_set_decode_mode(vl_video *v, int mode)
 {
     if (v) v->mode = mode;
+}
+
+void vl_video_set_packet_budget(vl_video *v, int64_t max_packets)
+{
+    if (v) v->packet_budget = max_packets > 0 ? max_packets : 0;
+}
+
+vllm_status vl_video_set_threads(vl_video *v, int threads)
+{
+    if (!v || threads < 0) return vl_error(VLLM_ERR_INVALID_ARG, "video: bad thread count");
+    if (v->active || v->stats.packets_read > 0)
+        return vl_error(VLLM_ERR_STATE, "video: threads can only be set before decoding starts");
+    return open_decoder(v, threads);
 }

@@ -161,7 +161,7 @@ static void maybe_seek(vl_video *v)
     int64_t gap = VL_SEEK_MIN_GAP + v->dec->has_b_frames + (v->dec->thread_count > 1 ? v->dec->thread_count : 0);
     if (e < 0 || e <= v->next_sample + gap) return;
     const AVIndexEntry *ent = avformat_index_get_entry(v->st, e);
-    if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, AVSEEK_FLAG_BACKWARD) < 0) {
+    if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
         v->seek_ok = 0;
         return;
     }
@@ -211,6 +211,8 @@ static vllm_status decode_next(vl_video *v)
             if (v->frame->decode_error_flags || (v->frame->flags & AV_FRAME_FLAG_CORRUPT)) {
                 VL_LOG_WARN("video: skipping a corrupt frame (pts %lld)", (long long)v->frame->pts);
                 av_frame_unref(v->frame);
+                if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
+                    return vl_error(VLLM_ERR_DECODE, "video: %d corrupt frames in a row", v->consecutive_bad);
                 continue;
             }
             v->consecutive_bad = 0;
@@ -242,6 +244,15 @@ static vllm_status decode_next(vl_video *v)
         if (v->pkt->stream_index != v->sidx) {
             av_packet_unref(v->pkt);
             continue;
+        }
+        if (v->pkt->size <= 0) { /* an empty packet would mean "drain" to the decoder */
+            av_packet_unref(v->pkt);
+            continue;
+        }
+        if (v->packet_budget > 0 && v->stats.packets_read >= v->packet_budget) {
+            av_packet_unref(v->pkt);
+            return vl_error(VLLM_ERR_DECODE, "video: read %lld packets, the budget set for this input",
+                            (long long)v->stats.packets_read);
         }
         int restarted;
         vllm_status vs = verify_seek(v, v->pkt, &restarted);
