@@ -283,6 +283,7 @@ out:
 int main(int argc, char **argv)
 {
     const char *model = NULL, *mmproj = NULL, *videos[8];
+    setvbuf(stdout, NULL, _IOLBF, 0); /* rows appear as each configuration finishes */
     int n_videos = 0, do_quality = 0, do_speed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
