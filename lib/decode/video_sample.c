@@ -153,6 +153,11 @@ static void maybe_seek(vl_video *v)
     if (v->sought_pos == v->plan_pos) return; /* one jump per target */
     int64_t target = v->plan[v->plan_pos];
     double phase = v->phase_sum / v->phase_n;
+    /* keyframe timestamps in the index are decode times, shown up to the
+     * reorder depth later (I12 decoded 10th, after P9, with two B frames);
+     * looking up that much early keeps the target from being one of the
+     * keyframe's leading frames, which need the previous GOP. The decoder's
+     * has_b_frames can under-report the depth, hence the margin. */
     double lead = (double)(v->dec->has_b_frames + 3);
     int64_t ts = v->start_pts + (int64_t)llround(((double)target + phase - lead) / v->rate / v->tb);
     int e = av_index_search_timestamp(v->st, ts, AVSEEK_FLAG_BACKWARD);
