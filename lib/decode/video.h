@@ -10,9 +10,11 @@
  *
  * Sampling policies
  *  - VL_SAMPLE_FPS: SmolVLM2's rule, exactly as transformers'
- *    SmolVLMVideoProcessor.sample_frames (video_processing_smolvlm.py,
- *    transformers 4.55/4.56 — the version with `skip_secs=1` and
- *    VideoMetadata.timestamps; metadata as read_video_pyav reports it:
+ *    SmolVLMVideoProcessor.sample_frames (video_processing_smolvlm.py as
+ *    of transformers v4.53-v4.56, mid 2025; the same rule was
+ *    smolvlm_sample_indices_fn(max_frames=64, target_fps=1, skip_secs=1)
+ *    since SmolVLM2 landed in v4.49, PR #36126), with the video metadata
+ *    that transformers' default PyAV reader (read_video_pyav) reports:
  *    total_num_frames = the stream's frame count, fps = average frame rate,
  *    duration = total/fps):
  *        n = max(1, min(round(fps·duration), max_frames))   (Python round)
