@@ -47,7 +47,7 @@ int main(void)
     F(vllm_session_stats, n_frames_seen); F(vllm_session_stats, n_frames_encoded); F(vllm_session_stats, n_visual_tokens);
     F(vllm_session_stats, decode_seconds); F(vllm_session_stats, encode_seconds);
     F(vllm_session_stats, media_prefill_seconds); F(vllm_session_stats, first_token_seconds);
-    F(vllm_session_stats, peak_rss_bytes); F(vllm_session_stats, n_frames_dropped);
+    F(vllm_session_stats, peak_rss_bytes); F(vllm_session_stats, n_frames_dropped); F(vllm_session_stats, n_frames_evicted);
     F(vllm_session_stats, n_frames_deduped); F(vllm_session_stats, n_tokens_pruned);
 
     S(vllm_frame);

@@ -45,6 +45,17 @@ class LayoutTest(unittest.TestCase):
             cls = getattr(_capi, name)
             self.assertEqual(cls().struct_size, ctypes.sizeof(cls), name)
 
+    def test_every_header_function_is_bound(self):
+        import os
+        import re
+        from common import ROOT
+        with open(os.path.join(ROOT, "include", "vllm", "videollm.h")) as f:
+            header = f.read()
+        names = set(re.findall(r"VLLM_API\b[^;]*?\b(vllm_\w+)\s*\(", header))
+        self.assertGreater(len(names), 30)
+        self.assertEqual(sorted(names - set(_capi.PROTOTYPES)), [])
+        self.assertEqual(sorted(set(_capi.PROTOTYPES) - names), [])
+
     def test_version(self):
         self.assertEqual(videollm.version(), "0.1.0")
         self.assertEqual(videollm.version_number(), 100)

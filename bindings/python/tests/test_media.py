@@ -4,6 +4,7 @@ formats, padded strides, per-plane buffers, array-interface objects) gives
 the library the same pixels, checked on the model's logits; video and image
 answers equal the C CLI's for the same seed."""
 import ctypes
+import threading
 import unittest
 
 from common import IMAGE, MMPROJ, TEXT_MODEL, VIDEO, cli_ask, setUpModule  # noqa: F401
@@ -277,3 +278,42 @@ class MediaTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LiveStreamTest(unittest.TestCase):
+    def test_push_frames_while_answering(self):
+        """A camera thread pushes frames between the tokens of a streamed
+        answer: the binding does not serialise push_frame behind the
+        generation, the answer goes on, and the frames join the context
+        before the next turn."""
+        with videollm.Model(TEXT_MODEL, mmproj=MMPROJ) as model, model.session(n_threads=1) as s:
+            n = 6
+            errors = []
+
+            def camera():
+                try:
+                    for i in range(n):
+                        s.push_frame(picture(16, 12, seed=i), 16, 12, PixelFormat.RGB24, i * 0.5)
+                except BaseException as e:
+                    errors.append(e)
+
+            pieces = []
+            past_before = None
+            for piece in s.stream("Hello", max_tokens=6, raw=True):
+                pieces.append(piece)
+                if len(pieces) == 1:
+                    past_before = s.stats().n_past
+                    t = threading.Thread(target=camera)
+                    t.start()
+                    t.join(60)  # all frames pushed while this answer is in progress
+                    self.assertFalse(t.is_alive())
+            self.assertEqual(errors, [])
+            self.assertGreaterEqual(len(pieces), 2)
+            st = s.stats()
+            self.assertEqual(st.n_generated_tokens, 6)
+            self.assertLess(st.n_past, past_before + 6 + n * model.info().tokens_per_frame)  # not in yet
+            s.ask("What now?", max_tokens=2)  # queued frames enter before this turn
+            st = s.stats()
+            self.assertEqual(st.n_frames_seen, n)
+            self.assertEqual(st.n_frames_encoded + st.n_frames_dropped, n)
+            self.assertEqual(s.history().count(-1), st.n_frames_encoded * model.info().tokens_per_frame)

@@ -111,6 +111,7 @@ class vllm_session_stats(SizedStructure):
                 ("first_token_seconds", c_double),
                 ("peak_rss_bytes", c_int64),
                 ("n_frames_dropped", c_int64),
+                ("n_frames_evicted", c_int64),
                 ("n_frames_deduped", c_int64),
                 ("n_tokens_pruned", c_int64)]
 

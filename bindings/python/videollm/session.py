@@ -4,6 +4,7 @@ import ctypes
 import dataclasses
 import enum
 import os
+import threading
 import weakref
 from array import array
 
@@ -45,6 +46,7 @@ class Stats:
     first_token_seconds: float
     peak_rss_bytes: int
     n_frames_dropped: int
+    n_frames_evicted: int
     n_frames_deduped: int
     n_tokens_pruned: int
 
@@ -93,6 +95,9 @@ class Session:
         self._lib = lib
         self._model = model
         self._lock = HandleLock()
+        # push_frame is [any thread] in the header (frames pushed during an
+        # answer queue in the library): it only excludes close().
+        self._frame_lock = threading.Lock()
         self._box = [None]
         self._keep = None      # the C callback of the armed generation
         self._generation = 0   # bumped by every query: stale stream() generators notice
@@ -124,7 +129,7 @@ class Session:
     def close(self):
         """Free the session (idempotent). Waits for a call in progress on
         another thread to finish (cancel() it first to hurry it)."""
-        with self._lock:
+        with self._lock, self._frame_lock:
             self._finalizer()
 
     @property
@@ -181,7 +186,7 @@ class Session:
         return Stats(s.n_ctx, s.n_past, s.n_prompt_tokens, s.n_generated_tokens, s.prompt_seconds,
                      s.generate_seconds, stop, s.n_frames_seen, s.n_frames_encoded, s.n_visual_tokens,
                      s.decode_seconds, s.encode_seconds, s.media_prefill_seconds, s.first_token_seconds,
-                     s.peak_rss_bytes, s.n_frames_dropped, s.n_frames_deduped, s.n_tokens_pruned)
+                     s.peak_rss_bytes, s.n_frames_dropped, s.n_frames_evicted, s.n_frames_deduped, s.n_tokens_pruned)
 
     # ---- generation ----
     def _gen_params(self, gen, on_token=None):
@@ -322,11 +327,13 @@ class Session:
         per-plane buffers. `format`: a PixelFormat. `stride`: bytes per row
         (of plane 0, or a tuple per plane); default tightly packed. `pts`:
         seconds, non-decreasing. The buffer is checked to hold every row the
-        library will read."""
+        library will read. May be called from any thread, also while
+        another thread is generating (the frame then enters the context
+        after that answer)."""
         self._ptr()
         frame, keep = frames.build_frame(data, width, height, format, pts, stride)
         fn = need(self._lib, "vllm_session_push_frame")
-        with self._lock:
+        with self._frame_lock:
             self._check(fn(self._ptr(), ctypes.byref(frame)))
         del keep
 

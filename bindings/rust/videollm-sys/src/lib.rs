@@ -171,6 +171,7 @@ pub struct vllm_session_stats {
     pub first_token_seconds: c_double,
     pub peak_rss_bytes: i64,
     pub n_frames_dropped: i64,
+    pub n_frames_evicted: i64,
     pub n_frames_deduped: i64,
     pub n_tokens_pruned: i64,
 }

@@ -172,6 +172,8 @@ pub struct Stats {
     pub first_token_seconds: f64,
     pub peak_rss_bytes: i64,
     pub n_frames_dropped: i64,
+    /// Live frames removed from a full context (oldest first).
+    pub n_frames_evicted: i64,
     pub n_frames_deduped: i64,
     pub n_tokens_pruned: i64,
 }
@@ -392,6 +394,7 @@ impl Session {
             first_token_seconds: s.first_token_seconds,
             peak_rss_bytes: s.peak_rss_bytes,
             n_frames_dropped: s.n_frames_dropped,
+            n_frames_evicted: s.n_frames_evicted,
             n_frames_deduped: s.n_frames_deduped,
             n_tokens_pruned: s.n_tokens_pruned,
         })

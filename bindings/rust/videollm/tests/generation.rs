@@ -347,3 +347,38 @@ fn snapshot_and_history() {
     assert_eq!(SessionParams::with_compression("bogus").unwrap_err().kind(), ErrorKind::InvalidArg);
     assert!(SessionParams::with_compression("fast").unwrap().prune_rate > 0.0);
 }
+
+#[test]
+fn frames_pushed_from_another_thread_during_an_answer() {
+    let m = vision_model();
+    let tpf = m.info().unwrap().tokens_per_frame as usize;
+    let mut s = m.session(&one_thread()).unwrap();
+    let pusher = s.frame_pusher();
+    let n = 5;
+    let mut pieces = 0;
+    for t in s.tokens("Hello", &sampled(6, 3, true)).unwrap() {
+        t.unwrap();
+        pieces += 1;
+        if pieces == 1 {
+            let p = pusher.clone();
+            thread::spawn(move || {
+                for i in 0..n {
+                    let rgb = vec![(i * 40) as u8; 16 * 12 * 3];
+                    p.push_frame(&Frame::new(PixelFormat::Rgb24, 16, 12, &rgb, i as f64 * 0.5).unwrap()).unwrap();
+                }
+            })
+            .join()
+            .unwrap();
+        }
+    }
+    assert!(pieces >= 2);
+    s.ask("What now?", &sampled(2, 3, true)).unwrap();
+    let st = s.stats().unwrap();
+    assert_eq!(st.n_frames_seen, n as i64);
+    assert_eq!(st.n_frames_encoded + st.n_frames_dropped, n as i64);
+    assert_eq!(s.history().unwrap().iter().filter(|&&t| t == -1).count(), st.n_frames_encoded as usize * tpf);
+    drop(s);
+    let rgb = [0u8; 12];
+    let e = pusher.push_frame(&Frame::new(PixelFormat::Rgb24, 2, 2, &rgb, 9.0).unwrap()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::State);
+}

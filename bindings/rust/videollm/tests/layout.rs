@@ -91,7 +91,7 @@ fn structs_match_the_c_compiler() {
     check_struct!(&c, vllm_session_stats, [struct_size, n_ctx, n_past, n_prompt_tokens, n_generated_tokens,
                                           prompt_seconds, generate_seconds, last_stop, n_frames_seen, n_frames_encoded,
                                           n_visual_tokens, decode_seconds, encode_seconds, media_prefill_seconds,
-                                          first_token_seconds, peak_rss_bytes, n_frames_dropped, n_frames_deduped,
+                                          first_token_seconds, peak_rss_bytes, n_frames_dropped, n_frames_evicted, n_frames_deduped,
                                           n_tokens_pruned]);
     check_struct!(&c, vllm_frame, [struct_size, format, width, height, planes, strides, pts]);
     check_struct!(&c, vllm_video_params, [struct_size, fps, max_frames, n_frames, start, end, progress,
@@ -110,6 +110,24 @@ fn struct_size_matches_the_library() {
         assert_eq!(sys::vllm_generate_default_params().struct_size, size_of::<sys::vllm_generate_params>());
         assert_eq!(sys::vllm_video_default_params().struct_size, size_of::<sys::vllm_video_params>());
     }
+}
+
+#[test]
+fn every_header_function_is_declared() {
+    let header = std::fs::read_to_string(common::root().join("include/vllm/videollm.h")).unwrap();
+    let sys_src = include_str!("../../videollm-sys/src/lib.rs");
+    let mut n = 0;
+    for decl in header.split("VLLM_API").skip(1) {
+        let head = &decl[..decl.find('(').unwrap()];
+        // the `#define VLLM_API ...` lines have no vllm_ name before '('
+        let name = match head.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with("vllm_")).last() {
+            Some(n) => n,
+            None => continue,
+        };
+        n += 1;
+        assert!(sys_src.contains(&format!("pub fn {}(", name)), "{} is not declared in videollm-sys", name);
+    }
+    assert!(n > 30, "only {} declarations found", n);
 }
 
 #[test]
