@@ -290,7 +290,10 @@ class Session:
         `on_token(token_id, text)` is called for every piece (token_id -1
         for text released at the end); returning a true value stops the
         generation early (ask returns the text so far). An exception raised
-        by on_token cancels the generation and propagates from ask()."""
+        by on_token cancels the generation and propagates from ask().
+        on_token runs inside the library's per-token call: a push_frame()
+        from another thread waits until it returns, so do not block in it
+        waiting for such a thread (stream() has no such restriction)."""
         dec = codecs.getincrementaldecoder("utf-8")("replace")
         parts = []
         tramp = Trampoline()
