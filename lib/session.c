@@ -118,6 +118,7 @@ static void disarm(vllm_session *s)
     vl_sampler_free(s->sampler);
     s->sampler = NULL;
     s->armed = 0;
+    s->stop_hit = 0;
     s->hold_len = 0;
 }
 
@@ -413,6 +414,7 @@ static vllm_status finish(vllm_session *s, vllm_stop_reason why, int32_t *token,
     release_text(s, 1);
     s->stats.last_stop = why;
     s->armed = 0;
+    s->stop_hit = 0;
     if (token) *token = -1;
     if (piece) *piece = s->piece;
     if (piece_len) *piece_len = s->piece_len;
@@ -427,6 +429,7 @@ vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **pie
     if (piece) *piece = "";
     if (piece_len) *piece_len = 0;
     if (!s->armed) return vl_session_fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_next_token: no generation in progress (call vllm_session_query first)"));
+    if (s->stop_hit) return finish(s, VLLM_STOP_STRING, token, piece, piece_len);
     const double t0 = vl_now_seconds();
     if (atomic_load(&s->cancel)) {
         s->stats.last_stop = VLLM_STOP_CANCELLED;
@@ -486,10 +489,7 @@ vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **pie
         s->armed = 0;
         return vl_session_fail(s, vl_error(VLLM_ERR_CANCELLED, "generation stopped by the token callback"));
     }
-    if (stopped) {
-        s->stats.last_stop = VLLM_STOP_STRING;
-        s->armed = 0;
-    }
+    if (stopped) s->stop_hit = 1; /* the next call reports the end */
     return VLLM_OK;
 }
 

@@ -45,6 +45,7 @@ struct vllm_session {
     int32_t pending;      /* sampled, returned, not yet evaluated; -1 if none */
     int32_t n_generated;  /* in this generation */
     int has_logits;
+    int stop_hit;         /* a stop string was produced: the next call ends the generation */
     int turns;            /* user turns so far */
 
     /* text produced but not yet handed out: an incomplete UTF-8 sequence

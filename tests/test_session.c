@@ -138,6 +138,13 @@ TEST_MAIN_BEGIN
         size_t expect = first ? (size_t)(first - text) : tl;
         CHECK(r.len == expect && !memcmp(r.text, text, expect), "stop string '%s': got %zu bytes, want %zu", stop, r.len, expect);
         CHECK(vllm_session_get_stats(s, &stats) == VLLM_OK && stats.last_stop == VLLM_STOP_STRING, "stop reason %d", (int)stats.last_stop);
+        /* pull style: the call after the stop string reports the end */
+        gp.on_token = NULL;
+        vllm_session_reset(s);
+        CHECK(vllm_session_query(s, "Once upon a time", &gp) == VLLM_OK, "%s", vllm_session_last_error(s));
+        int pulls = 0;
+        while ((st = vllm_session_next_token(s, NULL, NULL, NULL)) == VLLM_OK) pulls++;
+        CHECK(st == VLLM_DONE && pulls > 0 && pulls < 12, "after a stop string: %s after %d tokens", vllm_status_string(st), pulls);
         gp.stop_strings = NULL;
         gp.n_stop_strings = 0;
     }
