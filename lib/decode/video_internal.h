@@ -77,6 +77,8 @@ struct vl_video {
     int64_t verify_ts, verify_pos; /* index entry the last seek aimed at */
     int after_seek;       /* indices now come from timestamps on the learned grid */
     int64_t sought_pos;   /* plan position of the last jump */
+    int64_t seek_entry;   /* index entry of the last jump */
+    int first_after_seek, retried;
     int64_t phase_n;      /* grid phase of counted frames: t·rate - index */
     double phase_sum, phase_min, phase_max;
     atomic_int cancel;

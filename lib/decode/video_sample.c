@@ -88,6 +88,8 @@ vllm_status vl_video_rewind_(vl_video *v)
     v->seq_count = 0;
     v->demux_eof = 0;
     v->after_seek = 0;
+    v->first_after_seek = 0;
+    v->dec->skip_frame = v->s.policy == VL_SAMPLE_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT;
     v->verify_ts = AV_NOPTS_VALUE;
     return VLLM_OK;
 }
@@ -111,6 +113,8 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     v->next_sample = 0;
     v->verify_ts = AV_NOPTS_VALUE;
     v->after_seek = 0;
+    v->first_after_seek = 0;
+    v->retried = 0;
     v->sought_pos = -1;
     v->phase_n = 0;
     v->phase_sum = v->phase_min = v->phase_max = 0.0;
@@ -153,12 +157,11 @@ static void maybe_seek(vl_video *v)
     if (v->sought_pos == v->plan_pos) return; /* one jump per target */
     int64_t target = v->plan[v->plan_pos];
     double phase = v->phase_sum / v->phase_n;
-    /* keyframe timestamps in the index are decode times, shown up to the
-     * reorder depth later (I12 decoded 10th, after P9, with two B frames);
-     * looking up that much early keeps the target from being one of the
-     * keyframe's leading frames, which need the previous GOP. The decoder's
-     * has_b_frames can under-report the depth, hence the margin. */
-    double lead = (double)(v->dec->has_b_frames + 3);
+    /* Aim at the keyframe decoded at or before the target's time. With
+     * B frames a keyframe is shown a few frames after it is decoded, so it
+     * can land past the target (open GOPs: the target is one of its leading
+     * frames); next_index_policy() notices and retries one keyframe earlier. */
+    double lead = 0.0;
     int64_t ts = v->start_pts + (int64_t)llround(((double)target + phase - lead) / v->rate / v->tb);
     int e = av_index_search_timestamp(v->st, ts, AVSEEK_FLAG_BACKWARD);
     /* worth it only if it skips more than the frames in flight in the
@@ -174,10 +177,46 @@ static void maybe_seek(vl_video *v)
     v->next_sample = e;
     v->sought_pos = v->plan_pos;
     v->after_seek = 1;
+    v->first_after_seek = 1;
+    v->seek_entry = e;
     v->verify_ts = ent->timestamp;
     v->verify_pos = ent->pos;
     v->demux_eof = 0;
     v->stats.seeks++;
+}
+
+static vllm_status seek_earlier(vl_video *v)
+{
+    v->retried = 1;
+    const AVIndexEntry *cur = avformat_index_get_entry(v->st, (int)v->seek_entry);
+    int e = cur ? av_index_search_timestamp(v->st, cur->timestamp - 1, AVSEEK_FLAG_BACKWARD) : -1;
+    const AVIndexEntry *ent = e >= 0 ? avformat_index_get_entry(v->st, e) : NULL;
+    if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
+        v->seek_ok = 0;
+        return vl_video_rewind_(v);
+    }
+    avcodec_flush_buffers(v->dec);
+    v->next_sample = e;
+    v->seek_entry = e;
+    v->first_after_seek = 1;
+    v->verify_ts = ent->timestamp;
+    v->verify_pos = ent->pos;
+    v->demux_eof = 0;
+    v->stats.seeks++;
+    return VLLM_OK;
+}
+
+/* Between a jump and its target, non-reference frames shown before the
+ * target are not even decoded (indices come from timestamps there). */
+static void choose_discard(vl_video *v, const AVPacket *pkt)
+{
+    enum AVDiscard d = AVDISCARD_DEFAULT;
+    if (v->after_seek && v->plan_pos < v->plan_n && pkt->pts != AV_NOPTS_VALUE) {
+        double phase = v->phase_sum / v->phase_n;
+        int64_t target_ts = v->start_pts + (int64_t)llround(((double)v->plan[v->plan_pos] + phase - 0.5) / v->rate / v->tb);
+        if (pkt->pts < target_ts) d = AVDISCARD_NONREF;
+    }
+    v->dec->skip_frame = d;
 }
 
 /* The first packet after a jump must be a keyframe at or before the one
@@ -268,6 +307,7 @@ static vllm_status decode_next(vl_video *v)
         }
         v->next_sample++;
         v->stats.packets_read++;
+        if (index_policy(v)) choose_discard(v, v->pkt);
         if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) v->truncated = 1;
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
@@ -355,6 +395,14 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
         }
         VL_TRY(st);
         int64_t idx = frame_index(v, v->frame);
+        int first = v->first_after_seek;
+        v->first_after_seek = 0;
+        if (first && idx > v->plan[v->plan_pos] && !v->retried) {
+            /* landed past the target: one keyframe earlier */
+            av_frame_unref(v->frame);
+            VL_TRY(seek_earlier(v));
+            continue;
+        }
         if (idx < v->plan[v->plan_pos]) {
             av_frame_unref(v->frame);
             continue;
@@ -362,6 +410,7 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
         /* idx == target, or past it (the target frame was missing or
          * corrupt): this is the closest frame that exists. */
         while (v->plan_pos < v->plan_n && v->plan[v->plan_pos] <= idx) v->plan_pos++;
+        v->retried = 0;
         st = emit(v, v->frame, idx, out);
         av_frame_unref(v->frame);
         return st;
