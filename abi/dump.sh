@@ -15,9 +15,13 @@ if ! readelf -S --wide "$lib" | grep '\.debug_info' >/dev/null; then
     exit 2
 fi
 # --headers-dir + --drop-private-types: internal (lib/) types are not ABI.
+# --drop-undefined-syms: without it abidw also records every function the
+# library calls (libc, libav*, its own hidden vl_* helpers) and the types
+# they reach, which would put internal structs into the baseline.
 # No paths, locations or DT_NEEDED (a new dependency is not an ABI change)
 # in the output, so the file only changes when the ABI does, whatever the
 # build directory was called.
 abidw --headers-dir "$headers" --drop-private-types \
       --no-corpus-path --no-comp-dir-path --no-show-locs --no-elf-needed \
+      --drop-undefined-syms \
       --out-file "$out" "$lib"
