@@ -3,7 +3,8 @@
 # configured prefix (configure it with --prefix=/some/scratch/dir), then
 #  - the installed videollm.pc gives -lvideollm and the include dir,
 #  - consumer.c compiles (C11, -Werror) and links with nothing but
-#    `pkg-config --cflags --libs videollm`, and runs,
+#    `pkg-config --cflags --libs videollm`, and runs (loading and
+#    tokenizing with the tiny fixture model),
 #  - the installed library passes check_symbols.sh (only vllm_* exported,
 #    SONAME libvideollm.so.1) and the header is installed as <vllm/videollm.h>.
 # Usage: install_check.sh BUILD_DIR [CC]
@@ -37,7 +38,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086 # pkg-config output is a list of words
 if "$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$tmp/consumer" "$here/consumer.c" $cflags $libs; then
-    if LD_LIBRARY_PATH=$libdir "$tmp/consumer"; then
+    model=$here/../data/tiny-smolvlm2/models/tiny-smolvlm2-main-text-Q8_0.gguf
+    [ -f "$model" ] || model=
+    if LD_LIBRARY_PATH=$libdir "$tmp/consumer" ${model:+"$model"}; then
         echo "consumer: built with pkg-config only, ran OK"
         # It must have loaded the installed copy, not something else.
         LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer" | grep "$libdir/libvideollm.so.1" >/dev/null ||
