@@ -8,8 +8,9 @@
  * wait in a bounded queue; they enter the context, in order, before the
  * next turn (next query, image, video or idle push). When the queue is
  * full the oldest waiting frame is dropped (a live view favours the
- * latest frames) and counted in the statistics. Frames that waited skip
- * frame dedup (their pixels are gone); token pruning still applies. */
+ * latest frames) and counted in the statistics. Frame dedup is decided
+ * on the pushing thread (under the lock, against the last kept frame);
+ * token pruning applies when the queued tokens enter the context. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,12 +47,13 @@ static vllm_status push_now(vllm_session *s, const vllm_frame *f)
     return st;
 }
 
-/* Busy path: everything up to the visual tokens, without the session
- * lock and without the session's pool (the answer is using it). Only
- * read-only model state is touched. */
-static vllm_status encode_detached(const vllm_model *m, const vllm_frame *f, float **out, double *seconds)
+/* Busy path: everything up to the visual tokens without the session's
+ * pool (the answer is using it); the lock is taken only for the dedup
+ * decision. *out stays NULL when the frame was a near-duplicate. */
+static vllm_status encode_detached(vllm_session *s, const vllm_frame *f, float **out, double *seconds)
 {
-    vl_vision *v = m->vision;
+    *out = NULL;
+    vl_vision *v = s->model->vision;
     if (!v) return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take frames");
     const int S = vl_vision_image_size(v), T = vl_vision_tokens_per_tile(v), E = vl_vision_n_embd_out(v);
     uint8_t *rgb = NULL, *tile = malloc((size_t)3 * S * S);
@@ -59,11 +61,18 @@ static vllm_status encode_detached(const vllm_model *m, const vllm_frame *f, flo
     int32_t stride = 0;
     vllm_status st = tile && pix && embd ? VLLM_OK : vl_error(VLLM_ERR_NOMEM, "out of memory encoding a frame");
     if (!vllm_is_error(st)) st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
+    int dup = 0;
     if (!vllm_is_error(st)) {
+        pthread_mutex_lock(&s->lock);
+        st = vl_compress_dedup(&s->cmp, rgb, f->width, f->height, (size_t)stride, &dup);
+        if (dup) s->stats.n_frames_deduped++;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (!vllm_is_error(st) && !dup) {
         vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
         st = vl_preprocess_video_frame(&img, S, 0, tile);
     }
-    if (!vllm_is_error(st)) {
+    if (!vllm_is_error(st) && !dup) {
         float mean[3], std[3];
         vl_vision_norm(v, mean, std);
         vl_normalize_planar(tile, 1, S, mean, std, pix);
@@ -74,7 +83,7 @@ static vllm_status encode_detached(const vllm_model *m, const vllm_frame *f, flo
     free(rgb);
     free(tile);
     free(pix);
-    if (vllm_is_error(st)) {
+    if (vllm_is_error(st) || dup) {
         free(embd);
         return st;
     }
@@ -159,10 +168,10 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
 
     float *embd = NULL;
     double secs = 0;
-    st = encode_detached(s->model, f, &embd, &secs);
+    st = encode_detached(s, f, &embd, &secs);
 
     pthread_mutex_lock(&s->lock);
-    if (!vllm_is_error(st)) {
+    if (!vllm_is_error(st) && embd) {
         s->stats.encode_seconds += secs;
         st = enqueue(s, embd, f->pts);
         if (vllm_is_error(st)) free(embd);
