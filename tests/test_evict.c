@@ -80,8 +80,13 @@ TEST_MAIN_BEGIN
     vllm_session_get_stats(a, &st2);
     CHECK(st2.n_past <= st2.n_ctx, "context overflow");
     printf("200 more frames: peak RSS %.1f -> %.1f MiB\n", st.peak_rss_bytes / 1048576.0, st2.peak_rss_bytes / 1048576.0);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's quarantine keeps freed blocks resident: RSS says nothing here */
+    printf("(RSS bound not checked under AddressSanitizer)\n");
+#else
     CHECK(st2.peak_rss_bytes < st.peak_rss_bytes + (8 << 20), "memory grew by %.1f MiB",
           (st2.peak_rss_bytes - st.peak_rss_bytes) / 1048576.0);
+#endif
     free(rgb);
     vllm_session_free(a);
     vllm_session_free(b);
