@@ -255,7 +255,11 @@ static void task_attention(void *p, int ith, int nth)
      * cache). Several: items are (KV head, query block), all query heads
      * of the group, two GEMMs each. */
     if (t->n == 1) {
-        for (int h = ith; h < hp->n_head; h += nth) {
+        /* contiguous heads per thread: the query heads sharing a KV head
+         * run back to back on one core and find its keys in cache */
+        long long h0, h1;
+        vl_split_range(hp->n_head, ith, nth, 1, &h0, &h1);
+        for (int h = (int)h0; h < (int)h1; h++) {
             const int kvh = h / group;
             const float *K, *V;
             head_kv(s, t->layer, kvh, n_keys_all, kf, vf, &converted_kvh, &K, &V);
