@@ -144,6 +144,7 @@ vllm_status vl_sess_reset(vllm_session *s)
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_reset: session is NULL");
     disarm(s);
     vl_session_media_reset(s);
+    vl_session_queue_free(s); /* frames queued before the reset are not part of the new context */
     vl_llm_state_truncate(s->st, 0);
     s->pending = -1;
     s->has_logits = 0;
@@ -297,7 +298,8 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
     const int first = vl_llm_state_n_past(s->st) == 0;
     vl_chat_format fmt = gp.raw ? VL_CHAT_RAW : m->chat;
     char *text = NULL;
-    if (s->turn_open) {
+    const int closes_media_turn = s->turn_open;
+    if (closes_media_turn) {
         st = vl_session_media_close_turn(s, prompt, &text);
     } else {
         size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, prompt, NULL, 0) + 1;
@@ -329,6 +331,7 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
         disarm(s);
         return vl_session_fail(s, st);
     }
+    if (closes_media_turn) vl_session_media_turn_closed(s);
     for (size_t i = 0; i < toks.n; i++) vl_sampler_accept(s->sampler, toks.ids[i]);
     s->stats.n_prompt_tokens += (int64_t)toks.n;
     free(toks.ids);
@@ -437,8 +440,10 @@ vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **pie
         return vl_session_fail(s, vl_error(VLLM_ERR_CANCELLED, "generation cancelled"));
     }
     if (s->pending >= 0) {
-        if (vl_llm_state_n_past(s->st) >= vl_llm_state_n_ctx(s->st))
+        if (vl_llm_state_n_past(s->st) >= vl_llm_state_n_ctx(s->st)) {
+            s->pending = -1; /* it can never enter this context */
             return finish(s, VLLM_STOP_CONTEXT_FULL, token, piece, piece_len);
+        }
         vllm_status st = vl_session_eval(s, &s->pending, NULL, 1, 1);
         if (vllm_is_error(st)) {
             s->armed = 0;

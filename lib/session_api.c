@@ -12,10 +12,12 @@
         return locked_st_;                                \
     } while (0)
 
-/* Queued frames first, then the call. */
+/* Queued frames first, then the call (which starts afresh: an old
+ * cancel request must not cancel the queued frames). */
 #define LOCKED_TURN(s, expr)                                               \
     do {                                                                   \
         pthread_mutex_lock(&(s)->lock);                                    \
+        atomic_store(&(s)->cancel, 0);                                     \
         vllm_status locked_st_ = vl_session_drain_queue(s);                \
         if (vllm_is_error(locked_st_)) vl_session_fail((s), locked_st_);   \
         else locked_st_ = (expr);                                          \
@@ -100,7 +102,7 @@ vllm_status vllm_session_push_image(vllm_session *s, const char *path)
 vllm_status vllm_session_save(vllm_session *s, const char *path)
 {
     NEED(s, "vllm_session_save");
-    LOCKED_TURN(s, vl_sess_save(s, path));
+    LOCKED(s, vl_sess_save(s, path)); /* queued frames stay queued; an answer in progress goes on */
 }
 
 vllm_status vllm_session_load(vllm_session *s, const char *path)

@@ -94,8 +94,10 @@ vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *em
 vllm_status vl_session_flush(vllm_session *s);
 
 /* session_media.c: the text that closes an open media turn with the
- * user's question (malloc'd into *out; the turn is then closed). */
+ * user's question (malloc'd into *out; the turn state is untouched) ... */
 vllm_status vl_session_media_close_turn(vllm_session *s, const char *prompt, char **out);
+/* ... and once that text has been evaluated, the turn is closed. */
+void vl_session_media_turn_closed(vllm_session *s);
 void vl_session_media_free(vllm_session *s);
 void vl_session_media_reset(vllm_session *s);
 /* Validate and keep the session params' compression settings. */

@@ -7,6 +7,7 @@
  * follow a special token, where the reference tokenizer splits the text
  * anyway, so tokenizing piecewise gives exactly the ids transformers
  * gets from the whole prompt string. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,17 +104,22 @@ vllm_status vl_session_open_turn(vllm_session *s, int space)
 
 vllm_status vl_session_media_close_turn(vllm_session *s, const char *prompt, char **out)
 {
-    *out = NULL;
-    if (s->outro_pending) VL_TRY(text_add(s, VL_VIDEO_OUTRO));
-    VL_TRY(text_add(s, prompt));
-    VL_TRY(text_add(s, "<end_of_utterance>\nAssistant:"));
-    *out = s->text;
-    s->text = NULL;
-    s->text_len = s->text_cap = 0;
+    /* A copy: the turn stays open until the question has been evaluated
+     * (vl_session_media_turn_closed), so a failed query loses nothing. */
+    const char *outro = s->outro_pending ? VL_VIDEO_OUTRO : "", *tail = "<end_of_utterance>\nAssistant:";
+    const size_t n = s->text_len + strlen(outro) + strlen(prompt) + strlen(tail) + 1;
+    *out = malloc(n);
+    if (!*out) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    snprintf(*out, n, "%.*s%s%s%s", (int)s->text_len, s->text ? s->text : "", outro, prompt, tail);
+    return VLLM_OK;
+}
+
+void vl_session_media_turn_closed(vllm_session *s)
+{
+    s->text_len = 0;
     s->turn_open = 0;
     s->outro_pending = 0;
     s->turns--; /* the query counts this turn */
-    return VLLM_OK;
 }
 
 void vl_session_media_reset(vllm_session *s)
@@ -243,6 +249,8 @@ static vllm_status add_span(vllm_session *s, int32_t start, int32_t end)
 vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live)
 {
     vl_vision *v = s->model->vision;
+    /* room first: opening the turn may evaluate the last answer's final token */
+    if (live) VL_TRY(make_room(s, vl_vision_tokens_per_tile(v) + 32));
     VL_TRY(vl_session_open_turn(s, 1));
     /* [compression] pruning hook: keep (or merge into) the tokens most
      * changed since the previous kept frame; they are compacted to the
@@ -371,6 +379,15 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     if (!s->model->vision)
         return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take video");
     atomic_store(&s->cancel, 0);
+    /* A failed or cancelled video leaves the session as it was: remember
+     * the context length and the turn's text and flags. */
+    const int32_t n_past0 = vl_llm_state_n_past(s->st);
+    const int turn_open0 = s->turn_open, outro0 = s->outro_pending, turns0 = s->turns, pending0 = s->pending;
+    const size_t text_len0 = s->text_len;
+    char *text0 = text_len0 ? malloc(text_len0) : NULL;
+    if (text_len0 && !text0) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    if (text0) memcpy(text0, s->text, text_len0);
+
     vl_video *vid = NULL;
     const double t0 = vl_now_seconds();
     vllm_status st = path ? vl_video_open(path, &vid) : vl_video_open_memory(data, size, &vid);
@@ -379,9 +396,18 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
         s->batching = 1; /* frames and their text go to the model in big batches */
         st = ingest_video(s, vid, &p);
         s->batching = 0;
-        if (vllm_is_error(st)) s->batch_n = 0; /* a failed video adds nothing more */
-        else st = vl_session_flush(s);
+        s->batch_n = vllm_is_error(st) ? 0 : s->batch_n;
+        if (!vllm_is_error(st)) st = vl_session_flush(s);
     }
+    if (vllm_is_error(st)) {
+        s->batch_n = 0;
+        vl_llm_state_truncate(s->st, n_past0);
+        s->has_logits = 0;
+        s->text_len = 0;
+        if (text0 && !vllm_is_error(text_append(s, text0, text_len0))) s->text_len = text_len0;
+        s->turn_open = turn_open0, s->outro_pending = outro0, s->turns = turns0, s->pending = pending0;
+    }
+    free(text0);
     s->cmp.set = s->cmp_session; /* [compression] back to the session's settings */
     vl_video_close(vid);
     return st;

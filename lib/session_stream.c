@@ -152,6 +152,7 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
     if (!vllm_is_error(st)) {
         s->stats.n_frames_seen++;
         if (!s->armed) {
+            atomic_store(&s->cancel, 0); /* a new push starts afresh, like a query */
             st = vl_session_drain_queue(s);
             if (!vllm_is_error(st)) st = push_now(s, f);
             if (vllm_is_error(st)) vl_session_fail(s, st);

@@ -35,7 +35,8 @@ void vl_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps)
  * Inputs below -87 give 0 (softmax only feeds it x - max <= 0). */
 static inline float exp_fast(float x)
 {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    x = x > -87.0f ? x : -87.0f; /* NaN lands here too: exp of garbage is 0, never UB */
+    x = x < 88.0f ? x : 88.0f;
     const float n = VL_ROUNDEVENF(x * 1.44269504088896341f);
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;

@@ -49,9 +49,12 @@ vllm_status vl_sampler_new(int32_t n_vocab, const vl_sampler_params *p, vl_sampl
 {
     *out = NULL;
     if (n_vocab < 1) return vl_error(VLLM_ERR_INVALID_ARG, "sampler: empty vocabulary");
-    if (!(p->temperature == p->temperature) || !(p->top_p == p->top_p) || !(p->min_p == p->min_p) ||
-        !(p->repeat_penalty > 0.0f) || p->repeat_last_n < 0)
-        return vl_error(VLLM_ERR_INVALID_ARG, "sampler: invalid parameters (NaN, repeat_penalty <= 0 or repeat_last_n < 0)");
+    if (!isfinite(p->temperature) || !isfinite(p->top_p) || !isfinite(p->min_p) || !isfinite(p->frequency_penalty) ||
+        !isfinite(p->presence_penalty) || !(p->repeat_penalty > 0.0f) || !isfinite(p->repeat_penalty) ||
+        p->repeat_last_n < 0 || p->repeat_last_n > (1 << 20))
+        return vl_error(VLLM_ERR_INVALID_ARG,
+                        "sampler: invalid parameters (a non-finite value, repeat_penalty <= 0, or repeat_last_n outside 0..%d)",
+                        1 << 20);
     vl_sampler *s = calloc(1, sizeof *s);
     if (!s) return vl_error(VLLM_ERR_NOMEM, "out of memory");
     s->p = *p;
