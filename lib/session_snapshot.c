@@ -9,6 +9,7 @@
  *   i32 n_layer, n_head_kv, head_dim, kv_type, n_past, turns, pending,
  *       turn_open, outro_pending; u64 text_len; text bytes
  *   i32 history[n_past]
+ *   i32 n_spans; n_spans × (i32 start, i32 end)  (live frames, evictable)
  *   per layer, per KV head: K then V of positions [0, n_past)
  *   "SNAPEND!"
  * Loading checks every field against the session before touching it, so
@@ -23,7 +24,7 @@
 
 #define SNAP_MAGIC "VLLMSNAP"
 #define SNAP_END "SNAPEND!"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SNAP_LEVEL 1 /* KV data compresses little; favour speed */
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
@@ -106,6 +107,8 @@ vllm_status vl_sess_save(vllm_session *s, const char *path)
     zw_put(w, &text_len, 8, ZSTD_e_continue);
     if (text_len) zw_put(w, s->text, text_len, ZSTD_e_continue);
     if (n_past) zw_put(w, s->hist, (size_t)n_past * sizeof *s->hist, ZSTD_e_continue);
+    zw_i32(w, s->n_spans);
+    for (int i = 0; i < s->n_spans; i++) zw_put(w, &s->spans[i], sizeof s->spans[i], ZSTD_e_continue);
     for (int il = 0; il < hp->n_layer; il++)
         for (int h = 0; h < hp->n_head_kv; h++)
             for (int which = 0; which < 2; which++) {
@@ -246,6 +249,19 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
     for (int32_t i = 0; !vllm_is_error(st) && i < h.n_past; i++)
         if (hist[i] < -1 || hist[i] >= hp->n_vocab)
             st = vl_error(VLLM_ERR_FORMAT, "%s: token %d at position %d is outside the vocabulary", path, hist[i], i);
+    int32_t n_spans = 0;
+    vl_span *spans = NULL;
+    if (!vllm_is_error(st)) st = zr_get(&r, &n_spans, 4, "the frame spans");
+    if (!vllm_is_error(st) && (n_spans < 0 || n_spans > h.n_past))
+        st = vl_error(VLLM_ERR_FORMAT, "%s: %d frame spans for %d positions", path, n_spans, h.n_past);
+    if (!vllm_is_error(st) && n_spans) {
+        spans = malloc((size_t)n_spans * sizeof *spans);
+        st = spans ? zr_get(&r, spans, (size_t)n_spans * sizeof *spans, "the frame spans") : vl_error(VLLM_ERR_NOMEM, "out of memory");
+        for (int32_t i = 0; !vllm_is_error(st) && i < n_spans; i++)
+            if (spans[i].start < (i ? spans[i - 1].end : 0) || spans[i].end <= spans[i].start || spans[i].end > h.n_past)
+                st = vl_error(VLLM_ERR_FORMAT, "%s: frame span %d (%d..%d) is out of order or range", path, i,
+                              spans[i].start, spans[i].end);
+    }
     if (!vllm_is_error(st)) st = zr_get(&r, kv, head_bytes * n_heads, "the KV cache");
     char end[8];
     if (!vllm_is_error(st)) st = zr_get(&r, end, 8, "the end marker");
@@ -267,6 +283,10 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
                     memcpy(vl_llm_state_kv_head(s->st, il, hh, which, NULL), kv + at, head_bytes);
         vl_llm_state_set_n_past(s->st, h.n_past);
         memcpy(s->hist, hist, (size_t)h.n_past * sizeof *hist);
+        free(s->spans);
+        s->spans = spans;
+        s->n_spans = s->spans_cap = n_spans;
+        spans = NULL;
         s->turns = h.turns;
         s->pending = h.pending;
         s->turn_open = h.turn_open;
@@ -284,6 +304,7 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
     free(text);
     free(hist);
     free(kv);
+    free(spans);
     ZSTD_freeDCtx(r.dctx);
     fclose(r.f);
     return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;

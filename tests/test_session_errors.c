@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "vllm/videollm.h"
@@ -122,6 +123,22 @@ TEST_MAIN_BEGIN
     CHECK(vllm_session_eval_tokens(s, &one, 1) == VLLM_OK, "%s", vllm_session_last_error(s));
     vllm_session_get_stats(s, &st);
     CHECK(st.n_past == 1, "after reset the context holds %d positions (a queued frame leaked in)", st.n_past);
+    vllm_session_free(s);
+    /* a stream restored from a snapshot can still evict its old frames */
+    s = new_session(160);
+    for (int i = 0; i < 4; i++) CHECK(push(s, i) == VLLM_OK, "%s", vllm_session_last_error(s));
+    char snap[] = "/tmp/videollm-spans-XXXXXX";
+    int fd = mkstemp(snap);
+    REQUIRE(fd >= 0, "mkstemp");
+    close(fd);
+    CHECK(vllm_session_save(s, snap) == VLLM_OK, "%s", vllm_session_last_error(s));
+    vllm_session *r = new_session(160);
+    CHECK(vllm_session_load(r, snap) == VLLM_OK, "%s", vllm_session_last_error(r));
+    for (int i = 4; i < 20; i++) CHECK(push(r, i) == VLLM_OK, "restored stream, frame %d: %s", i, vllm_session_last_error(r));
+    vllm_session_get_stats(r, &st);
+    CHECK(st.n_frames_evicted >= 4, "restored stream evicted %lld frames", (long long)st.n_frames_evicted);
+    remove(snap);
+    vllm_session_free(r);
     vllm_session_free(s);
     vllm_model_free(m);
 TEST_MAIN_END
