@@ -3,6 +3,9 @@
  *   fps1      SmolVLM2-style fps=1 rule without the 64-frame cap (one frame
  *             per second, as `-vf fps=1` gives), native size RGB24
  *   fps1_seq  the same frames with seeking disabled (decodes every frame)
+ *   ffps1     VL_SAMPLE_FFMPEG_FPS at fps=1: exactly the ffmpeg pipe's
+ *             frames (seeking on constant-rate streams with an index)
+ *   ffps1_seq the same with seeking disabled (every frame fed to the selector)
  *   uniform8  8 uniform frames
  *   all       every frame decoded and converted to RGB (the decode ceiling)
  *   ffmpeg    `ffmpeg -i X -vf fps=1 -f rawvideo -pix_fmt rgb24 pipe:` at
@@ -38,6 +41,10 @@ static void run_mode(const char *path, const char *mode, result *r)
     if (!strcmp(mode, "fps1") || !strcmp(mode, "fps1_seq")) {
         s.max_frames = 1000000;
         if (!strcmp(mode, "fps1_seq")) vl_video_set_decode_mode(v, 1);
+    } else if (!strcmp(mode, "ffps1") || !strcmp(mode, "ffps1_seq")) {
+        s.policy = VL_SAMPLE_FFMPEG_FPS;
+        s.max_frames = 0;
+        if (!strcmp(mode, "ffps1_seq")) vl_video_set_decode_mode(v, 1);
     } else if (!strcmp(mode, "uniform8")) {
         s.policy = VL_SAMPLE_UNIFORM;
         s.n_frames = 8;
@@ -119,10 +126,11 @@ int main(int argc, char **argv)
     int ff = have_ffmpeg();
     if (!ff) printf("# ffmpeg not found: the ffmpeg-pipe comparison is skipped\n");
     printf("# file mode frames seconds frames_per_s decoded seeks peak_rss_mb speedup_vs_ffmpeg\n");
-    static const char *modes[] = {"ffmpeg", "fps1", "fps1_seq", "uniform8", "all"};
+    static const char *modes[] = {"ffmpeg", "fps1", "fps1_seq", "ffps1", "ffps1_seq", "uniform8", "all"};
+    const int n_modes = (int)(sizeof modes / sizeof *modes);
     for (int a = 1; a < argc; a++) {
         double ffmpeg_fps = 0;
-        for (int m = ff ? 0 : 1; m < 5; m++) {
+        for (int m = ff ? 0 : 1; m < n_modes; m++) {
             result r = {0};
             double rss = 0;
             if (measure(argv[a], modes[m], &r, &rss) != 0 || !r.ok) {

@@ -163,4 +163,33 @@ TEST_MAIN_BEGIN
                   (long long)f, (long long)nx, (long long)ny);
         }
     }
+    /* the up-front CFR plan against the direct restatement on the same grid:
+     * expanded (frame, count) pairs are the per-slot selection, first pts
+     * offsets and a max_frames cut included */
+    {
+        for (int trial = 0; trial < 60; trial++) {
+            int64_t step = 20 + 7 * (trial % 5), n = 3 + (trial * 37) % 140, off = (trial % 3) * 11;
+            int64_t f = 1 + trial % 9, t[160], y[4096], idx[160], cnt[160], nk = -1, x[4096], nx = 0;
+            for (int64_t i = 0; i < n; i++) t[i] = off + i * step;
+            REQUIRE(vl_ffps_plan_cfr(1, 1000, (double)f, off, step, n, 0, idx, cnt, &nk) == VLLM_OK, "plan_cfr");
+            int ok = 1;
+            for (int64_t k = 0; k < nk; k++) {
+                ok &= cnt[k] >= 1 && (k == 0 || idx[k] > idx[k - 1]);
+                for (int64_t r = 0; r < cnt[k] && nx < 4096; r++) x[nx++] = idx[k];
+            }
+            int64_t ny = direct_ffps(t, n, f, y);
+            CHECK(ok && nx == ny && same(x, y, nx), "cfr trial %d (n=%lld step=%lld F=%lld): %lld vs %lld slots", trial,
+                  (long long)n, (long long)step, (long long)f, (long long)nx, (long long)ny);
+            if (ny > 3) {
+                REQUIRE(vl_ffps_plan_cfr(1, 1000, (double)f, off, step, n, 3, idx, cnt, &nk) == VLLM_OK, "cut");
+                int64_t tot = 0;
+                for (int64_t k = 0; k < nk; k++) tot += cnt[k];
+                CHECK(tot == 3 && idx[0] == y[0] && idx[nk - 1] == y[2], "cfr trial %d: cut to 3 slots gave %lld",
+                      trial, (long long)tot);
+            }
+        }
+        int64_t idx[4], cnt[4], nk;
+        CHECK(vl_ffps_plan_cfr(1, 1000, 1.0, 0, 0, 4, 0, idx, cnt, &nk) == VLLM_ERR_INVALID_ARG, "step 0");
+        CHECK(vl_ffps_plan_cfr(1, 1000, 1.0, 0, 40, 0, 0, idx, cnt, &nk) == VLLM_ERR_INVALID_ARG, "no frames");
+    }
 TEST_MAIN_END

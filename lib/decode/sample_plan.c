@@ -172,3 +172,27 @@ int64_t vl_ffps_finish(vl_ffps *f, int64_t *emit_first_slot)
     f->next_pts = eof;
     return n;
 }
+
+vllm_status vl_ffps_plan_cfr(int64_t tb_num, int64_t tb_den, double fps, int64_t first_pts, int64_t step,
+                             int64_t n_frames, int64_t max_out, int64_t *idx, int64_t *count, int64_t *n_out)
+{
+    vl_ffps f;
+    VL_TRY(vl_ffps_init(&f, tb_num, tb_den, fps));
+    if (step <= 0 || step > INT32_MAX || n_frames <= 0 || n_frames > VL_PLAN_MAX_FRAMES ||
+        first_pts < -(INT64_C(1) << 52) || first_pts > (INT64_C(1) << 52))
+        return vl_error(VLLM_ERR_INVALID_ARG, "sampling: bad constant-rate grid (%lld frames, step %lld, first pts %lld)",
+                        (long long)n_frames, (long long)step, (long long)first_pts);
+    int64_t k = 0, total = 0, slot;
+    /* push(i) settles frame i-1; finish settles the last frame */
+    for (int64_t i = 0; i <= n_frames && (max_out <= 0 || total < max_out); i++) {
+        int64_t n = i < n_frames ? vl_ffps_push(&f, first_pts + i * step, &slot) : vl_ffps_finish(&f, &slot);
+        if (n <= 0) continue;
+        if (max_out > 0 && n > max_out - total) n = max_out - total;
+        idx[k] = i - 1;
+        count[k] = n;
+        total += n;
+        k++;
+    }
+    *n_out = k;
+    return VLLM_OK;
+}

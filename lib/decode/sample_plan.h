@@ -89,4 +89,16 @@ int64_t vl_ffps_push(vl_ffps *f, int64_t in_pts, int64_t *emit_first_slot);
  * is dropped); *emit_first_slot as above. */
 int64_t vl_ffps_finish(vl_ffps *f, int64_t *emit_first_slot);
 
+/* The whole selection up front for a constant-rate stream whose frame i
+ * has input pts first_pts + i·step (i < n_frames): that timestamp sequence
+ * is fed through vl_ffps_push/vl_ffps_finish above, so duplicates, drops
+ * and the end-of-stream slots are exactly the streaming selector's. Writes
+ * the kept frames in order: idx[k] (source index, strictly increasing)
+ * fills count[k] >= 1 consecutive output slots. Both arrays must hold
+ * n_frames entries. max_out > 0 stops after that many output slots (the
+ * last count is cut). VLLM_ERR_INVALID_ARG for a bad rate or time base,
+ * step <= 0 or n_frames outside 1..VL_PLAN_MAX_FRAMES. */
+vllm_status vl_ffps_plan_cfr(int64_t tb_num, int64_t tb_den, double fps, int64_t first_pts, int64_t step,
+                             int64_t n_frames, int64_t max_out, int64_t *idx, int64_t *count, int64_t *n_out);
+
 #endif

@@ -31,7 +31,12 @@
  *  - VL_SAMPLE_FFMPEG_FPS: the frames `ffmpeg -i X -vf fps=F` emits (FFmpeg
  *    5.1 vf_fps defaults; llama.cpp's video path uses F=4). A source frame
  *    chosen for several output slots is yielded once per slot (ffmpeg
- *    duplicates it too); `index` is the source frame index.
+ *    duplicates it too); `index` is the source frame index. On a CFR
+ *    stream whose index lists every frame exactly one frame duration apart
+ *    (whole video, no range), the selection is computed up front from that
+ *    grid and served by the seeking path; each decoded frame is checked
+ *    against the grid and a mismatch redoes the pass sequentially, so the
+ *    frames are the same either way.
  *  - VL_SAMPLE_KEYFRAMES: the keyframes only (the decoder skips the rest).
  *  - VL_SAMPLE_ALL: every frame.
  *  max_frames > 0 caps FFMPEG_FPS / KEYFRAMES / ALL as well.

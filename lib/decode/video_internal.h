@@ -62,6 +62,11 @@ struct vl_video {
     int64_t *plan;        /* index policies: sorted source indices */
     int64_t plan_n, plan_pos;
     int64_t range_first, range_last; /* index range (index policies) */
+    int64_t *plan_count;  /* FFMPEG_FPS by seeking: output slots each plan entry fills */
+    int ffps_seek;        /* FFMPEG_FPS precomputed on the CFR grid, served by the index path */
+    int ffps_fallback;    /* that grid was contradicted: redo sequentially */
+    int64_t grid_step;    /* CFR grid: frame i has pts start_pts + i·grid_step */
+    int64_t skip_out;     /* FFMPEG_FPS after a fallback: output slots already yielded */
     double range_start, range_end;   /* seconds; range_end <= 0: open */
     vl_ffps ffps;
     int64_t dup_left, dup_slot;      /* FFMPEG_FPS: pending duplicates of the held frame */

@@ -255,6 +255,7 @@ void vl_video_close(vl_video *v)
 {
     if (!v) return;
     free(v->plan);
+    free(v->plan_count);
     vl_rgb_conv_free(&v->conv);
     av_frame_free(&v->frame);
     av_frame_free(&v->held);

@@ -16,6 +16,10 @@ vl_sampling vl_sampling_default(void)
 
 static int index_policy(const vl_video *v) { return v->s.policy == VL_SAMPLE_FPS || v->s.policy == VL_SAMPLE_UNIFORM; }
 
+/* Served by the index path (a sorted list of source frames, seeking
+ * allowed): the index rules, and FFMPEG_FPS precomputed on a CFR grid. */
+static int uses_plan(const vl_video *v) { return index_policy(v) || v->ffps_seek; }
+
 static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
 {
     if (s->policy < VL_SAMPLE_FPS || s->policy > VL_SAMPLE_ALL)
@@ -94,13 +98,56 @@ vllm_status vl_video_rewind_(vl_video *v)
     return VLLM_OK;
 }
 
+/* FFMPEG_FPS without decoding everything. On a constant-rate stream whose
+ * frames all sit on an exact pts grid (the container index lists every
+ * frame and its decode timestamps are exactly one frame duration apart in
+ * the stream time base), ffmpeg's selection follows from the grid alone:
+ * vl_ffps_plan_cfr feeds the grid to the same streaming selector. The
+ * list is then served by the index path, which seeks across GOPs. Every
+ * frame actually decoded is checked against the grid, and any mismatch
+ * (or an early end) redoes the iteration with the sequential selector, so
+ * the frames yielded are the sequential path's in every case. */
+static vllm_status ffps_try_plan(vl_video *v)
+{
+    if (v->mode != 0 || !v->info.cfr || v->n_index_keyframes < 2 || v->s.start > 0.0 || v->s.end > 0.0)
+        return VLLM_OK;
+    int64_t n = v->info.n_frames_est;
+    int n_entries = avformat_index_get_entries_count(v->st);
+    if (n <= 1 || n > VL_PLAN_MAX_FRAMES || v->n_index_frames != n || n_entries != n) return VLLM_OK;
+    double exact = 1.0 / (v->rate * v->tb);
+    if (!(exact >= 1.0 && exact < (double)INT32_MAX)) return VLLM_OK;
+    int64_t step = llround(exact);
+    if (fabs(exact - (double)step) > 1e-6 * exact) return VLLM_OK;
+    const AVIndexEntry *e0 = avformat_index_get_entry(v->st, 0);
+    if (!e0) return VLLM_OK;
+    int64_t t0 = e0->timestamp;
+    for (int i = 0; i < n_entries; i++) {
+        const AVIndexEntry *e = avformat_index_get_entry(v->st, i);
+        if (!e || (e->flags & AVINDEX_DISCARD_FRAME) || e->timestamp != t0 + (int64_t)i * step) return VLLM_OK;
+    }
+    v->plan = malloc((size_t)n * sizeof *v->plan);
+    v->plan_count = malloc((size_t)n * sizeof *v->plan_count);
+    if (!v->plan || !v->plan_count)
+        return vl_error(VLLM_ERR_NOMEM, "video: out of memory for a %lld-frame ffmpeg-fps plan", (long long)n);
+    VL_TRY(vl_ffps_plan_cfr(v->st->time_base.num, v->st->time_base.den, v->s.fps, v->start_pts - v->file_shift, step,
+                            n, v->s.max_frames, v->plan, v->plan_count, &v->plan_n));
+    v->grid_step = step;
+    v->range_first = 0;
+    v->range_last = n - 1;
+    v->ffps_seek = 1;
+    return VLLM_OK;
+}
+
 vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
 {
     if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
     VL_TRY(check_sampling(v, s));
     int touched = v->stats.packets_read > 0 || v->demux_eof;
     free(v->plan);
-    v->plan = NULL;
+    free(v->plan_count);
+    v->plan = v->plan_count = NULL;
+    v->ffps_seek = v->ffps_fallback = 0;
+    v->skip_out = 0;
     v->plan_n = v->plan_pos = 0;
     v->s = *s;
     v->active = 0;
@@ -122,11 +169,13 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     av_frame_unref(v->held);
     atomic_store(&v->cancel, 0);
     if (index_policy(v)) VL_TRY(make_plan(v));
-    if (s->policy == VL_SAMPLE_FFMPEG_FPS)
+    if (s->policy == VL_SAMPLE_FFMPEG_FPS) {
         VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, s->fps));
+        VL_TRY(ffps_try_plan(v));
+    }
     /* Seeking needs an index listing every frame (mp4/mov do; Matroska
      * cues list keyframes only), so frame numbers can be read from it. */
-    v->seek_ok = v->mode == 0 && index_policy(v) && v->info.cfr && v->n_index_keyframes >= 2;
+    v->seek_ok = v->mode == 0 && uses_plan(v) && v->info.cfr && v->n_index_keyframes >= 2;
     v->dec->skip_frame = s->policy == VL_SAMPLE_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT;
     v->active = 1;
     return VLLM_OK;
@@ -273,7 +322,7 @@ static vllm_status decode_next(vl_video *v)
             continue;
         }
         if (v->demux_eof) return VLLM_DONE; /* drained */
-        if (index_policy(v)) maybe_seek(v);
+        if (uses_plan(v)) maybe_seek(v);
         ret = av_read_frame(v->fmt, v->pkt);
         if (ret < 0) {
             if (ret != AVERROR_EOF) {
@@ -307,7 +356,7 @@ static vllm_status decode_next(vl_video *v)
         }
         v->next_sample++;
         v->stats.packets_read++;
-        if (index_policy(v)) choose_discard(v, v->pkt);
+        if (uses_plan(v)) choose_discard(v, v->pkt);
         if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) v->truncated = 1;
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
@@ -386,6 +435,10 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
 {
     while (v->plan_pos < v->plan_n) {
         vllm_status st = decode_next(v);
+        if (st == VLLM_DONE && v->ffps_seek) {
+            v->ffps_fallback = 1;
+            return VLLM_DONE;
+        }
         if (st == VLLM_DONE) {
             VL_LOG_WARN("video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
                         (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
@@ -395,6 +448,11 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
         }
         VL_TRY(st);
         int64_t idx = frame_index(v, v->frame);
+        if (v->ffps_seek && frame_ts(v->frame) != v->start_pts + idx * v->grid_step) {
+            av_frame_unref(v->frame);
+            v->ffps_fallback = 1;
+            return VLLM_DONE;
+        }
         int first = v->first_after_seek;
         v->first_after_seek = 0;
         if (first && idx > v->plan[v->plan_pos] && !v->retried) {
@@ -408,11 +466,22 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
             continue;
         }
         /* idx == target, or past it (the target frame was missing or
-         * corrupt): this is the closest frame that exists. */
+         * corrupt): this is the closest frame that exists. The ffmpeg
+         * selection has no such leeway. */
+        if (v->ffps_seek && idx != v->plan[v->plan_pos]) {
+            av_frame_unref(v->frame);
+            v->ffps_fallback = 1;
+            return VLLM_DONE;
+        }
+        int64_t slots = v->plan_count ? v->plan_count[v->plan_pos] : 1;
         while (v->plan_pos < v->plan_n && v->plan[v->plan_pos] <= idx) v->plan_pos++;
         v->retried = 0;
         st = emit(v, v->frame, idx, out);
         av_frame_unref(v->frame);
+        if (st == VLLM_OK && v->ffps_seek) {
+            v->last_out = *out;
+            v->dup_left = slots - 1;
+        }
         return st;
     }
     return VLLM_DONE;
@@ -446,12 +515,22 @@ static vllm_status next_simple_policy(vl_video *v, vl_rgb_frame *out)
 /* ffmpeg's fps filter: every decoded frame in the range is fed to the
  * emulation (sample_plan.c); a frame is converted only once it is known to
  * fill at least one output slot, and repeated for duplicated slots. */
-static vllm_status emit_held(vl_video *v, int64_t n, vl_rgb_frame *out)
+static vllm_status emit_held(vl_video *v, int64_t n, vl_rgb_frame *out, int *got)
 {
+    *got = 0;
+    /* after a fallback from the seeking path, the slots it already yielded
+     * are not yielded again (nor converted) */
+    if (v->skip_out >= n) {
+        v->skip_out -= n;
+        return VLLM_OK;
+    }
+    n -= v->skip_out;
+    v->skip_out = 0;
     vllm_status st = emit(v, v->held, v->held_index, out);
     if (st == VLLM_OK) {
         v->last_out = *out;
         v->dup_left = n - 1;
+        *got = 1;
     }
     return st;
 }
@@ -481,21 +560,57 @@ static vllm_status next_ffmpeg_fps(vl_video *v, vl_rgb_frame *out)
                 av_frame_unref(v->frame);
                 continue;
             } else {
+                int got = 0;
                 int64_t slot, n = vl_ffps_push(&v->ffps, ts - v->file_shift, &slot);
-                st = n > 0 ? emit_held(v, n, out) : VLLM_OK;
+                st = n > 0 ? emit_held(v, n, out, &got) : VLLM_OK;
                 av_frame_unref(v->held);
                 av_frame_move_ref(v->held, v->frame);
                 v->held_index = idx;
-                if (n > 0) return st;
+                if (st != VLLM_OK || got) return st;
                 continue;
             }
         }
         av_frame_unref(v->frame);
         v->flushed_ffps = 1;
+        int got = 0;
         int64_t slot, n = vl_ffps_finish(&v->ffps, &slot);
         if (n <= 0) return VLLM_DONE;
-        return emit_held(v, n, out);
+        VL_TRY(emit_held(v, n, out, &got));
+        return got ? VLLM_OK : VLLM_DONE;
     }
+}
+
+/* The grid the seeking FFMPEG_FPS path relied on was contradicted by a
+ * decoded frame: start over with the sequential selector, skipping the
+ * output slots already yielded. */
+static vllm_status ffps_fall_back(vl_video *v)
+{
+    VL_LOG_DEBUG("video: frames are off the constant-rate grid; ffmpeg-fps selection redone sequentially");
+    v->ffps_seek = v->ffps_fallback = 0;
+    v->seek_ok = 0;
+    v->skip_out = v->yielded;
+    v->dup_left = 0;
+    v->truncated = 0;
+    v->flushed_ffps = 0;
+    v->phase_n = 0;
+    v->phase_sum = v->phase_min = v->phase_max = 0.0;
+    av_frame_unref(v->held);
+    VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, v->s.fps));
+    return vl_video_rewind_(v);
+}
+
+static vllm_status next_ffmpeg_seek(vl_video *v, vl_rgb_frame *out)
+{
+    if (v->dup_left > 0) {
+        v->dup_left--;
+        *out = v->last_out; /* the conversion buffer still holds it */
+        v->yielded++;
+        return VLLM_OK;
+    }
+    vllm_status st = next_index_policy(v, out);
+    if (!v->ffps_fallback) return st;
+    VL_TRY(ffps_fall_back(v));
+    return next_ffmpeg_fps(v, out);
 }
 
 vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
@@ -504,7 +619,9 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
     if (!v->active) return vl_error(VLLM_ERR_STATE, "video: vl_video_sample_begin() was not called");
     if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
     vllm_status st;
-    if (index_policy(v))
+    if (v->ffps_seek)
+        st = next_ffmpeg_seek(v, out);
+    else if (index_policy(v))
         st = next_index_policy(v, out);
     else if (v->s.policy == VL_SAMPLE_FFMPEG_FPS)
         st = next_ffmpeg_fps(v, out);
