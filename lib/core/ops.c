@@ -1,6 +1,7 @@
 #include "ops.h"
 
 #include "cpu.h"
+#include "fastmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,40 +19,6 @@ void vl_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps)
     }
 }
 
-/* Round half to even. clang 14 has no __builtin_roundevenf; rintf rounds
- * the same way under the default rounding mode the library runs in. */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_roundevenf)
-#define VL_ROUNDEVENF(x) __builtin_roundevenf(x)
-#endif
-#endif
-#ifndef VL_ROUNDEVENF
-#define VL_ROUNDEVENF(x) rintf(x)
-#endif
-
-/* exp(x) to ~2 ulp, branch-free so loops over it vectorize: range
- * reduction by ln 2 (split in two for accuracy), a degree-6 polynomial
- * on [-ln2/2, ln2/2], and the exponent put in with integer arithmetic.
- * Inputs below -87 give 0 (softmax only feeds it x - max <= 0). */
-static inline float exp_fast(float x)
-{
-    x = x > -87.0f ? x : -87.0f; /* NaN lands here too: exp of garbage is 0, never UB */
-    x = x < 88.0f ? x : 88.0f;
-    const float n = VL_ROUNDEVENF(x * 1.44269504088896341f);
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t e = ((int32_t)n + 127) << 23;
-    float two_n;
-    memcpy(&two_n, &e, sizeof two_n);
-    return p * two_n;
-}
 
 /* x[i] = exp(x[i] - max), returning the sum. Compiled three times for the
  * vector widths the CPU may have and picked at run time (not with GCC's
@@ -61,11 +28,11 @@ static inline float exp_fast(float x)
     int64_t i = 0;                                                        \
     for (; i + 16 <= n; i += 16)                                          \
         for (int k = 0; k < 16; k++) {                                    \
-            x[i + k] = exp_fast(x[i + k] - max);                          \
+            x[i + k] = vl_exp_fast(x[i + k] - max);                          \
             part[k] += x[i + k];                                          \
         }                                                                 \
     for (; i < n; i++) {                                                  \
-        x[i] = exp_fast(x[i] - max);                                      \
+        x[i] = vl_exp_fast(x[i] - max);                                      \
         part[0] += x[i];                                                  \
     }                                                                     \
     double sum = 0.0;                                                     \

@@ -1,5 +1,7 @@
 #include "vit_ops.h"
 
+#include "core/fastmath.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -33,31 +35,10 @@ void vl_layernorm_rows(const float *x, float *y, int64_t rows, int n, const floa
     }
 }
 
-/* exp(x) by range reduction x = k·ln2 + r, |r| <= ln2/2, and Cephes' degree-6
- * polynomial; written branch-free so the loops below vectorize. Inputs are
- * clamped to the range where 2^k is a normal float. */
-static inline float exp_poly(float x)
-{
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
-    const float magic = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer */
-    float k = (x * 1.44269504088896341f + magic) - magic;
-    float r = x - k * 0.693359375f;
-    r = r - k * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float e = p * r * r + r + 1.0f;
-    int32_t ki = (int32_t)k;
-    return e * vl_bits_f32((uint32_t)(ki + 127) << 23);
-}
 
 void vl_expf_n(const float *x, float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) y[i] = exp_poly(x[i]);
+    for (int64_t i = 0; i < n; i++) y[i] = vl_exp_fast(x[i]);
 }
 
 /* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x / (1 + exp(-2u)): the second form
@@ -82,7 +63,7 @@ void vl_gelu_tanh(float *x, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         float u = c * v * (1.0f + 0.044715f * v * v);
-        x[i] = v / (1.0f + exp_poly(-2.0f * u));
+        x[i] = v / (1.0f + vl_exp_fast(-2.0f * u));
     }
 }
 
@@ -92,7 +73,7 @@ void vl_gelu_quick(float *x, int64_t n)
         vl_gelu_avx512(x, n, 1);
         return;
     }
-    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp_poly(-1.702f * x[i]));
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + vl_exp_fast(-1.702f * x[i]));
 }
 
 /* ggml's fp16 tables: table[h] = fp16(f(fp16_to_f32(h))) with f computed
@@ -143,12 +124,12 @@ void vl_softmax_scaled(float *x, int n, float scale)
     int i = 0;
     for (; i + 8 <= n; i += 8)
         for (int j = 0; j < 8; j++) {
-            float e = exp_poly(x[i + j] - mx);
+            float e = vl_exp_fast(x[i + j] - mx);
             x[i + j] = e;
             part[j] += e;
         }
     for (; i < n; i++) {
-        x[i] = exp_poly(x[i] - mx);
+        x[i] = vl_exp_fast(x[i] - mx);
         part[0] += x[i];
     }
     double sum = 0;
