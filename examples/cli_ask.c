@@ -41,7 +41,7 @@ static void usage(const char *cmd)
             "  --raw                no chat template: the prompt is used verbatim\n"
             "  -t N, --threads N    threads (default: all CPUs)\n"
             "  -c N                 context size (default: min(train, 4096))\n"
-            "  --kv-f16             store the KV cache in f16\n"
+            "  --kv-type f32|f16|q8_0   KV cache storage (default f32; --kv-f16 = f16)\n"
             "  --print-ids          print the generated token ids after the text\n"
             "  --dump-logits FILE   write the float32 logits after the prompt (vocabulary order)\n",
             cmd, strcmp(cmd, "ask") ? "" : " -p TEXT");
@@ -83,6 +83,11 @@ static int parse(int argc, char **argv, options *o)
         else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && v) o->sp.n_threads = atoi(argv[++i]);
         else if (!strcmp(a, "-c") && v) o->sp.n_ctx = atoi(argv[++i]);
         else if (!strcmp(a, "--kv-f16")) o->sp.kv_type = VLLM_KV_F16;
+        else if (!strcmp(a, "--kv-type") && v) {
+            const char *t = argv[++i];
+            o->sp.kv_type = !strcmp(t, "f32") ? VLLM_KV_F32 : !strcmp(t, "f16") ? VLLM_KV_F16
+                          : !strcmp(t, "q8_0") ? VLLM_KV_Q8_0 : (vllm_kv_type)-1;
+        }
         else if (!strcmp(a, "--print-ids")) o->print_ids = 1;
         else if (!strcmp(a, "--dump-logits") && v) o->dump_logits = argv[++i];
         else if (!strcmp(a, "--mmproj") && v) o->mp.mmproj_path = argv[++i];

@@ -112,9 +112,9 @@ vllm_status vl_sess_save(vllm_session *s, const char *path)
     for (int il = 0; il < hp->n_layer; il++)
         for (int h = 0; h < hp->n_head_kv; h++)
             for (int which = 0; which < 2; which++) {
-                size_t elt;
-                const void *kv = vl_llm_state_kv_head(s->st, il, h, which, &elt);
-                zw_put(w, kv, (size_t)n_past * hp->head_dim * elt, ZSTD_e_continue);
+                size_t row_bytes;
+                const void *kv = vl_llm_state_kv_head(s->st, il, h, which, &row_bytes);
+                zw_put(w, kv, (size_t)n_past * row_bytes, ZSTD_e_continue);
             }
     zw_put(w, SNAP_END, 8, ZSTD_e_end);
     const int failed = w->failed;
@@ -235,8 +235,9 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
     char *text = NULL;
     int32_t *hist = NULL;
     uint8_t *kv = NULL;
-    size_t elt = vl_llm_state_kv_type(s->st) == VL_KV_F16 ? 2 : 4;
-    const size_t head_bytes = vllm_is_error(st) ? 0 : (size_t)h.n_past * hp->head_dim * elt;
+    size_t row_bytes = 0;
+    vl_llm_state_kv_head(s->st, 0, 0, 0, &row_bytes);
+    const size_t head_bytes = vllm_is_error(st) ? 0 : (size_t)h.n_past * row_bytes;
     const size_t n_heads = (size_t)hp->n_layer * hp->n_head_kv * 2;
     if (!vllm_is_error(st)) {
         text = malloc(h.text_len + 1);

@@ -8,19 +8,22 @@
 #include <stdlib.h>
 
 #include "core/f16.h"
+#include "core/quant.h"
 #include "decoder/llm.h"
 #include "harness.h"
 
 static double row_diff(vl_llm_state *x, vl_llm_state *y, int kvh, int which, int pos, int hd)
 {
-    size_t elt;
-    const uint8_t *a = vl_llm_state_kv_head(x, 0, kvh, which, &elt);
+    size_t rb;
+    const uint8_t *a = vl_llm_state_kv_head(x, 0, kvh, which, &rb);
     const uint8_t *b = vl_llm_state_kv_head(y, 0, kvh, which, NULL);
+    float ra[1024], rbuf[1024];
+    const int32_t type = vl_llm_state_kv_type(x) == VL_KV_F16 ? VL_TYPE_F16 : vl_llm_state_kv_type(x) == VL_KV_Q8_0 ? VL_TYPE_Q8_0 : VL_TYPE_F32;
+    vl_dequantize_row(type, a + (size_t)pos * rb, ra, hd);
+    vl_dequantize_row(type, b + (size_t)pos * rb, rbuf, hd);
     double m = 0, norm = 0; /* max |diff| relative to the row's largest element */
     for (int i = 0; i < hd; i++) {
-        const size_t o = (size_t)pos * hd + i;
-        const float va = elt == 4 ? ((const float *)a)[o] : vl_f16_to_f32(((const uint16_t *)a)[o]);
-        const float vb = elt == 4 ? ((const float *)b)[o] : vl_f16_to_f32(((const uint16_t *)b)[o]);
+        const float va = ra[i], vb = rbuf[i];
         m = fmax(m, fabs((double)va - vb));
         norm = fmax(norm, fabs((double)vb));
     }

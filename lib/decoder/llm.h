@@ -48,7 +48,7 @@ typedef struct vl_llm {
 vllm_status vl_llm_load(const vl_gguf *g, vl_llm **out);
 void vl_llm_free(vl_llm *m);
 
-typedef enum vl_kv_type { VL_KV_F32 = 0, VL_KV_F16 = 1 } vl_kv_type;
+typedef enum vl_kv_type { VL_KV_F32 = 0, VL_KV_F16 = 1, VL_KV_Q8_0 = 2 } vl_kv_type;
 
 /* One sequence's KV cache and scratch buffers. */
 typedef struct vl_llm_state vl_llm_state;
@@ -60,10 +60,10 @@ int32_t vl_llm_state_n_ctx(const vl_llm_state *s);
 /* Forget positions >= n_past (n_past <= current). */
 void vl_llm_state_truncate(vl_llm_state *s, int32_t n_past);
 
-/* The cache of one KV head: n_ctx × head_dim elements of K (which = 0)
- * or V (which = 1), f32 or f16 per the state's kv type; *elt gets the
- * element size. For snapshots. */
-void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *elt);
+/* The cache of one KV head: n_ctx rows of head_dim values of K (which =
+ * 0) or V (which = 1) in the state's storage type; *row_bytes gets the
+ * size of one row. For snapshots. */
+void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *row_bytes);
 vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s);
 /* Remove positions [p0, p1) from the cache: later positions move down by
  * d = p1 - p0 and their keys are rotated back by d positions (RoPE is a

@@ -21,9 +21,9 @@ struct vl_llm_state {
     vl_llm_hparams hp;
     int32_t n_ctx, n_past;
     vl_kv_type kv_type;
-    size_t elt;          /* bytes per cached element */
-    size_t layer_elems;  /* n_head_kv * n_ctx * head_dim */
-    uint8_t *k, *v;      /* n_layer * layer_elems elements each */
+    int32_t dtype;       /* storage type of a cached row: F32, F16 or Q8_0 */
+    size_t row_bytes;    /* one head's row (head_dim values) */
+    uint8_t *k, *v;      /* n_layer × n_head_kv × n_ctx rows each */
 
     /* activations for one ubatch */
     float *x, *xb, *q, *kt, *vt, *att, *hb, *hb2;
@@ -39,6 +39,22 @@ struct vl_llm_state {
 
 static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh);
 
+/* One head_dim row into the cache's storage type. Q8_0 rows use the same
+ * block quantizer as activations (per 32 values: fp16 scale + int8):
+ * per-token blocks, so a row is written once, when its token arrives. */
+static void store_row(const vl_llm_state *s, const float *src, uint8_t *dst)
+{
+    const int hd = s->hp.head_dim;
+    if (s->dtype == VL_TYPE_F32) {
+        memcpy(dst, src, (size_t)hd * sizeof(float));
+    } else if (s->dtype == VL_TYPE_F16) {
+        uint16_t *h = (uint16_t *)dst;
+        for (int i = 0; i < hd; i++) h[i] = vl_f32_to_f16(src[i]);
+    } else {
+        vl_quantize_activations(s->dtype, src, dst, hd);
+    }
+}
+
 /* ---- state ------------------------------------------------------------------ */
 
 vllm_status vl_llm_state_new(const vl_llm *m, int32_t n_ctx, vl_kv_type kv_type, vl_llm_state **out)
@@ -52,9 +68,16 @@ vllm_status vl_llm_state_new(const vl_llm *m, int32_t n_ctx, vl_kv_type kv_type,
     s->hp = *hp;
     s->n_ctx = n_ctx;
     s->kv_type = kv_type;
-    s->elt = kv_type == VL_KV_F16 ? 2 : 4;
-    s->layer_elems = (size_t)hp->n_head_kv * (size_t)n_ctx * (size_t)hp->head_dim;
-    const size_t kv_bytes = (size_t)hp->n_layer * s->layer_elems * s->elt;
+    s->dtype = kv_type == VL_KV_F16 ? VL_TYPE_F16 : kv_type == VL_KV_Q8_0 ? VL_TYPE_Q8_0 : VL_TYPE_F32;
+    s->row_bytes = vl_row_size(s->dtype, hp->head_dim);
+    if (!s->row_bytes || (kv_type != VL_KV_F32 && kv_type != VL_KV_F16 && kv_type != VL_KV_Q8_0)) {
+        const int bad_type = kv_type != VL_KV_F32 && kv_type != VL_KV_F16 && kv_type != VL_KV_Q8_0;
+        free(s);
+        return bad_type ? vl_error(VLLM_ERR_INVALID_ARG, "unknown KV cache type %d", (int)kv_type)
+                        : vl_error(VLLM_ERR_UNSUPPORTED, "a Q8_0 KV cache needs a head dimension that is a multiple of 32 (this model's is %d)",
+                                   hp->head_dim);
+    }
+    const size_t kv_bytes = (size_t)hp->n_layer * hp->n_head_kv * (size_t)n_ctx * s->row_bytes;
     /* calloc: pages are committed only as positions are written */
     s->k = calloc(1, kv_bytes);
     s->v = calloc(1, kv_bytes);
@@ -105,9 +128,9 @@ void vl_llm_state_truncate(vl_llm_state *s, int32_t n_past)
     if (n_past >= 0 && n_past < s->n_past) s->n_past = n_past;
 }
 
-void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *elt)
+void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, size_t *row_bytes)
 {
-    if (elt) *elt = s->elt;
+    if (row_bytes) *row_bytes = s->row_bytes;
     return cache_head(s, which ? s->v : s->k, layer, kv_head);
 }
 
@@ -123,18 +146,17 @@ vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1)
     for (int il = 0; il < s->hp.n_layer; il++)
         for (int h = 0; h < s->hp.n_head_kv; h++) {
             uint8_t *k = cache_head(s, s->k, il, h), *v = cache_head(s, s->v, il, h);
-            const size_t rb = (size_t)hd * s->elt;
+            const size_t rb = s->row_bytes;
             memmove(k + (size_t)p0 * rb, k + (size_t)p1 * rb, (size_t)moved * rb);
             memmove(v + (size_t)p0 * rb, v + (size_t)p1 * rb, (size_t)moved * rb);
             for (int32_t i = 0; i < moved && d; i++) {
                 uint8_t *kr = k + (size_t)(p0 + i) * rb;
-                if (s->kv_type == VL_KV_F32) {
+                if (s->dtype == VL_TYPE_F32) {
                     vl_rope((float *)kr, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)d, s->hp.rope_base);
                 } else {
-                    uint16_t *hr = (uint16_t *)kr;
-                    for (int j = 0; j < hd; j++) row[j] = vl_f16_to_f32(hr[j]);
+                    vl_dequantize_row(s->dtype, kr, row, hd);
                     vl_rope(row, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)d, s->hp.rope_base);
-                    for (int j = 0; j < hd; j++) hr[j] = vl_f32_to_f16(row[j]);
+                    store_row(s, row, kr);
                 }
             }
         }
@@ -212,7 +234,7 @@ typedef struct attn_task {
 /* Pointer to head `kvh` of layer `il` in cache `base`. */
 static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh)
 {
-    return base + ((size_t)il * s->layer_elems + (size_t)kvh * s->n_ctx * s->hp.head_dim) * s->elt;
+    return base + ((size_t)il * s->hp.n_head_kv + (size_t)kvh) * (size_t)s->n_ctx * s->row_bytes;
 }
 
 /* Keys and values of one KV head as f32 matrices: the cache itself, or
@@ -221,14 +243,14 @@ static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh
 static void head_kv(vl_llm_state *s, int il, int kvh, int64_t n_keys, float *kf, float *vf, int *converted,
                     const float **K, const float **V)
 {
-    if (s->kv_type == VL_KV_F32) {
+    if (s->dtype == VL_TYPE_F32) {
         *K = (const float *)cache_head(s, s->k, il, kvh);
         *V = (const float *)cache_head(s, s->v, il, kvh);
         return;
     }
     if (*converted != kvh) {
-        vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->k, il, kvh), kf, n_keys * s->hp.head_dim);
-        vl_dequantize_row(VL_TYPE_F16, cache_head(s, s->v, il, kvh), vf, n_keys * s->hp.head_dim);
+        vl_dequantize_row(s->dtype, cache_head(s, s->k, il, kvh), kf, n_keys * s->hp.head_dim);
+        vl_dequantize_row(s->dtype, cache_head(s, s->v, il, kvh), vf, n_keys * s->hp.head_dim);
         *converted = kvh;
     }
     *K = kf;
@@ -296,7 +318,7 @@ static vllm_status ensure_attn_tmp(vl_llm_state *s, int nth)
 {
     if (s->attn_tmp && s->attn_tmp_threads >= nth) return VLLM_OK;
     size_t per = (size_t)QBLOCK * s->n_ctx;
-    if (s->kv_type == VL_KV_F16) per += 2 * (size_t)s->n_ctx * s->hp.head_dim;
+    if (s->dtype != VL_TYPE_F32) per += 2 * (size_t)s->n_ctx * s->hp.head_dim;
     float *p = malloc((size_t)nth * per * sizeof(float));
     if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory for attention scratch");
     free(s->attn_tmp);
@@ -310,20 +332,11 @@ static void store_kv(vl_llm_state *s, int il, int64_t n, int64_t pos0)
 {
     const int hd = s->hp.head_dim, nkv = s->hp.n_head_kv;
     for (int kvh = 0; kvh < nkv; kvh++) {
-        uint8_t *kd = cache_head(s, s->k, il, kvh) + (size_t)pos0 * hd * s->elt;
-        uint8_t *vd = cache_head(s, s->v, il, kvh) + (size_t)pos0 * hd * s->elt;
+        uint8_t *kd = cache_head(s, s->k, il, kvh) + (size_t)pos0 * s->row_bytes;
+        uint8_t *vd = cache_head(s, s->v, il, kvh) + (size_t)pos0 * s->row_bytes;
         for (int64_t t = 0; t < n; t++) {
-            const float *ks = s->kt + (t * nkv + kvh) * hd, *vs = s->vt + (t * nkv + kvh) * hd;
-            if (s->kv_type == VL_KV_F32) {
-                memcpy(kd + (size_t)t * hd * 4, ks, (size_t)hd * 4);
-                memcpy(vd + (size_t)t * hd * 4, vs, (size_t)hd * 4);
-            } else {
-                uint16_t *kh = (uint16_t *)(kd + (size_t)t * hd * 2), *vh = (uint16_t *)(vd + (size_t)t * hd * 2);
-                for (int i = 0; i < hd; i++) {
-                    kh[i] = vl_f32_to_f16(ks[i]);
-                    vh[i] = vl_f32_to_f16(vs[i]);
-                }
-            }
+            store_row(s, s->kt + (t * nkv + kvh) * hd, kd + (size_t)t * s->row_bytes);
+            store_row(s, s->vt + (t * nkv + kvh) * hd, vd + (size_t)t * s->row_bytes);
         }
     }
 }
