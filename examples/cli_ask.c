@@ -41,7 +41,7 @@ static void usage(const char *cmd)
             "  --raw                no chat template: the prompt is used verbatim\n"
             "  -t N, --threads N    threads (default: all CPUs)\n"
             "  -c N                 context size (default: min(train, 4096))\n"
-            "  --kv-type f32|f16|q8_0   KV cache storage (default f32; --kv-f16 = f16)\n"
+            "  --kv-type f32|f16|q8_0|q4_0  KV cache storage (default f32; --kv-f16 = f16)\n"
             "  --print-ids          print the generated token ids after the text\n"
             "  --dump-logits FILE   write the float32 logits after the prompt (vocabulary order)\n",
             cmd, strcmp(cmd, "ask") ? "" : " -p TEXT");
@@ -86,7 +86,7 @@ static int parse(int argc, char **argv, options *o)
         else if (!strcmp(a, "--kv-type") && v) {
             const char *t = argv[++i];
             o->sp.kv_type = !strcmp(t, "f32") ? VLLM_KV_F32 : !strcmp(t, "f16") ? VLLM_KV_F16
-                          : !strcmp(t, "q8_0") ? VLLM_KV_Q8_0 : (vllm_kv_type)-1;
+                          : !strcmp(t, "q8_0") ? VLLM_KV_Q8_0 : !strcmp(t, "q4_0") ? VLLM_KV_Q4_0 : (vllm_kv_type)-1;
         }
         else if (!strcmp(a, "--print-ids")) o->print_ids = 1;
         else if (!strcmp(a, "--dump-logits") && v) o->dump_logits = argv[++i];

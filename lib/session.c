@@ -79,7 +79,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
                            "vllm_session_params"));
     if (p.n_ctx < 0 || p.n_threads < 0 || p.n_threads > 1024)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: n_ctx %d / n_threads %d out of range", p.n_ctx, p.n_threads);
-    if (p.kv_type != VLLM_KV_F32 && p.kv_type != VLLM_KV_F16 && p.kv_type != VLLM_KV_Q8_0)
+    if (p.kv_type < VLLM_KV_F32 || p.kv_type > VLLM_KV_Q4_0)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: unknown kv_type %d", (int)p.kv_type);
     int32_t n_ctx = p.n_ctx;
     if (n_ctx == 0) n_ctx = model->llm->hp.n_ctx_train < 4096 ? model->llm->hp.n_ctx_train : 4096;
@@ -93,7 +93,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &attr);
     pthread_mutexattr_destroy(&attr);
-    vllm_status st = vl_llm_state_new(model->llm, n_ctx, p.kv_type == VLLM_KV_F16 ? VL_KV_F16 : p.kv_type == VLLM_KV_Q8_0 ? VL_KV_Q8_0 : VL_KV_F32, &s->st);
+    vllm_status st = vl_llm_state_new(model->llm, n_ctx, (vl_kv_type)p.kv_type, &s->st); /* the enums share their values */
     if (!vllm_is_error(st)) {
         s->pool = vl_pool_create(p.n_threads);
         if (!s->pool) st = vl_error(VLLM_ERR_NOMEM, "cannot start %d worker threads", p.n_threads);

@@ -3,8 +3,8 @@
  * f32 cache, and the memory each type takes per token. The tolerances are
  * the formats' own: f16 keeps 11 significant bits (~5e-4 relative per
  * value), Q8_0 one scale per 32 values and 8-bit steps (~4e-3 of a
- * block's largest value); attention averages many such values, so the
- * logits move by a few times that at most. The tiny fixture (head_dim 16)
+ * block's largest value), Q4_0 4-bit steps (~6e-2); attention averages
+ * many such values, so the logits move by a few times that at most. The tiny fixture (head_dim 16)
  * cannot use Q8_0: that is a clean error.
  * usage: test_kv_types PATH-TO-videollm-gen-model */
 #define VLLM_EXPERIMENTAL
@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "core/dtype.h"
+#include "core/quant.h"
 #include "vllm/videollm.h"
 
 enum { N = 200 };
@@ -58,10 +60,10 @@ TEST_MAIN_BEGIN
 
     float *ref = run(m, VLLM_KV_F32, ids, mi.n_vocab);
     const struct { vllm_kv_type kv; const char *name; double tol; double bytes; } types[] = {
-        {VLLM_KV_F16, "f16", 5e-3, 2.0}, {VLLM_KV_Q8_0, "q8_0", 3e-2, 34.0 / 32.0}};
+        {VLLM_KV_F16, "f16", 5e-3, 2.0}, {VLLM_KV_Q8_0, "q8_0", 3e-2, 34.0 / 32.0}, {VLLM_KV_Q4_0, "q4_0", 1.5e-1, 18.0 / 32.0}};
     double mag = 0;
     for (int i = 0; i < 4 * mi.n_vocab; i++) mag = fmax(mag, fabs(ref[i]));
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 3; t++) {
         float *got = run(m, types[t].kv, ids, mi.n_vocab);
         double err = 0;
         int top1 = 0;
@@ -84,6 +86,22 @@ TEST_MAIN_BEGIN
     free(ref);
     vllm_model_free(m);
     remove(path);
+
+    /* the Q4_0 storage quantizer on a hand-made block: values j-16, so the
+     * largest magnitude is -16 at j=0 -> d = -16/-8 = 2, q = (int)(x/2 + 8.5)
+     * clamped to 15, each value decodes to (q-8)*2, within d/2 = 1 of x */
+    float x[32], back[32];
+    unsigned char blk[18];
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 16);
+    vl_quantize_row_q4_0(x, blk, 32);
+    vl_dequantize_row_ref(VL_TYPE_Q4_0, blk, back, 32);
+    int q_ok = 1;
+    for (int j = 0; j < 32; j++) {
+        int q = (int)(x[j] / 2.0f + 8.5f);
+        q = q > 15 ? 15 : q;
+        q_ok &= back[j] == (float)((q - 8) * 2) && fabsf(back[j] - x[j]) <= 1.0f + (x[j] > 13);
+    }
+    CHECK(q_ok, "Q4_0 storage quantizer disagrees with the format's rule");
 
     /* head_dim 16 has no room for 32-value blocks */
     char tiny[1024];

@@ -209,7 +209,8 @@ typedef struct vllm_session vllm_session;
 typedef enum vllm_kv_type {
     VLLM_KV_F32 = 0,
     VLLM_KV_F16 = 1,
-    VLLM_KV_Q8_0 = 2   /* blocks of 32 values: fp16 scale + int8 (8.5 bits); head_dim % 32 == 0 */
+    VLLM_KV_Q8_0 = 2,  /* blocks of 32 values: fp16 scale + int8 (8.5 bits); head_dim % 32 == 0 */
+    VLLM_KV_Q4_0 = 3   /* blocks of 32 values: fp16 scale + 4-bit (4.5 bits); head_dim % 32 == 0 */
 } vllm_kv_type;
 
 typedef struct vllm_session_params {

@@ -329,6 +329,23 @@ void vl_quantize_activations(int32_t vec_dot_type, const float *x, void *dst, in
     }
 }
 
+void vl_quantize_row_q4_0(const float *x, void *dst, int64_t n)
+{
+    vl_block_q4_0 *y = dst;
+    for (int64_t b = 0; b < n / VL_QK; b++) {
+        const float *v = x + b * VL_QK;
+        float amax = 0.0f, max = 0.0f; /* the value of largest magnitude, with its sign */
+        for (int j = 0; j < VL_QK; j++)
+            if (fabsf(v[j]) > amax) amax = fabsf(v[j]), max = v[j];
+        const float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = vl_f32_to_f16(d);
+        for (int j = 0; j < VL_QK / 2; j++) {
+            const int q0 = (int)(v[j] * id + 8.5f), q1 = (int)(v[j + VL_QK / 2] * id + 8.5f);
+            y[b].qs[j] = (uint8_t)((q0 > 15 ? 15 : q0) | (q1 > 15 ? 15 : q1) << 4);
+        }
+    }
+}
+
 void vl_activations_emulate(int32_t vec_dot_type, const float *x, float *dst, int64_t n)
 {
     switch (vec_dot_type) {

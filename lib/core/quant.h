@@ -47,6 +47,11 @@ size_t vl_activation_row_size(int32_t vec_dot_type, int64_t n);
 /* Convert n f32 activations to `vec_dot_type` (n a multiple of its block). */
 void vl_quantize_activations(int32_t vec_dot_type, const float *x, void *dst, int64_t n);
 
+/* Q4_0 blocks for storage (the KV cache): ggml's reference rule — the
+ * value of largest magnitude maps to -8, d = that value / -8, nibbles
+ * round half up. n a multiple of 32. */
+void vl_quantize_row_q4_0(const float *x, void *dst, int64_t n);
+
 /* Round-trip activations through `vec_dot_type` in float form: what the
  * dot product against a weight row effectively sees. Lets a GEMM on
  * dequantized weights reproduce llama.cpp's quantized dot products. */

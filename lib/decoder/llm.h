@@ -48,7 +48,7 @@ typedef struct vl_llm {
 vllm_status vl_llm_load(const vl_gguf *g, vl_llm **out);
 void vl_llm_free(vl_llm *m);
 
-typedef enum vl_kv_type { VL_KV_F32 = 0, VL_KV_F16 = 1, VL_KV_Q8_0 = 2 } vl_kv_type;
+typedef enum vl_kv_type { VL_KV_F32 = 0, VL_KV_F16 = 1, VL_KV_Q8_0 = 2, VL_KV_Q4_0 = 3 } vl_kv_type;
 
 /* One sequence's KV cache and scratch buffers. */
 typedef struct vl_llm_state vl_llm_state;

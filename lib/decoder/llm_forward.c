@@ -40,8 +40,9 @@ struct vl_llm_state {
 static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh);
 
 /* One head_dim row into the cache's storage type. Q8_0 rows use the same
- * block quantizer as activations (per 32 values: fp16 scale + int8):
- * per-token blocks, so a row is written once, when its token arrives. */
+ * block quantizer as activations (per 32 values: fp16 scale + int8), Q4_0
+ * ggml's 4-bit rule: per-token blocks, so a row is written once, when its
+ * token arrives (per-channel scales would change as tokens are added). */
 static void store_row(const vl_llm_state *s, const float *src, uint8_t *dst)
 {
     const int hd = s->hp.head_dim;
@@ -50,6 +51,8 @@ static void store_row(const vl_llm_state *s, const float *src, uint8_t *dst)
     } else if (s->dtype == VL_TYPE_F16) {
         uint16_t *h = (uint16_t *)dst;
         for (int i = 0; i < hd; i++) h[i] = vl_f32_to_f16(src[i]);
+    } else if (s->dtype == VL_TYPE_Q4_0) {
+        vl_quantize_row_q4_0(src, dst, hd);
     } else {
         vl_quantize_activations(s->dtype, src, dst, hd);
     }
@@ -68,14 +71,18 @@ vllm_status vl_llm_state_new(const vl_llm *m, int32_t n_ctx, vl_kv_type kv_type,
     s->hp = *hp;
     s->n_ctx = n_ctx;
     s->kv_type = kv_type;
-    s->dtype = kv_type == VL_KV_F16 ? VL_TYPE_F16 : kv_type == VL_KV_Q8_0 ? VL_TYPE_Q8_0 : VL_TYPE_F32;
+    s->dtype = kv_type == VL_KV_F16    ? VL_TYPE_F16
+             : kv_type == VL_KV_Q8_0 ? VL_TYPE_Q8_0
+             : kv_type == VL_KV_Q4_0 ? VL_TYPE_Q4_0
+                                     : VL_TYPE_F32;
     s->row_bytes = vl_row_size(s->dtype, hp->head_dim);
-    if (!s->row_bytes || (kv_type != VL_KV_F32 && kv_type != VL_KV_F16 && kv_type != VL_KV_Q8_0)) {
-        const int bad_type = kv_type != VL_KV_F32 && kv_type != VL_KV_F16 && kv_type != VL_KV_Q8_0;
+    const int bad_type = kv_type < VL_KV_F32 || kv_type > VL_KV_Q4_0;
+    if (bad_type || !s->row_bytes) {
+        const int32_t dtype = s->dtype;
         free(s);
         return bad_type ? vl_error(VLLM_ERR_INVALID_ARG, "unknown KV cache type %d", (int)kv_type)
-                        : vl_error(VLLM_ERR_UNSUPPORTED, "a Q8_0 KV cache needs a head dimension that is a multiple of 32 (this model's is %d)",
-                                   hp->head_dim);
+                        : vl_error(VLLM_ERR_UNSUPPORTED, "a %s KV cache needs a head dimension that is a multiple of 32 (this model's is %d)",
+                                   vl_type_name(dtype), hp->head_dim);
     }
     const size_t kv_bytes = (size_t)hp->n_layer * hp->n_head_kv * (size_t)n_ctx * s->row_bytes;
     /* calloc: pages are committed only as positions are written */
