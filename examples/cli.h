@@ -5,6 +5,7 @@
 #define VL_EXAMPLES_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 int cli_info(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
@@ -18,5 +19,8 @@ int cli_sheet(int argc, char **argv);
 /* Whole file into a malloc'ed, NUL-terminated buffer (*len excludes the
  * NUL); NULL on failure. */
 char *cli_read_file(const char *path, size_t *len);
+
+/* Packed RGB24 pixels to a PNG file through libavcodec; 0 on success. */
+int cli_write_png(const char *path, const uint8_t *rgb, int width, int height, int stride);
 
 #endif

@@ -33,36 +33,6 @@ static void usage(FILE *f)
                "                   (--fast | --dedup [T] --prune-rate Q; --mmproj M to shade tokens)\n");
 }
 
-static int write_png(const char *path, const vl_rgb_frame *f)
-{
-    const AVCodec *c = avcodec_find_encoder(AV_CODEC_ID_PNG);
-    AVCodecContext *ctx = c ? avcodec_alloc_context3(c) : NULL;
-    AVFrame *fr = av_frame_alloc();
-    AVPacket *pkt = av_packet_alloc();
-    int rc = -1;
-    if (!ctx || !fr || !pkt) goto done;
-    ctx->width = f->width;
-    ctx->height = f->height;
-    ctx->pix_fmt = AV_PIX_FMT_RGB24;
-    ctx->time_base = (AVRational){1, 1};
-    if (avcodec_open2(ctx, c, NULL) < 0) goto done;
-    fr->format = AV_PIX_FMT_RGB24;
-    fr->width = f->width;
-    fr->height = f->height;
-    fr->data[0] = f->rgb;
-    fr->linesize[0] = f->stride;
-    if (avcodec_send_frame(ctx, fr) < 0 || avcodec_receive_packet(ctx, pkt) < 0) goto done;
-    FILE *o = fopen(path, "wb");
-    if (!o) goto done;
-    rc = fwrite(pkt->data, 1, (size_t)pkt->size, o) == (size_t)pkt->size ? 0 : -1;
-    if (fclose(o) != 0) rc = -1;
-done:
-    av_packet_free(&pkt);
-    av_frame_free(&fr);
-    avcodec_free_context(&ctx);
-    return rc;
-}
-
 int cli_frames(int argc, char **argv)
 {
     const char *video = NULL, *out = NULL, *policy = NULL;
@@ -155,7 +125,7 @@ int cli_frames(int argc, char **argv)
             if (out) {
                 char path[4096];
                 snprintf(path, sizeof path, "%s/frame_%05lld.png", out, (long long)n);
-                if (write_png(path, &f) != 0) {
+                if (cli_write_png(path, f.rgb, f.width, f.height, f.stride) != 0) {
                     fprintf(stderr, "frames: cannot write %s\n", path);
                     rc = 1;
                     break;

@@ -103,36 +103,6 @@ static void dropped(sheet *s, int x0, int y0)
         }
 }
 
-static int write_png(const char *path, const sheet *s)
-{
-    const AVCodec *c = avcodec_find_encoder(AV_CODEC_ID_PNG);
-    AVCodecContext *ctx = c ? avcodec_alloc_context3(c) : NULL;
-    AVFrame *fr = av_frame_alloc();
-    AVPacket *pkt = av_packet_alloc();
-    int rc = -1;
-    if (!ctx || !fr || !pkt) goto done;
-    ctx->width = s->w;
-    ctx->height = s->h;
-    ctx->pix_fmt = AV_PIX_FMT_RGB24;
-    ctx->time_base = (AVRational){1, 1};
-    if (avcodec_open2(ctx, c, NULL) < 0) goto done;
-    fr->format = AV_PIX_FMT_RGB24;
-    fr->width = s->w;
-    fr->height = s->h;
-    fr->data[0] = s->px;
-    fr->linesize[0] = s->w * 3;
-    if (avcodec_send_frame(ctx, fr) < 0 || avcodec_receive_packet(ctx, pkt) < 0) goto done;
-    FILE *o = fopen(path, "wb");
-    if (!o) goto done;
-    rc = fwrite(pkt->data, 1, (size_t)pkt->size, o) == (size_t)pkt->size ? 0 : -1;
-    if (fclose(o) != 0) rc = -1;
-done:
-    av_packet_free(&pkt);
-    av_frame_free(&fr);
-    avcodec_free_context(&ctx);
-    return rc;
-}
-
 int cli_sheet_wanted(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -286,7 +256,7 @@ int cli_sheet(int argc, char **argv)
             snprintf(lab, sizeof lab, "%02d:%02d", secs / 60 % 100, secs % 60);
             text(&sh, x0 + 2, y0 + THUMB + 3, lab, 2);
         }
-        if (write_png(out, &sh) != 0) {
+        if (cli_write_png(out, sh.px, sh.w, sh.h, sh.w * 3) != 0) {
             fprintf(stderr, "frames --sheet: cannot write %s\n", out);
             goto done;
         }
