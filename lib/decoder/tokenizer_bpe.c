@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tokenizer_internal.h"
+#include "bigram_queue.h"
 #include "unicode.h"
 
 typedef struct sym {
@@ -13,62 +14,6 @@ typedef struct sym {
     uint32_t off, n;     /* bytes in the encoded word */
     int32_t id;          /* token of this text, -1 if none */
 } sym;
-
-typedef struct bigram {
-    int32_t rank;
-    int32_t left, right;
-    uint32_t size;
-    int32_t result;
-} bigram;
-
-typedef struct bheap {
-    bigram *v;
-    size_t n, cap;
-} bheap;
-
-/* llama.cpp's comparator: lowest rank first, then lowest left index. */
-static int before(const bigram *a, const bigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static vllm_status heap_push(bheap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, cap * sizeof *v);
-        if (!v) return vl_error(VLLM_ERR_NOMEM, "tokenizer: cannot grow the BPE queue");
-        h->v = v;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&b, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-    return VLLM_OK;
-}
-
-static bigram heap_pop(bheap *h)
-{
-    bigram top = h->v[0];
-    bigram last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const bigram *best = &last;
-        if (l < h->n && before(&h->v[l], best)) { m = l; best = &h->v[l]; }
-        if (r < h->n && before(&h->v[r], best)) { m = r; }
-        if (m == i) break;
-        h->v[i] = h->v[m];
-        i = m;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
 
 typedef struct bpe_work {
     uint32_t *cpt;
@@ -78,7 +23,7 @@ typedef struct bpe_work {
     size_t enc_cap;
     sym *syms;
     size_t syms_cap;
-    bheap heap;
+    vl_bigram_queue heap;
 } bpe_work;
 
 static vllm_status add_bigram(const vl_tokenizer *t, bpe_work *w, int32_t l, int32_t r)
@@ -88,8 +33,8 @@ static vllm_status add_bigram(const vl_tokenizer *t, bpe_work *w, int32_t l, int
     if (a->id < 0 || b->id < 0) return VLLM_OK;  /* merges only join tokens (checked at load) */
     const vl_merge_slot *m = vl_merge_lookup(t, a->id, b->id);
     if (!m) return VLLM_OK;
-    bigram g = { m->rank, l, r, a->n + b->n, m->result };
-    return heap_push(&w->heap, g);
+    vl_bigram g = {(double)m->rank, l, r, (uint32_t)(a->n + b->n), m->result};
+    return vl_bigram_push(&w->heap, g);
 }
 
 static vllm_status encode_word(const vl_tokenizer *t, bpe_work *w, const uint32_t *cpt, size_t ncpt, vl_tokens *out)
@@ -136,7 +81,7 @@ static vllm_status encode_word(const vl_tokenizer *t, bpe_work *w, const uint32_
     w->heap.n = 0;
     for (size_t i = 1; i < ns; i++) VL_TRY(add_bigram(t, w, (int32_t)i - 1, (int32_t)i));
     while (w->heap.n) {
-        bigram g = heap_pop(&w->heap);
+        vl_bigram g = vl_bigram_pop(&w->heap);
         sym *l = &w->syms[g.left], *r = &w->syms[g.right];
         /* stale entry: a side was merged away or grew since it was queued */
         if (l->n == 0 || r->n == 0 || l->n + r->n != g.size) continue;

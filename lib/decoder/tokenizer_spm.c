@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tokenizer_internal.h"
+#include "bigram_queue.h"
 #include "unicode.h"
 
 typedef struct sym {
@@ -14,77 +15,22 @@ typedef struct sym {
     size_t off, n;
 } sym;
 
-typedef struct bigram {
-    float score;
-    int32_t left, right;
-    size_t size;
-} bigram;
-
-typedef struct bheap {
-    bigram *v;
-    size_t n, cap;
-} bheap;
-
-/* llama.cpp: highest score first, then lowest left index. */
-static int before(const bigram *a, const bigram *b)
-{
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static vllm_status heap_push(bheap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, cap * sizeof *v);
-        if (!v) return vl_error(VLLM_ERR_NOMEM, "tokenizer: cannot grow the SPM queue");
-        h->v = v;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&b, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-    return VLLM_OK;
-}
-
-static bigram heap_pop(bheap *h)
-{
-    bigram top = h->v[0];
-    bigram last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const bigram *best = &last;
-        if (l < h->n && before(&h->v[l], best)) { m = l; best = &h->v[l]; }
-        if (r < h->n && before(&h->v[r], best)) { m = r; }
-        if (m == i) break;
-        h->v[i] = h->v[m];
-        i = m;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
-
-static vllm_status add_bigram(const vl_tokenizer *t, const char *text, sym *s, bheap *h, int32_t l, int32_t r)
+static vllm_status add_bigram(const vl_tokenizer *t, const char *text, sym *s, vl_bigram_queue *h, int32_t l, int32_t r)
 {
     if (l < 0 || r < 0) return VLLM_OK;
     /* neighbours are contiguous, so the pair's text is one span */
     size_t size = s[l].n + s[r].n;
     int32_t id = vl_tok_lookup(t, text + s[l].off, size);
     if (id < 0) return VLLM_OK;
-    bigram g = { t->score[id], l, r, size };
-    return heap_push(h, g);
+    vl_bigram g = {-(double)t->score[id], l, r, (uint32_t)size, -1};
+    return vl_bigram_push(h, g);
 }
 
 vllm_status vl_spm_encode(const vl_tokenizer *t, const char *text, size_t len, vl_tokens *out)
 {
     if (len == 0) return VLLM_OK;
     vllm_status st = VLLM_OK;
-    bheap h = { 0, 0, 0 };
+    vl_bigram_queue h = { 0, 0, 0 };
     sym *s = malloc(len * sizeof *s);
     if (!s) return vl_error(VLLM_ERR_NOMEM, "tokenizer: cannot allocate %zu SPM symbols", len);
     int32_t ns = 0;
@@ -99,7 +45,7 @@ vllm_status vl_spm_encode(const vl_tokenizer *t, const char *text, size_t len, v
     }
     for (int32_t i = 1; i < ns && st == VLLM_OK; i++) st = add_bigram(t, text, s, &h, i - 1, i);
     while (h.n && st == VLLM_OK) {
-        bigram g = heap_pop(&h);
+        vl_bigram g = vl_bigram_pop(&h);
         sym *l = &s[g.left], *r = &s[g.right];
         /* stale entry: a side was merged away or grew since it was queued */
         if (l->n == 0 || r->n == 0 || l->n + r->n != g.size) continue;
