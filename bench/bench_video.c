@@ -2,16 +2,21 @@
  * in its own child process so peak memory (ru_maxrss) is per mode:
  *   fps1      SmolVLM2-style fps=1 rule without the 64-frame cap (one frame
  *             per second, as `-vf fps=1` gives), native size RGB24
+ *   fps1_one  the same frames, one seeking iterator (no GOP-parallel threads)
  *   fps1_seq  the same frames with seeking disabled (decodes every frame)
  *   ffps1     VL_SAMPLE_FFMPEG_FPS at fps=1: exactly the ffmpeg pipe's
  *             frames (seeking on constant-rate streams with an index)
+ *   ffps1_one the same on one seeking iterator
  *   ffps1_seq the same with seeking disabled (every frame fed to the selector)
  *   uniform8  8 uniform frames
  *   all       every frame decoded and converted to RGB (the decode ceiling)
  *   ffmpeg    `ffmpeg -i X -vf fps=1 -f rawvideo -pix_fmt rgb24 pipe:` at
  *             native size (llama.cpp's way), when the binary is in PATH
  * One line per mode: file, mode, frames, seconds, frames/s, decoded
- * frames, seeks, peak RSS MB, and the speed-up over the ffmpeg pipe. */
+ * frames, seeks, GOP-parallel decoder threads (0: one iterator with
+ * libavcodec's own threads), peak RSS MB, and the speed-up over the
+ * ffmpeg pipe. The seeking modes run GOP-parallel (the default); *_one
+ * modes use a single seeking iterator for comparison. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 
 typedef struct result {
     long long frames, decoded, seeks;
+    int workers;
     double secs;
     double child_rss_mb; /* ffmpeg mode: the ffmpeg process's own peak */
     int ok;
@@ -38,13 +44,13 @@ static void run_mode(const char *path, const char *mode, result *r)
         return;
     }
     vl_sampling s = vl_sampling_default();
-    if (!strcmp(mode, "fps1") || !strcmp(mode, "fps1_seq")) {
+    if (strstr(mode, "_seq")) vl_video_set_decode_mode(v, 1);
+    if (strstr(mode, "_one")) vl_video_set_decode_mode(v, 2);
+    if (!strncmp(mode, "fps1", 4)) {
         s.max_frames = 1000000;
-        if (!strcmp(mode, "fps1_seq")) vl_video_set_decode_mode(v, 1);
-    } else if (!strcmp(mode, "ffps1") || !strcmp(mode, "ffps1_seq")) {
+    } else if (!strncmp(mode, "ffps1", 5)) {
         s.policy = VL_SAMPLE_FFMPEG_FPS;
         s.max_frames = 0;
-        if (!strcmp(mode, "ffps1_seq")) vl_video_set_decode_mode(v, 1);
     } else if (!strcmp(mode, "uniform8")) {
         s.policy = VL_SAMPLE_UNIFORM;
         s.n_frames = 8;
@@ -64,6 +70,7 @@ static void run_mode(const char *path, const char *mode, result *r)
     vl_video_get_stats(v, &stats);
     r->decoded = stats.frames_decoded;
     r->seeks = stats.seeks;
+    r->workers = stats.workers;
     vl_video_close(v);
 }
 
@@ -125,8 +132,8 @@ int main(int argc, char **argv)
     }
     int ff = have_ffmpeg();
     if (!ff) printf("# ffmpeg not found: the ffmpeg-pipe comparison is skipped\n");
-    printf("# file mode frames seconds frames_per_s decoded seeks peak_rss_mb speedup_vs_ffmpeg\n");
-    static const char *modes[] = {"ffmpeg", "fps1", "fps1_seq", "ffps1", "ffps1_seq", "uniform8", "all"};
+    printf("# file mode frames seconds frames_per_s decoded seeks threads peak_rss_mb speedup_vs_ffmpeg\n");
+    static const char *modes[] = {"ffmpeg", "fps1", "fps1_one", "fps1_seq", "ffps1", "ffps1_one", "ffps1_seq", "uniform8", "all"};
     const int n_modes = (int)(sizeof modes / sizeof *modes);
     for (int a = 1; a < argc; a++) {
         double ffmpeg_fps = 0;
@@ -139,8 +146,8 @@ int main(int argc, char **argv)
             }
             double fps = r.secs > 0 ? r.frames / r.secs : 0;
             if (m == 0) ffmpeg_fps = fps;
-            printf("%s %s %lld %.3f %.1f %lld %lld %.1f", argv[a], modes[m], r.frames, r.secs, fps, r.decoded,
-                   r.seeks, rss);
+            printf("%s %s %lld %.3f %.1f %lld %lld %d %.1f", argv[a], modes[m], r.frames, r.secs, fps, r.decoded,
+                   r.seeks, r.workers, rss);
             if (ffmpeg_fps > 0 && m > 0) printf(" %.2fx", fps / ffmpeg_fps);
             printf("\n");
             fflush(stdout);

@@ -225,6 +225,7 @@ static void test_generated(const char *codec)
         path, sizeof path);
     vl_video *v;
     REQUIRE(vl_video_open(path, &v) == VLLM_OK, "open %s: %s", path, vl_error_message());
+    REQUIRE(vl_video_set_threads(v, 2) == VLLM_OK, "threads: %s", vl_error_message());
     const vl_video_info *in = vl_video_get_info(v);
     CHECK(in->n_frames_est == 150 && fabs(in->fps - 25) < 1e-9 && in->cfr && in->width == 96 && in->height == 64,
           "%s info: %lld frames %g fps cfr %d", codec, (long long)in->n_frames_est, in->fps, in->cfr);
@@ -241,21 +242,23 @@ static void test_generated(const char *codec)
     /* fps rule at 1 fps: round(6) = 6 frames at linspace(0, 149, 6),
      * identical with seeking and fully sequential */
     int64_t want[6] = {0, 29, 59, 89, 119, 149};
-    int64_t decoded[2] = {0};
-    for (int mode = 0; mode <= 1; mode++) {
+    int64_t decoded[3] = {0};
+    for (int mode = 0; mode <= 2; mode++) {
         s = vl_sampling_default();
         run(v, &s, mode, &G);
+        /* mode 0 shares the six GOPs between two decoder threads */
+        CHECK((G.stats.workers == 2) == (mode == 0), "%s mode %d: %d decoder threads", codec, mode, G.stats.workers);
         CHECK(G.n == 6, "%s mode %d: %d frames", codec, mode, G.n);
         ok = 1;
         for (int i = 0; i < G.n && i < 6; i++) ok &= G.idx[i] == want[i] && G.ident[i] == want[i] % 256;
         CHECK(ok, "%s mode %d: wrong frames", codec, mode);
         decoded[mode] = G.stats.frames_decoded;
-        if (mode == 0) CHECK(G.stats.seeks > 0, "%s: no seeks on a 12-frame GOP with 30-frame gaps", codec);
+        if (mode != 1) CHECK(G.stats.seeks > 0, "%s: no seeks on a 12-frame GOP with 30-frame gaps", codec);
         CHECK(G.stats.frames_converted == 6, "%s mode %d converted %lld", codec, mode,
               (long long)G.stats.frames_converted);
     }
-    CHECK(decoded[0] < decoded[1], "%s decoded %lld (seeking) vs %lld frames", codec, (long long)decoded[0],
-          (long long)decoded[1]);
+    CHECK(decoded[0] < decoded[1] && decoded[2] < decoded[1], "%s decoded %lld (parallel), %lld (seeking) vs %lld frames", codec, (long long)decoded[0],
+          (long long)decoded[2], (long long)decoded[1]);
 
     /* keyframes: every 12th frame */
     s = samp(VL_SAMPLE_KEYFRAMES);
@@ -304,13 +307,15 @@ static void test_ffmpeg_fps_seek(const char *codec, int gop, int b_frames)
         s.fps = fps[i];
         s.max_frames = caps[i];
         run(v, &s, 1, &G2);
-        run(v, &s, 0, &G);
-        int ok = G.n == G2.n && G.end == VLLM_DONE && G2.end == VLLM_DONE && G.n > 0;
-        for (int k = 0; ok && k < G.n; k++)
-            ok &= G.idx[k] == G2.idx[k] && G.ident[k] == G2.ident[k] && G.ident[k] == G.idx[k] % 256 &&
-                  !strcmp(G.md5[k], G2.md5[k]) && G.pts[k] == G2.pts[k];
-        CHECK(ok, "%s gop %d b %d fps %g: seeking gave %d frames, sequential %d (first %lld vs %lld)", codec, gop,
-              b_frames, fps[i], G.n, G2.n, (long long)G.idx[0], (long long)G2.idx[0]);
+        for (int mode = 2; mode >= 0; mode -= 2) { /* one seeking iterator, then GOP-parallel */
+            run(v, &s, mode, &G);
+            int ok = G.n == G2.n && G.end == VLLM_DONE && G2.end == VLLM_DONE && G.n > 0;
+            for (int k = 0; ok && k < G.n; k++)
+                ok &= G.idx[k] == G2.idx[k] && G.ident[k] == G2.ident[k] && G.ident[k] == G.idx[k] % 256 &&
+                      !strcmp(G.md5[k], G2.md5[k]) && G.pts[k] == G2.pts[k];
+            CHECK(ok, "%s gop %d b %d fps %g mode %d: seeking gave %d frames, sequential %d (first %lld vs %lld)",
+                  codec, gop, b_frames, fps[i], mode, G.n, G2.n, (long long)G.idx[0], (long long)G2.idx[0]);
+        }
         CHECK(G2.stats.seeks == 0 && (caps[i] > 0 || G2.stats.frames_decoded == 150), "%s sequential: %lld seeks, %lld decoded", codec,
               (long long)G2.stats.seeks, (long long)G2.stats.frames_decoded);
         if (fps[i] <= 1) {
@@ -452,10 +457,16 @@ static void test_odd_and_damaged(void)
     REQUIRE(vl_video_open_memory(buf, (size_t)sz * 6 / 10, &v) == VLLM_OK, "truncated open: %s", vl_error_message());
     vl_sampling s = samp(VL_SAMPLE_UNIFORM);
     s.n_frames = 20;
+    REQUIRE(vl_video_set_threads(v, 2) == VLLM_OK, "threads: %s", vl_error_message());
+    run(v, &s, 2, &G2);
+    /* GOP-parallel: the worker owning the first missing frame ends early,
+     * and the caller's iterator finishes from there, as mode 2 did */
     run(v, &s, 0, &G);
-    int ok = G.n > 3 && G.n < 20 && G.end == VLLM_DONE && vl_video_truncated(v);
-    for (int i = 0; i < G.n; i++) ok &= G.ident[i] == G.idx[i] % 256;
-    CHECK(ok, "truncated: %d frames, end %d, truncated %d", G.n, G.end, vl_video_truncated(v));
+    int ok = G.n > 3 && G.n < 20 && G.end == VLLM_DONE && vl_video_truncated(v) && G.n == G2.n &&
+             G.stats.workers == 2;
+    for (int i = 0; i < G.n; i++) ok &= G.ident[i] == G.idx[i] % 256 && G.idx[i] == G2.idx[i];
+    CHECK(ok, "truncated: %d frames (one iterator: %d), end %d, truncated %d, %d decoder threads", G.n, G2.n, G.end,
+          vl_video_truncated(v), G.stats.workers);
     vl_video_close(v);
 
     /* garbage in the middle of the media data: decoding carries on */

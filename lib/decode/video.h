@@ -169,11 +169,15 @@ int vl_video_truncated(const vl_video *v);
 /* Decoding statistics of the current iteration. */
 typedef struct vl_video_stats {
     int64_t packets_read, frames_decoded, frames_converted, seeks, bad_packets;
+    int32_t workers; /* decoder threads of GOP-parallel decoding (0: one iterator) */
 } vl_video_stats;
 void vl_video_get_stats(const vl_video *v, vl_video_stats *st);
 
-/* Testing/benchmark knob: 0 = automatic (default), 1 = never seek (decode
- * every frame in order). Takes effect at the next vl_video_sample_begin(). */
+/* Testing/benchmark knob: 0 = automatic (default: seek across GOPs, and
+ * decode the GOPs of a sparse plan on several threads, one demuxer and
+ * decoder each), 1 = never seek (decode every frame in order), 2 = seek on
+ * this iterator alone (no GOP-parallel workers). Takes effect at the next
+ * vl_video_sample_begin(). */
 void vl_video_set_decode_mode(vl_video *v, int mode);
 
 /* Bound the work of one iteration: after `max_packets` packets of the

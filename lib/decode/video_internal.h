@@ -36,8 +36,14 @@ typedef struct vl_mem_io {
     size_t size, pos;
 } vl_mem_io;
 
+typedef struct vl_par vl_par;
+
 struct vl_video {
     AVFormatContext *fmt;
+    char *url;         /* path or URL opened (NULL for memory input): workers reopen it */
+    int threads;       /* vl_video_set_threads (0 = one per core) */
+    vl_video *parent;  /* set on a parallel decoding worker */
+    vl_par *par;       /* GOP-parallel workers serving the current plan, or NULL */
     AVIOContext *avio; /* in-memory input only */
     vl_mem_io mem;
     int sidx;
@@ -95,5 +101,20 @@ struct vl_video {
 #define VL_SEEK_MIN_GAP 4
 
 vllm_status vl_video_rewind_(vl_video *v);
+
+/* GOP-parallel decoding (video_parallel.c). */
+#define VL_PAR_MAX_WORKERS 8
+void vl_par_try_start(vl_video *v);
+void vl_par_stop(vl_video *v);
+/* The next planned frame from the workers. When they cannot deliver it
+ * exactly, returns VLLM_OK with *resume_pos set to the plan entry the
+ * sequential iterator must continue from (the workers are still running;
+ * vl_par_stop them). */
+vllm_status vl_par_next(vl_video *v, vl_rgb_frame *out, int64_t *resume_pos);
+/* Begin iterating an explicit (sorted) subset of a plan: a worker's share.
+ * counts: output slots per entry (ffmpeg-fps plans), else NULL; grid_step:
+ * the CFR grid of an ffmpeg-fps plan. */
+vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const int64_t *plan, const int64_t *counts,
+                                      int64_t n, int64_t grid_step);
 
 #endif

@@ -216,6 +216,11 @@ vllm_status vl_video_open(const char *path_or_url, vl_video **out)
     if (!path_or_url || !*path_or_url) return vl_error(VLLM_ERR_INVALID_ARG, "video: empty path");
     vl_video *v = alloc_video();
     if (!v) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    v->url = strdup(path_or_url);
+    if (!v->url) {
+        vl_video_close(v);
+        return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    }
     vllm_status st = open_common(v, path_or_url);
     if (vllm_is_error(st)) {
         vl_video_close(v);
@@ -254,6 +259,8 @@ vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out)
 void vl_video_close(vl_video *v)
 {
     if (!v) return;
+    vl_par_stop(v);
+    free(v->url);
     free(v->plan);
     free(v->plan_count);
     vl_rgb_conv_free(&v->conv);
@@ -298,5 +305,6 @@ vllm_status vl_video_set_threads(vl_video *v, int threads)
     if (!v || threads < 0) return vl_error(VLLM_ERR_INVALID_ARG, "video: bad thread count");
     if (v->active || v->stats.packets_read > 0)
         return vl_error(VLLM_ERR_STATE, "video: threads can only be set before decoding starts");
+    v->threads = threads;
     return open_decoder(v, threads);
 }

@@ -109,7 +109,7 @@ vllm_status vl_video_rewind_(vl_video *v)
  * the frames yielded are the sequential path's in every case. */
 static vllm_status ffps_try_plan(vl_video *v)
 {
-    if (v->mode != 0 || !v->info.cfr || v->n_index_keyframes < 2 || v->s.start > 0.0 || v->s.end > 0.0)
+    if (v->mode == 1 || !v->info.cfr || v->n_index_keyframes < 2 || v->s.start > 0.0 || v->s.end > 0.0)
         return VLLM_OK;
     int64_t n = v->info.n_frames_est;
     int n_entries = avformat_index_get_entries_count(v->st);
@@ -142,6 +142,7 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
 {
     if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
     VL_TRY(check_sampling(v, s));
+    vl_par_stop(v);
     int touched = v->stats.packets_read > 0 || v->demux_eof;
     free(v->plan);
     free(v->plan_count);
@@ -175,9 +176,33 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     }
     /* Seeking needs an index listing every frame (mp4/mov do; Matroska
      * cues list keyframes only), so frame numbers can be read from it. */
-    v->seek_ok = v->mode == 0 && uses_plan(v) && v->info.cfr && v->n_index_keyframes >= 2;
+    v->seek_ok = v->mode != 1 && uses_plan(v) && v->info.cfr && v->n_index_keyframes >= 2;
     v->dec->skip_frame = s->policy == VL_SAMPLE_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT;
     v->active = 1;
+    if (v->seek_ok && v->mode == 0 && !v->parent) vl_par_try_start(v);
+    return VLLM_OK;
+}
+
+vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const int64_t *plan, const int64_t *counts,
+                                      int64_t n, int64_t grid_step)
+{
+    vl_sampling one = *s;
+    if (s->policy == VL_SAMPLE_FFMPEG_FPS) one.policy = VL_SAMPLE_ALL; /* no plan of its own */
+    else one.policy = VL_SAMPLE_UNIFORM, one.n_frames = 1, one.start = one.end = 0.0;
+    VL_TRY(vl_video_sample_begin(v, &one));
+    v->s = *s;
+    free(v->plan);
+    free(v->plan_count);
+    v->plan = malloc((size_t)(n > 0 ? n : 1) * sizeof *v->plan);
+    v->plan_count = counts ? malloc((size_t)(n > 0 ? n : 1) * sizeof *v->plan_count) : NULL;
+    if (!v->plan || (counts && !v->plan_count)) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    memcpy(v->plan, plan, (size_t)n * sizeof *plan);
+    if (counts) memcpy(v->plan_count, counts, (size_t)n * sizeof *counts);
+    v->plan_n = n;
+    v->plan_pos = 0;
+    v->ffps_seek = s->policy == VL_SAMPLE_FFMPEG_FPS;
+    v->grid_step = grid_step;
+    v->seek_ok = v->info.cfr && v->n_index_keyframes >= 2;
     return VLLM_OK;
 }
 
@@ -296,7 +321,8 @@ static vllm_status decode_next(vl_video *v)
 {
     char eb[128];
     for (;;) {
-        if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+        if (atomic_load(&v->cancel) || (v->parent && atomic_load(&v->parent->cancel)))
+            return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
         int ret = avcodec_receive_frame(v->dec, v->frame);
         if (ret == 0) {
             v->stats.frames_decoded++;
@@ -440,7 +466,8 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
             return VLLM_DONE;
         }
         if (st == VLLM_DONE) {
-            VL_LOG_WARN("video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
+            if (!v->parent) /* a worker's early end is redone (and reported) by the coordinator */
+                VL_LOG_WARN("video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
                         (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
             v->truncated = 1;
             v->plan_pos = v->plan_n;
@@ -609,8 +636,26 @@ static vllm_status next_ffmpeg_seek(vl_video *v, vl_rgb_frame *out)
     }
     vllm_status st = next_index_policy(v, out);
     if (!v->ffps_fallback) return st;
+    if (v->parent) /* a worker's share cannot be redone alone: the coordinator does it */
+        return vl_error(VLLM_ERR_STATE, "video: frames are off the constant-rate grid");
     VL_TRY(ffps_fall_back(v));
     return next_ffmpeg_fps(v, out);
+}
+
+/* The parallel workers could not deliver plan entry `pos` exactly: stop
+ * them and continue on this iterator from there (an ffmpeg-fps plan falls
+ * back to the sequential selector, skipping the slots already yielded). */
+static vllm_status resume_alone(vl_video *v, int64_t pos)
+{
+    int64_t yielded = v->yielded;
+    vl_par_stop(v);
+    v->yielded = yielded;
+    if (v->ffps_seek) return ffps_fall_back(v);
+    VL_TRY(vl_video_rewind_(v));
+    v->plan_pos = pos;
+    v->sought_pos = -1;
+    v->retried = 0;
+    return VLLM_OK;
 }
 
 vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
@@ -619,6 +664,15 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
     if (!v->active) return vl_error(VLLM_ERR_STATE, "video: vl_video_sample_begin() was not called");
     if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
     vllm_status st;
+    if (v->par) {
+        int64_t resume;
+        st = vl_par_next(v, out, &resume);
+        if (st != VLLM_OK || resume < 0) {
+            if (st != VLLM_OK) v->active = st == VLLM_DONE ? v->active : 0;
+            return st;
+        }
+        VL_TRY(resume_alone(v, resume));
+    }
     if (v->ffps_seek)
         st = next_ffmpeg_seek(v, out);
     else if (index_policy(v))
