@@ -123,6 +123,7 @@ static vl_video *open_worker(vl_video *v)
         return NULL;
     }
     w->parent = v;
+    w->packet_budget = v->packet_budget; /* each worker bounded like the caller's iterator */
     return w;
 }
 
