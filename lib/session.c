@@ -127,6 +127,7 @@ void vllm_session_free(vllm_session *s)
     if (!s) return;
     disarm(s);
     vl_session_media_free(s);
+    vl_session_offload_free(s);
     vl_session_queue_free(s);
     free(s->hist);
     free(s->batch_embd);
@@ -325,6 +326,8 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
     st = vl_tokenizer_encode(m->tok, text, strlen(text), first, 1, &toks);
     free(text);
     if (!vllm_is_error(st) && toks.n == 0) st = vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: the prompt is empty");
+    /* [offload] stored frames like the question come back first */
+    if (!vllm_is_error(st)) st = vl_session_retrieve(s, toks.ids, toks.n);
     if (!vllm_is_error(st)) st = vl_session_eval(s, toks.ids, NULL, toks.n, 1);
     if (vllm_is_error(st)) {
         free(toks.ids);

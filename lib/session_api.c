@@ -110,3 +110,22 @@ vllm_status vllm_session_load(vllm_session *s, const char *path)
     NEED(s, "vllm_session_load");
     LOCKED(s, vl_sess_load(s, path));
 }
+
+vllm_status vllm_session_set_offload(vllm_session *s, const vllm_offload_params *params)
+{
+    NEED(s, "vllm_session_set_offload");
+    LOCKED(s, vl_sess_set_offload(s, params));
+}
+
+vllm_status vllm_session_recall(vllm_session *s, double t0, double t1, int32_t *n_reloaded)
+{
+    NEED(s, "vllm_session_recall");
+    LOCKED_TURN(s, vl_sess_recall(s, t0, t1, n_reloaded));
+}
+
+vllm_status vllm_session_get_offload_stats(const vllm_session *s, vllm_offload_stats *stats)
+{
+    NEED(s, "vllm_session_get_offload_stats");
+    vllm_session *m = (vllm_session *)s; /* the lock is not part of the observable state */
+    LOCKED(m, vl_sess_get_offload_stats(s, stats));
+}

@@ -5,8 +5,10 @@
 
 #include <stdatomic.h>
 
-#include "compression/compress.h"
 #include <pthread.h>
+
+#include "compression/compress.h"
+#include "compression/kv_offload.h"
 
 #include "decoder/sampler.h"
 #include "encoder/preprocess.h"
@@ -17,6 +19,9 @@
 /* Positions [start, end) of one live frame in the context. */
 typedef struct vl_span {
     int32_t start, end;
+    double pts;     /* the frame's time; -1 if unknown (restored from a snapshot) */
+    int32_t block;  /* its block in the offload store, -1 if none yet */
+    int pinned;     /* reloaded for the question being asked: not evicted for others */
 } vl_span;
 
 /* A frame pushed while an answer was generated: encoded at once on the
@@ -77,6 +82,14 @@ struct vllm_session {
     size_t batch_n;
 
     vllm_session_stats stats;
+
+    /* compressed KV offload tier (session_offload.c); kvs NULL when off */
+    vllm_offload_params off;
+    vl_kv_store *kvs;
+    int32_t sum_layers[4]; /* layers whose mean keys summarize a block */
+    int n_sum_layers;
+    uint8_t *kv_buf;       /* one block's raw rows */
+    size_t kv_buf_cap;
 };
 
 
@@ -109,6 +122,19 @@ vllm_status vl_session_encode_tiles(vllm_session *s, const uint8_t *u8, int n_ti
 /* live = 1: a pushed frame, kept as its own evictable span of positions */
 vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts, int live);
 vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live);
+/* Room for `need` more positions plus a reserve for the question and
+ * answer, evicting (or offloading) the oldest unpinned live frames. */
+vllm_status vl_session_make_room(vllm_session *s, int32_t need);
+
+/* session_offload.c: remove live span i from the context — into the
+ * offload store when it is on, else dropped — shifting later positions. */
+vllm_status vl_session_evict_span(vllm_session *s, int i);
+/* Before a question (ids, n) is evaluated: reload the offloaded blocks
+ * most similar to it (no-op when retrieval is off or nothing is stored). */
+vllm_status vl_session_retrieve(vllm_session *s, const int32_t *ids, size_t n);
+void vl_session_offload_free(vllm_session *s);
+/* Empty the store (the context it belonged to is gone). */
+void vl_session_offload_reset(vllm_session *s);
 
 /* session_stream.c: frames encoded while an answer was being generated. */
 vllm_status vl_session_drain_queue(vllm_session *s);
@@ -127,5 +153,8 @@ vllm_status vl_sess_push_video_buffer(vllm_session *s, const void *data, size_t 
 vllm_status vl_sess_push_image(vllm_session *s, const char *path);
 vllm_status vl_sess_save(vllm_session *s, const char *path);
 vllm_status vl_sess_load(vllm_session *s, const char *path);
+vllm_status vl_sess_set_offload(vllm_session *s, const vllm_offload_params *p);
+vllm_status vl_sess_recall(vllm_session *s, double t0, double t1, int32_t *n_reloaded);
+vllm_status vl_sess_get_offload_stats(const vllm_session *s, vllm_offload_stats *out);
 
 #endif

@@ -125,6 +125,7 @@ void vl_session_media_turn_closed(vllm_session *s)
 void vl_session_media_reset(vllm_session *s)
 {
     s->n_spans = 0;
+    vl_session_offload_reset(s);
     s->turn_open = 0;
     s->outro_pending = 0;
     s->text_len = 0;
@@ -212,20 +213,15 @@ vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double 
  * and answer: evict the oldest live frames (whole spans: label, markers,
  * visual tokens, closing marker) and shift the rest of the context down
  * (keys re-rotated), so an endless stream runs in bounded memory. */
-static vllm_status make_room(vllm_session *s, int32_t need)
+vllm_status vl_session_make_room(vllm_session *s, int32_t need)
 {
     const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
     const int32_t reserve = n_ctx / 4 < 512 ? n_ctx / 4 : 512;
-    while (vl_llm_state_n_past(s->st) + need + reserve > n_ctx && s->n_spans > 0) {
-        const vl_span ev = s->spans[0];
-        const int32_t d = ev.end - ev.start, n_past = vl_llm_state_n_past(s->st);
-        VL_TRY(vl_llm_state_remove(s->st, ev.start, ev.end));
-        memmove(s->hist + ev.start, s->hist + ev.end, (size_t)(n_past - ev.end) * sizeof *s->hist);
-        memmove(s->spans, s->spans + 1, (size_t)(s->n_spans - 1) * sizeof *s->spans);
-        s->n_spans--;
-        for (int i = 0; i < s->n_spans; i++) s->spans[i].start -= d, s->spans[i].end -= d;
-        s->stats.n_frames_evicted++;
-        s->has_logits = 0;
+    while (vl_llm_state_n_past(s->st) + need + reserve > n_ctx) {
+        int i = 0; /* the oldest span not reloaded for the question at hand */
+        while (i < s->n_spans && s->spans[i].pinned) i++;
+        if (i == s->n_spans) break;
+        VL_TRY(vl_session_evict_span(s, i));
     }
     if (vl_llm_state_n_past(s->st) + need > n_ctx)
         return vl_error(VLLM_ERR_CONTEXT_FULL, "no room for another frame: %d of %d positions are used and no frame is left to evict",
@@ -233,7 +229,7 @@ static vllm_status make_room(vllm_session *s, int32_t need)
     return VLLM_OK;
 }
 
-static vllm_status add_span(vllm_session *s, int32_t start, int32_t end)
+static vllm_status add_span(vllm_session *s, int32_t start, int32_t end, double pts)
 {
     if (s->n_spans == s->spans_cap) {
         int cap = s->spans_cap ? 2 * s->spans_cap : 64;
@@ -242,7 +238,7 @@ static vllm_status add_span(vllm_session *s, int32_t start, int32_t end)
         s->spans = p;
         s->spans_cap = cap;
     }
-    s->spans[s->n_spans++] = (vl_span){start, end};
+    s->spans[s->n_spans++] = (vl_span){.start = start, .end = end, .pts = pts, .block = -1};
     return VLLM_OK;
 }
 
@@ -250,7 +246,7 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
 {
     vl_vision *v = s->model->vision;
     /* room first: opening the turn may evaluate the last answer's final token */
-    if (live) VL_TRY(make_room(s, vl_vision_tokens_per_tile(v) + 32));
+    if (live) VL_TRY(vl_session_make_room(s, vl_vision_tokens_per_tile(v) + 32));
     VL_TRY(vl_session_open_turn(s, 1));
     /* [compression] pruning hook: keep (or merge into) the tokens most
      * changed since the previous kept frame; they are compacted to the
@@ -267,7 +263,7 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
          * marker right after it. (A video file keeps transformers' exact
          * tokenization instead, which joins text across frames.) */
         VL_TRY(flush_text(s));
-        VL_TRY(make_room(s, n_vis + 24)); /* label and markers are ~12 tokens */
+        VL_TRY(vl_session_make_room(s, n_vis + 24)); /* label and markers are ~12 tokens */
         start = vl_llm_state_n_past(s->st);
     }
     VL_TRY(text_add(s, label));
@@ -277,7 +273,7 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
     s->outro_pending = 1;
     if (live) {
         VL_TRY(flush_text(s));
-        VL_TRY(add_span(s, start, vl_llm_state_n_past(s->st)));
+        VL_TRY(add_span(s, start, vl_llm_state_n_past(s->st), pts));
     }
     return VLLM_OK;
 }

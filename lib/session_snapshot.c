@@ -108,7 +108,10 @@ vllm_status vl_sess_save(vllm_session *s, const char *path)
     if (text_len) zw_put(w, s->text, text_len, ZSTD_e_continue);
     if (n_past) zw_put(w, s->hist, (size_t)n_past * sizeof *s->hist, ZSTD_e_continue);
     zw_i32(w, s->n_spans);
-    for (int i = 0; i < s->n_spans; i++) zw_put(w, &s->spans[i], sizeof s->spans[i], ZSTD_e_continue);
+    for (int i = 0; i < s->n_spans; i++) {
+        zw_i32(w, s->spans[i].start);
+        zw_i32(w, s->spans[i].end);
+    }
     for (int il = 0; il < hp->n_layer; il++)
         for (int h = 0; h < hp->n_head_kv; h++)
             for (int which = 0; which < 2; which++) {
@@ -257,7 +260,13 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
         st = vl_error(VLLM_ERR_FORMAT, "%s: %d frame spans for %d positions", path, n_spans, h.n_past);
     if (!vllm_is_error(st) && n_spans) {
         spans = malloc((size_t)n_spans * sizeof *spans);
-        st = spans ? zr_get(&r, spans, (size_t)n_spans * sizeof *spans, "the frame spans") : vl_error(VLLM_ERR_NOMEM, "out of memory");
+        st = spans ? VLLM_OK : vl_error(VLLM_ERR_NOMEM, "out of memory");
+        for (int32_t i = 0; !vllm_is_error(st) && i < n_spans; i++) {
+            int32_t se[2];
+            st = zr_get(&r, se, sizeof se, "the frame spans");
+            /* times and offload blocks are not saved: the store belongs to the old context */
+            spans[i] = (vl_span){.start = se[0], .end = se[1], .pts = -1.0, .block = -1};
+        }
         for (int32_t i = 0; !vllm_is_error(st) && i < n_spans; i++)
             if (spans[i].start < (i ? spans[i - 1].end : 0) || spans[i].end <= spans[i].start || spans[i].end > h.n_past)
                 st = vl_error(VLLM_ERR_FORMAT, "%s: frame span %d (%d..%d) is out of order or range", path, i,

@@ -458,6 +458,55 @@ VLLM_API const float *vllm_session_logits(const vllm_session *session);
  * session. [per session] */
 VLLM_API vllm_status vllm_session_history(const vllm_session *session, const int32_t **tokens, size_t *n);
 
+/* ---- KV offload tier ------------------------------------------------------
+ *
+ * A live stream outgrows any context window. By default the oldest pushed
+ * frames are then evicted for good. With offload on, each evicted frame's
+ * KV rows are compressed (byte planes + zstd) into a store — in RAM up to
+ * a cap, then in an anonymous spill file, then dropped — and can come
+ * back: every question first reloads the stored frames most similar to
+ * it (mean un-rotated query of the question against each frame's mean
+ * key, on a few layers: ReKV-style retrieval), and the host can recall a
+ * time range explicitly. Reloaded frames take their place in time order
+ * (keys re-rotated to their new positions), evicting the oldest frames
+ * not reloaded if the context is short. Offloaded frames are not part of
+ * a snapshot; a reset or load empties the store. */
+typedef struct vllm_offload_params {
+    size_t struct_size;          /* = sizeof(vllm_offload_params) */
+    int32_t enabled;             /* 1: offload instead of evicting (default 0) */
+    int32_t retrieve_top_k;      /* frames reloaded per question by similarity; 0 = none (default 4) */
+    int64_t max_ram_bytes;       /* compressed frames kept in memory (default 256 MiB) */
+    int64_t max_file_bytes;      /* spill file cap; 0 = no cap (default 0) */
+    const char *spill_dir;       /* spill file directory (copied); NULL = no file: drop past the RAM cap */
+} vllm_offload_params;
+
+/* Defaults as documented on each field (offload off). [any thread] */
+VLLM_API vllm_offload_params vllm_offload_default_params(void);
+
+/* Turn the offload tier on or off (off empties the store), or change its
+ * caps. [per session] */
+VLLM_API vllm_status vllm_session_set_offload(vllm_session *session, const vllm_offload_params *params);
+
+/* Reload the offloaded frames whose time is in [t0, t1) seconds, oldest
+ * first, as many as fit; *n_reloaded (may be NULL) gets how many. Frames
+ * dropped by the caps cannot come back. [per session] */
+VLLM_API vllm_status vllm_session_recall(vllm_session *session, double t0, double t1, int32_t *n_reloaded);
+
+typedef struct vllm_offload_stats {
+    size_t struct_size;          /* caller sets = sizeof(vllm_offload_stats) */
+    int64_t frames_offloaded;    /* frames compressed into the store (each once) */
+    int64_t frames_in_ram, frames_in_file, frames_dropped; /* where stored frames are now */
+    int64_t frames_resident;     /* stored frames currently back in the context */
+    int64_t frames_reloaded;     /* reloads into the context, all time */
+    int64_t retrievals;          /* questions that searched the store */
+    int64_t raw_bytes, compressed_bytes; /* all offloads: KV rows before/after compression */
+    int64_t ram_bytes, file_bytes;       /* held now */
+    double offload_seconds, reload_seconds;
+} vllm_offload_stats;
+
+/* [per session] */
+VLLM_API vllm_status vllm_session_get_offload_stats(const vllm_session *session, vllm_offload_stats *stats);
+
 #endif /* VLLM_EXPERIMENTAL */
 
 #ifdef __cplusplus

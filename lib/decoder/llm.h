@@ -70,6 +70,23 @@ vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s);
  * rotation, so this re-positions them exactly up to rounding). */
 vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1);
 
+/* Offloading spans of positions (the compressed KV tier): bytes of n
+ * positions' K and V over all layers and heads; a copy of positions
+ * [p0, p1) in that layout (per layer, per KV head: K rows then V rows, in
+ * the cache's storage type, keys rotated for their positions); and the
+ * reverse, inserting n such positions at p (later positions move up by n,
+ * their keys re-rotated; the inserted keys are re-rotated from src_p0 to
+ * p). VLLM_ERR_CONTEXT_FULL when they do not fit. */
+size_t vl_llm_state_span_bytes(const vl_llm_state *s, int32_t n);
+vllm_status vl_llm_state_read(const vl_llm_state *s, int32_t p0, int32_t p1, void *dst);
+vllm_status vl_llm_state_insert(vl_llm_state *s, int32_t p, int32_t n, const void *src, int32_t src_p0);
+/* Mean key of positions [p0, p1) in `layer`, un-rotated (position-free),
+ * per KV head: n_head_kv × head_dim floats. For retrieval. */
+void vl_llm_state_key_mean(const vl_llm_state *s, int32_t p0, int32_t p1, int layer, float *out);
+/* While `sum` is set, every evaluated position adds its un-rotated query
+ * rows to sum[layer][n_head × head_dim] (zeroed here). NULL stops it. */
+void vl_llm_state_capture_queries(vl_llm_state *s, float *sum);
+
 /* Declare positions [0, n_past) valid (after their KV was restored). */
 void vl_llm_state_set_n_past(vl_llm_state *s, int32_t n_past);
 

@@ -35,6 +35,7 @@ struct vl_llm_state {
     float *logits;
     int64_t logits_rows, logits_cap;
     vl_matmul_scratch *ms;
+    float *q_capture; /* vl_llm_state_capture_queries: n_layer × n_head × head_dim sums, or NULL */
 };
 
 static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh);
@@ -143,33 +144,118 @@ void *vl_llm_state_kv_head(vl_llm_state *s, int layer, int kv_head, int which, s
 
 vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s) { return s->kv_type; }
 
+/* Rotate the key row at `kr` (cache storage) by `delta` positions. */
+static void rotate_key_row(const vl_llm_state *s, uint8_t *kr, int64_t delta)
+{
+    const int hd = s->hp.head_dim;
+    if (!delta) return;
+    if (s->dtype == VL_TYPE_F32) {
+        vl_rope((float *)kr, 1, hd, s->hp.n_rot, s->hp.rope_neox, delta, s->hp.rope_base);
+    } else {
+        float row[1024];
+        vl_dequantize_row(s->dtype, kr, row, hd);
+        vl_rope(row, 1, hd, s->hp.n_rot, s->hp.rope_neox, delta, s->hp.rope_base);
+        store_row(s, row, kr);
+    }
+}
+
 vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1)
 {
     if (p0 < 0 || p1 < p0 || p1 > s->n_past)
         return vl_error(VLLM_ERR_INVALID_ARG, "cannot remove positions %d..%d of %d", p0, p1, s->n_past);
     const int32_t d = p1 - p0, moved = s->n_past - p1;
-    const int hd = s->hp.head_dim;
-    float row[1024]; /* head_dim <= 1024 (checked at load) */
     for (int il = 0; il < s->hp.n_layer; il++)
         for (int h = 0; h < s->hp.n_head_kv; h++) {
             uint8_t *k = cache_head(s, s->k, il, h), *v = cache_head(s, s->v, il, h);
             const size_t rb = s->row_bytes;
             memmove(k + (size_t)p0 * rb, k + (size_t)p1 * rb, (size_t)moved * rb);
             memmove(v + (size_t)p0 * rb, v + (size_t)p1 * rb, (size_t)moved * rb);
-            for (int32_t i = 0; i < moved && d; i++) {
-                uint8_t *kr = k + (size_t)(p0 + i) * rb;
-                if (s->dtype == VL_TYPE_F32) {
-                    vl_rope((float *)kr, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)d, s->hp.rope_base);
-                } else {
-                    vl_dequantize_row(s->dtype, kr, row, hd);
-                    vl_rope(row, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)d, s->hp.rope_base);
-                    store_row(s, row, kr);
-                }
-            }
+            for (int32_t i = 0; i < moved && d; i++) rotate_key_row(s, k + (size_t)(p0 + i) * rb, -(int64_t)d);
         }
     s->n_past -= d;
     s->logits_rows = 0;
     return VLLM_OK;
+}
+
+size_t vl_llm_state_span_bytes(const vl_llm_state *s, int32_t n)
+{
+    return 2 * (size_t)s->hp.n_layer * s->hp.n_head_kv * (size_t)n * s->row_bytes;
+}
+
+vllm_status vl_llm_state_read(const vl_llm_state *s, int32_t p0, int32_t p1, void *dst)
+{
+    if (p0 < 0 || p1 < p0 || p1 > s->n_past)
+        return vl_error(VLLM_ERR_INVALID_ARG, "cannot read positions %d..%d of %d", p0, p1, s->n_past);
+    const size_t rb = s->row_bytes, n = (size_t)(p1 - p0);
+    uint8_t *o = dst;
+    for (int il = 0; il < s->hp.n_layer; il++)
+        for (int h = 0; h < s->hp.n_head_kv; h++)
+            for (int which = 0; which < 2; which++) {
+                memcpy(o, cache_head(s, which ? s->v : s->k, il, h) + (size_t)p0 * rb, n * rb);
+                o += n * rb;
+            }
+    return VLLM_OK;
+}
+
+vllm_status vl_llm_state_insert(vl_llm_state *s, int32_t p, int32_t n, const void *src, int32_t src_p0)
+{
+    if (p < 0 || p > s->n_past || n < 0 || n > s->n_ctx - s->n_past)
+        return vl_error(VLLM_ERR_CONTEXT_FULL, "cannot insert %d positions at %d: %d of %d are used", n, p, s->n_past,
+                        s->n_ctx);
+    const size_t rb = s->row_bytes;
+    const int32_t moved = s->n_past - p;
+    const uint8_t *in = src;
+    for (int il = 0; il < s->hp.n_layer; il++)
+        for (int h = 0; h < s->hp.n_head_kv; h++) {
+            uint8_t *k = cache_head(s, s->k, il, h), *v = cache_head(s, s->v, il, h);
+            memmove(k + (size_t)(p + n) * rb, k + (size_t)p * rb, (size_t)moved * rb);
+            memmove(v + (size_t)(p + n) * rb, v + (size_t)p * rb, (size_t)moved * rb);
+            for (int32_t i = 0; i < moved && n; i++) rotate_key_row(s, k + (size_t)(p + n + i) * rb, n);
+            memcpy(k + (size_t)p * rb, in, (size_t)n * rb);
+            in += (size_t)n * rb;
+            memcpy(v + (size_t)p * rb, in, (size_t)n * rb);
+            in += (size_t)n * rb;
+            for (int32_t i = 0; i < n; i++) rotate_key_row(s, k + (size_t)(p + i) * rb, (int64_t)p - src_p0);
+        }
+    s->n_past += n;
+    s->logits_rows = 0;
+    return VLLM_OK;
+}
+
+void vl_llm_state_key_mean(const vl_llm_state *s, int32_t p0, int32_t p1, int layer, float *out)
+{
+    const int hd = s->hp.head_dim;
+    float row[1024];
+    for (int h = 0; h < s->hp.n_head_kv; h++) {
+        float *o = out + (size_t)h * hd;
+        memset(o, 0, (size_t)hd * sizeof *o);
+        const uint8_t *k = cache_head(s, s->k, layer, h);
+        for (int32_t i = p0; i < p1; i++) {
+            vl_dequantize_row(s->dtype, k + (size_t)i * s->row_bytes, row, hd);
+            vl_rope(row, 1, hd, s->hp.n_rot, s->hp.rope_neox, -(int64_t)i, s->hp.rope_base); /* un-rotated */
+            for (int d = 0; d < hd; d++) o[d] += row[d];
+        }
+        if (p1 > p0)
+            for (int d = 0; d < hd; d++) o[d] /= (float)(p1 - p0);
+    }
+}
+
+void vl_llm_state_capture_queries(vl_llm_state *s, float *sum)
+{
+    s->q_capture = sum;
+    if (sum) memset(sum, 0, (size_t)s->hp.n_layer * s->hp.n_head * s->hp.head_dim * sizeof *sum);
+}
+
+/* Add the layer's new (un-rotated) query rows to the capture buffer. */
+static void capture_queries(vl_llm_state *s, int il, int64_t n, int64_t pos0)
+{
+    const int64_t Dq = (int64_t)s->hp.n_head * s->hp.head_dim;
+    float *acc = s->q_capture + il * Dq, *row = s->att; /* att is free until attention runs */
+    for (int64_t r = 0; r < n; r++) {
+        memcpy(row, s->q + r * Dq, (size_t)Dq * sizeof *row);
+        vl_rope(row, s->hp.n_head, s->hp.head_dim, s->hp.n_rot, s->hp.rope_neox, -(pos0 + r), s->hp.rope_base);
+        for (int64_t d = 0; d < Dq; d++) acc[d] += row[d];
+    }
 }
 
 void vl_llm_state_set_n_past(vl_llm_state *s, int32_t n_past)
@@ -382,6 +468,7 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
         VL_TRY(vl_matmul_multi(pool, s->ms, qkv, 3, s->xb, n, qkv_out));
         rt.x = s->q, rt.a = s->kt, rt.b = s->vt, rt.w = (const float *)(const void *)L;
         vl_pool_run(rows_pool, task_qk_post, &rt);
+        if (s->q_capture) capture_queries(s, il, n, pos0);
         store_kv(s, il, n, pos0);
         at.layer = il;
         vl_pool_run(pool, task_attention, &at);
