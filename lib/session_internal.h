@@ -125,6 +125,8 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
 /* Room for `need` more positions plus a reserve for the question and
  * answer, evicting (or offloading) the oldest unpinned live frames. */
 vllm_status vl_session_make_room(vllm_session *s, int32_t need);
+/* Positions kept free for the question and answer: min(n_ctx / 4, 512). */
+int32_t vl_session_reserve(const vllm_session *s);
 
 /* session_offload.c: remove live span i from the context — into the
  * offload store when it is on, else dropped — shifting later positions. */

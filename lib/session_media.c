@@ -213,10 +213,16 @@ vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double 
  * and answer: evict the oldest live frames (whole spans: label, markers,
  * visual tokens, closing marker) and shift the rest of the context down
  * (keys re-rotated), so an endless stream runs in bounded memory. */
+int32_t vl_session_reserve(const vllm_session *s)
+{
+    const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
+    return n_ctx / 4 < 512 ? n_ctx / 4 : 512;
+}
+
 vllm_status vl_session_make_room(vllm_session *s, int32_t need)
 {
     const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
-    const int32_t reserve = n_ctx / 4 < 512 ? n_ctx / 4 : 512;
+    const int32_t reserve = vl_session_reserve(s);
     while (vl_llm_state_n_past(s->st) + need + reserve > n_ctx) {
         int i = 0; /* the oldest span not reloaded for the question at hand */
         while (i < s->n_spans && s->spans[i].pinned) i++;

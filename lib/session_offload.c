@@ -171,6 +171,9 @@ static vllm_status reload(vllm_session *s, int32_t id, int *done)
     vllm_status st = vl_session_make_room(s, b->n_tok);
     if (st == VLLM_ERR_CONTEXT_FULL) return VLLM_OK;
     VL_TRY(st);
+    /* only frames reloaded for this question are left: the reserve for the
+     * question and its answer is not given up for more of them */
+    if (vl_llm_state_n_past(s->st) + b->n_tok + vl_session_reserve(s) > vl_llm_state_n_ctx(s->st)) return VLLM_OK;
     int at = 0;
     while (at < s->n_spans && s->spans[at].pts <= b->pts) at++;
     int32_t p;
@@ -229,7 +232,7 @@ vllm_status vl_sess_recall(vllm_session *s, double t0, double t1, int32_t *n_rel
         st = reload(s, id, &done);
         got += done;
     }
-    unpin_all(s);
+    /* recalled frames stay pinned until the next question has used them */
     if (n_reloaded) *n_reloaded = got;
     return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
 }
@@ -241,7 +244,16 @@ static float cosine(const float *a, const float *b, int n)
     return aa > 0 && bb > 0 ? (float)(ab / sqrt(aa * bb)) : 0.0f;
 }
 
+static vllm_status retrieve(vllm_session *s, const int32_t *ids, size_t n);
+
 vllm_status vl_session_retrieve(vllm_session *s, const int32_t *ids, size_t n)
+{
+    vllm_status st = retrieve(s, ids, n);
+    unpin_all(s); /* this question has what it needs: recalled and retrieved frames age normally again */
+    return st;
+}
+
+static vllm_status retrieve(vllm_session *s, const int32_t *ids, size_t n)
 {
     if (!s->kvs || s->off.retrieve_top_k <= 0 || n == 0) return VLLM_OK;
     int32_t candidates = 0;
@@ -303,7 +315,6 @@ vllm_status vl_session_retrieve(vllm_session *s, const int32_t *ids, size_t n)
         if (pick[id]) st = reload(s, id, &done);
     }
     free(pick);
-    unpin_all(s);
     return st;
 }
 

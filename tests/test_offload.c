@@ -157,10 +157,17 @@ static void stream_and_recall(vllm_model *m, vllm_kv_type kv)
     CHECK(o.frames_reloaded == 3 && o.frames_resident == 3, "reloaded %lld, resident %lld", (long long)o.frames_reloaded,
           (long long)o.frames_resident);
 
-    /* the stream goes on: recalled frames are the oldest, so they leave
-     * first, without being compressed again */
-    const int64_t before = o.frames_offloaded, evicted_before = sstats(a).n_frames_evicted;
+    /* the stream goes on: recalled frames wait for the question ... */
     for (int i = n; i < n + 8; i++) REQUIRE(push(a, i) == VLLM_OK, "frame %d", i);
+    o = ostats(a);
+    CHECK(o.frames_resident == 3, "recalled frames evicted before the question: %lld left", (long long)o.frames_resident);
+    vllm_generate_params gp = vllm_generate_default_params();
+    gp.max_tokens = 2;
+    CHECK(vllm_session_generate(a, "What happened at seconds 2 to 4?", &gp) == VLLM_OK, "%s", vllm_session_last_error(a));
+    /* ... then, being the oldest, leave first, without being compressed again */
+    o = ostats(a);
+    const int64_t before = o.frames_offloaded, evicted_before = sstats(a).n_frames_evicted;
+    for (int i = n + 8; i < n + 16; i++) REQUIRE(push(a, i) == VLLM_OK, "frame %d", i);
     o = ostats(a);
     const int64_t evicted = sstats(a).n_frames_evicted - evicted_before;
     CHECK(o.frames_resident == 0 && evicted >= 3 && o.frames_offloaded == before + evicted - 3,
@@ -174,9 +181,7 @@ static void stream_and_recall(vllm_model *m, vllm_kv_type kv)
     REQUIRE(vllm_session_set_offload(a, &op) == VLLM_OK, "%s", vllm_session_last_error(a)); /* empties the store */
     o = ostats(a);
     CHECK(o.frames_offloaded == 0, "changing the settings keeps %lld stale frames", (long long)o.frames_offloaded);
-    for (int i = n + 8; i < n + 40; i++) REQUIRE(push(a, i) == VLLM_OK, "frame %d", i);
-    vllm_generate_params gp = vllm_generate_default_params();
-    gp.max_tokens = 2;
+    for (int i = n + 16; i < n + 48; i++) REQUIRE(push(a, i) == VLLM_OK, "frame %d", i);
     CHECK(vllm_session_generate(a, "What happened at the start?", &gp) == VLLM_OK, "%s", vllm_session_last_error(a));
     o = ostats(a);
     printf("question: %lld retrieval, %lld frames reloaded of %lld stored\n", (long long)o.retrievals,

@@ -488,8 +488,11 @@ VLLM_API vllm_offload_params vllm_offload_default_params(void);
 VLLM_API vllm_status vllm_session_set_offload(vllm_session *session, const vllm_offload_params *params);
 
 /* Reload the offloaded frames whose time is in [t0, t1) seconds, oldest
- * first, as many as fit; *n_reloaded (may be NULL) gets how many. Frames
- * dropped by the caps cannot come back. [per session] */
+ * first, as many as fit beside the reserve kept for a question; they stay
+ * in the context at least until the next question has been answered
+ * (retrieval and frames pushed meanwhile evict others). *n_reloaded (may
+ * be NULL) gets how many. Frames dropped by the caps cannot come back.
+ * [per session] */
 VLLM_API vllm_status vllm_session_recall(vllm_session *session, double t0, double t1, int32_t *n_reloaded);
 
 typedef struct vllm_offload_stats {
