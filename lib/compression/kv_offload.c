@@ -167,8 +167,8 @@ vllm_status vl_kv_store_put(vl_kv_store *st, const void *raw, size_t raw_bytes, 
         free(b.blob);
         return vl_error(VLLM_ERR_NOMEM, "KV offload: out of memory for a %zu-byte block", raw_bytes);
     }
-    memcpy(b.hist, hist, (size_t)n_tok * sizeof *hist);
-    memcpy(b.key_mean, key_mean, (size_t)st->n_sum * sizeof *key_mean);
+    if (n_tok > 0) memcpy(b.hist, hist, (size_t)n_tok * sizeof *hist);
+    if (st->n_sum > 0) memcpy(b.key_mean, key_mean, (size_t)st->n_sum * sizeof *key_mean);
     shuffle(raw, st->scratch, raw_bytes, st->set.elem_size);
     size_t z = ZSTD_compress(b.blob, bound, st->scratch, raw_bytes, st->set.zstd_level);
     if (ZSTD_isError(z)) {
