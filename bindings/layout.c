@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#define VLLM_EXPERIMENTAL /* its structs too */
 #include "vllm/videollm.h"
 
 #define S(T) printf(#T " %zu\n", sizeof(T))
@@ -60,6 +61,17 @@ int main(void)
     F(vllm_video_params, progress); F(vllm_video_params, progress_user_data);
     F(vllm_video_params, dedup_threshold); F(vllm_video_params, prune_rate); F(vllm_video_params, prune_merge);
     F(vllm_video_params, max_visual_tokens);
+
+    S(vllm_offload_params);
+    F(vllm_offload_params, struct_size); F(vllm_offload_params, enabled); F(vllm_offload_params, retrieve_top_k);
+    F(vllm_offload_params, max_ram_bytes); F(vllm_offload_params, max_file_bytes); F(vllm_offload_params, spill_dir);
+
+    S(vllm_offload_stats);
+    F(vllm_offload_stats, struct_size); F(vllm_offload_stats, frames_offloaded); F(vllm_offload_stats, frames_in_ram);
+    F(vllm_offload_stats, frames_in_file); F(vllm_offload_stats, frames_dropped); F(vllm_offload_stats, frames_resident);
+    F(vllm_offload_stats, frames_reloaded); F(vllm_offload_stats, retrievals); F(vllm_offload_stats, raw_bytes);
+    F(vllm_offload_stats, compressed_bytes); F(vllm_offload_stats, ram_bytes); F(vllm_offload_stats, file_bytes);
+    F(vllm_offload_stats, offload_seconds); F(vllm_offload_stats, reload_seconds);
 
     /* enums are passed as their underlying type */
     printf("vllm_status %zu\nvllm_pixel_format %zu\nvllm_kv_type %zu\nvllm_stop_reason %zu\n", sizeof(vllm_status),

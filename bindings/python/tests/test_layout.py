@@ -9,7 +9,7 @@ import videollm
 from videollm import _capi
 
 STRUCTS = ["vllm_model_params", "vllm_model_info", "vllm_session_params", "vllm_generate_params",
-           "vllm_session_stats", "vllm_frame", "vllm_video_params"]
+           "vllm_session_stats", "vllm_frame", "vllm_video_params", "vllm_offload_params", "vllm_offload_stats"]
 
 
 class LayoutTest(unittest.TestCase):

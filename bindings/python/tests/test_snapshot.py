@@ -65,5 +65,40 @@ class SnapshotTest(unittest.TestCase):
                 s.push_video(VIDEO, n_frames=1, prune_rat=0.5)
 
 
+class OffloadTest(unittest.TestCase):
+    """The KV offload tier through the binding: a stream longer than the
+    context is offloaded, a time range comes back, errors are exceptions."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.model = videollm.Model(TEXT_MODEL, mmproj=MMPROJ)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.model.close()
+
+    def test_offload_and_recall(self):
+        with self.model.session(n_ctx=256, n_threads=1) as s:
+            with self.assertRaises(VideoLLMError):
+                s.recall(0, 10)  # offload is off
+            s.set_offload(retrieve_top_k=1, max_ram_bytes=1 << 20)
+            for i in range(40):
+                px = bytes((i * 37 + k) & 255 for k in range(8 * 6 * 3))
+                s.push_frame(px, 8, 6, PixelFormat.RGB24, float(i))
+            o = s.offload_stats()
+            st = s.stats()
+            self.assertGreater(o.frames_offloaded, 0)
+            self.assertEqual(o.frames_offloaded, st.n_frames_evicted)
+            self.assertEqual(s.recall(1.0, 3.0), 2)
+            s.ask("What came first?", max_tokens=2)
+            o = s.offload_stats()
+            self.assertEqual(o.retrievals, 1)
+            self.assertGreaterEqual(o.frames_reloaded, 2)
+            with self.assertRaises(InvalidArgumentError):
+                s.recall(5, 1)
+            s.set_offload(False)
+            self.assertEqual(s.offload_stats().frames_offloaded, 0)
+
+
 if __name__ == "__main__":
     unittest.main()

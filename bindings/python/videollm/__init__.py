@@ -14,9 +14,9 @@ from ._capi import load_library
 from .errors import InvalidArgumentError, Status, VideoLLMError
 from .frames import PixelFormat
 from .model import Model, ModelInfo, VisionPrecision
-from .session import KVType, Session, Stats, StopReason, Token
+from .session import KVType, OffloadStats, Session, Stats, StopReason, Token
 
-__all__ = ["load_library", "Model", "ModelInfo", "Session", "Stats", "StopReason", "Token", "KVType",
+__all__ = ["load_library", "Model", "ModelInfo", "Session", "Stats", "OffloadStats", "StopReason", "Token", "KVType",
            "PixelFormat", "VisionPrecision", "Status", "VideoLLMError", "InvalidArgumentError", "version", "version_number",
            "status_string", "set_log_callback", "LogLevel"]
 

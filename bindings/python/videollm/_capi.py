@@ -141,6 +141,32 @@ class vllm_video_params(SizedStructure):
                 ("max_visual_tokens", c_int32)]
 
 
+class vllm_offload_params(SizedStructure):
+    _fields_ = [("struct_size", c_size_t),
+                ("enabled", c_int32),
+                ("retrieve_top_k", c_int32),
+                ("max_ram_bytes", c_int64),
+                ("max_file_bytes", c_int64),
+                ("spill_dir", c_char_p)]
+
+
+class vllm_offload_stats(SizedStructure):
+    _fields_ = [("struct_size", c_size_t),
+                ("frames_offloaded", c_int64),
+                ("frames_in_ram", c_int64),
+                ("frames_in_file", c_int64),
+                ("frames_dropped", c_int64),
+                ("frames_resident", c_int64),
+                ("frames_reloaded", c_int64),
+                ("retrievals", c_int64),
+                ("raw_bytes", c_int64),
+                ("compressed_bytes", c_int64),
+                ("ram_bytes", c_int64),
+                ("file_bytes", c_int64),
+                ("offload_seconds", c_double),
+                ("reload_seconds", c_double)]
+
+
 vllm_model_p = c_void_p
 vllm_session_p = c_void_p
 status = c_int
@@ -186,6 +212,10 @@ PROTOTYPES = {
     "vllm_session_eval_tokens": (status, [vllm_session_p, POINTER(c_int32), c_size_t]),
     "vllm_session_logits": (POINTER(c_float), [vllm_session_p]),
     "vllm_session_history": (status, [vllm_session_p, POINTER(POINTER(c_int32)), POINTER(c_size_t)]),
+    "vllm_offload_default_params": (vllm_offload_params, []),
+    "vllm_session_set_offload": (status, [vllm_session_p, POINTER(vllm_offload_params)]),
+    "vllm_session_recall": (status, [vllm_session_p, c_double, c_double, POINTER(c_int32)]),
+    "vllm_session_get_offload_stats": (status, [vllm_session_p, POINTER(vllm_offload_stats)]),
 }
 
 

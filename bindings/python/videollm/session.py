@@ -52,6 +52,24 @@ class Stats:
 
 
 @dataclasses.dataclass(frozen=True)
+class OffloadStats:
+    """Counters of the KV offload tier (see Session.set_offload)."""
+    frames_offloaded: int
+    frames_in_ram: int
+    frames_in_file: int
+    frames_dropped: int
+    frames_resident: int
+    frames_reloaded: int
+    retrievals: int
+    raw_bytes: int
+    compressed_bytes: int
+    ram_bytes: int
+    file_bytes: int
+    offload_seconds: float
+    reload_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Token:
     """One step of a generation: the token id (-1 for text released at the
     end, e.g. held back for a possible stop string) and its raw bytes."""
@@ -426,6 +444,45 @@ class Session:
         with self._lock:
             self._check(fn(self._ptr(), ctypes.byref(p), ctypes.byref(n)))
             return list(p[:n.value]) if n.value else []
+
+    def set_offload(self, enabled=True, retrieve_top_k=None, max_ram_bytes=None, max_file_bytes=None,
+                    spill_dir=None):
+        """Turn the KV offload tier on (frames leaving a full context are
+        compressed into RAM, then a spill file in `spill_dir`, instead of
+        dropped; questions reload the most similar ones) or off. Unset
+        arguments keep the library's defaults."""
+        self._ptr()
+        p = need(self._lib, "vllm_offload_default_params")()
+        p.enabled = 1 if enabled else 0
+        if retrieve_top_k is not None:
+            p.retrieve_top_k = int(retrieve_top_k)
+        if max_ram_bytes is not None:
+            p.max_ram_bytes = int(max_ram_bytes)
+        if max_file_bytes is not None:
+            p.max_file_bytes = int(max_file_bytes)
+        p.spill_dir = None if spill_dir is None else enc(os.fspath(spill_dir), "spill_dir")  # the library copies it
+        fn = need(self._lib, "vllm_session_set_offload")
+        with self._lock:
+            self._check(fn(self._ptr(), ctypes.byref(p)))
+
+    def recall(self, t0, t1):
+        """Reload offloaded frames with time in [t0, t1) seconds; returns how many came back."""
+        self._ptr()
+        fn = need(self._lib, "vllm_session_recall")
+        n = ctypes.c_int32()
+        with self._lock:
+            self._generation += 1
+            self._check(fn(self._ptr(), float(t0), float(t1), ctypes.byref(n)))
+        return n.value
+
+    def offload_stats(self):
+        """Counters of the offload tier."""
+        self._ptr()
+        fn = need(self._lib, "vllm_session_get_offload_stats")
+        o = _capi.vllm_offload_stats()
+        with self._lock:
+            self._check(fn(self._ptr(), ctypes.byref(o)))
+        return OffloadStats(*(getattr(o, f) for f, _ in _capi.vllm_offload_stats._fields_[1:]))
 
     def eval_tokens(self, tokens):
         """Evaluate token ids at the next positions without sampling."""

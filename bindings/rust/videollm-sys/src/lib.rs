@@ -176,6 +176,37 @@ pub struct vllm_session_stats {
     pub n_tokens_pruned: i64,
 }
 
+// ---- KV offload tier (experimental) ----
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vllm_offload_params {
+    pub struct_size: usize,
+    pub enabled: i32,
+    pub retrieve_top_k: i32,
+    pub max_ram_bytes: i64,
+    pub max_file_bytes: i64,
+    pub spill_dir: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vllm_offload_stats {
+    pub struct_size: usize,
+    pub frames_offloaded: i64,
+    pub frames_in_ram: i64,
+    pub frames_in_file: i64,
+    pub frames_dropped: i64,
+    pub frames_resident: i64,
+    pub frames_reloaded: i64,
+    pub retrievals: i64,
+    pub raw_bytes: i64,
+    pub compressed_bytes: i64,
+    pub ram_bytes: i64,
+    pub file_bytes: i64,
+    pub offload_seconds: c_double,
+    pub reload_seconds: c_double,
+}
+
 // ---- media ----
 pub type vllm_pixel_format = c_int;
 pub const VLLM_PIXFMT_RGB24: vllm_pixel_format = 0;
@@ -300,4 +331,9 @@ extern "C" {
     pub fn vllm_session_eval_tokens(session: *mut vllm_session, tokens: *const i32, n: usize) -> vllm_status;
     pub fn vllm_session_logits(session: *const vllm_session) -> *const c_float;
     pub fn vllm_session_history(session: *const vllm_session, tokens: *mut *const i32, n: *mut usize) -> vllm_status;
+    pub fn vllm_offload_default_params() -> vllm_offload_params;
+    pub fn vllm_session_set_offload(session: *mut vllm_session, params: *const vllm_offload_params) -> vllm_status;
+    pub fn vllm_session_recall(session: *mut vllm_session, t0: c_double, t1: c_double, n_reloaded: *mut i32)
+        -> vllm_status;
+    pub fn vllm_session_get_offload_stats(session: *const vllm_session, stats: *mut vllm_offload_stats) -> vllm_status;
 }

@@ -28,7 +28,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use frame::{Frame, PixelFormat, MAX_DIM};
 pub use model::{Model, ModelInfo, ModelParams, VisionPrecision};
 pub use session::{
-    Canceller, FramePusher, GenerateParams, KvType, Session, SessionParams, Stats, StopReason, Token, Tokens, VideoParams,
+    Canceller, FramePusher, GenerateParams, KvType, OffloadParams, OffloadStats, Session, SessionParams, Stats, StopReason,
+    Token, Tokens, VideoParams,
 };
 pub use videollm_sys as sys;
 

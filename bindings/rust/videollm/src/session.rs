@@ -178,6 +178,52 @@ pub struct Stats {
     pub n_tokens_pruned: i64,
 }
 
+/// Settings of the KV offload tier (`vllm_offload_params`; experimental).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffloadParams {
+    /// Offload frames leaving a full context instead of dropping them.
+    pub enabled: bool,
+    /// Frames reloaded per question by similarity to it.
+    pub retrieve_top_k: i32,
+    /// Compressed frames kept in memory.
+    pub max_ram_bytes: i64,
+    /// Spill file cap; 0 = none.
+    pub max_file_bytes: i64,
+    /// Spill file directory; None = drop past the RAM cap.
+    pub spill_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for OffloadParams {
+    fn default() -> Self {
+        let d = unsafe { sys::vllm_offload_default_params() };
+        OffloadParams {
+            enabled: d.enabled != 0,
+            retrieve_top_k: d.retrieve_top_k,
+            max_ram_bytes: d.max_ram_bytes,
+            max_file_bytes: d.max_file_bytes,
+            spill_dir: None,
+        }
+    }
+}
+
+/// `vllm_offload_stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffloadStats {
+    pub frames_offloaded: i64,
+    pub frames_in_ram: i64,
+    pub frames_in_file: i64,
+    pub frames_dropped: i64,
+    pub frames_resident: i64,
+    pub frames_reloaded: i64,
+    pub retrievals: i64,
+    pub raw_bytes: i64,
+    pub compressed_bytes: i64,
+    pub ram_bytes: i64,
+    pub file_bytes: i64,
+    pub offload_seconds: f64,
+    pub reload_seconds: f64,
+}
+
 /// The session pointer as seen by other threads (Canceller, FramePusher):
 /// cleared under the write lock before the session is freed, so a late
 /// call never touches freed memory; the [any thread] calls themselves run
@@ -567,6 +613,53 @@ impl Session {
             return Ok(Vec::new());
         }
         Ok(unsafe { std::slice::from_raw_parts(p, n) }.to_vec())
+    }
+
+    /// Turn the KV offload tier on or off, or change its caps.
+    pub fn set_offload(&mut self, params: &OffloadParams) -> Result<()> {
+        let dir = match &params.spill_dir {
+            Some(d) => Some(path_cstring(d)?),
+            None => None,
+        };
+        let mut p = unsafe { sys::vllm_offload_default_params() };
+        p.enabled = params.enabled as i32;
+        p.retrieve_top_k = params.retrieve_top_k;
+        p.max_ram_bytes = params.max_ram_bytes;
+        p.max_file_bytes = params.max_file_bytes;
+        p.spill_dir = dir.as_ref().map_or(ptr::null(), |d| d.as_ptr()); // copied by the library
+        self.check(unsafe { sys::vllm_session_set_offload(self.raw(), &p) })?;
+        Ok(())
+    }
+
+    /// Reload offloaded frames whose time is in [t0, t1) seconds; returns
+    /// how many came back.
+    pub fn recall(&mut self, t0: f64, t1: f64) -> Result<i32> {
+        self.stale_callback = false;
+        let mut n = 0i32;
+        self.check(unsafe { sys::vllm_session_recall(self.raw(), t0, t1, &mut n) })?;
+        Ok(n)
+    }
+
+    /// Counters of the offload tier.
+    pub fn offload_stats(&self) -> Result<OffloadStats> {
+        let mut o: sys::vllm_offload_stats = unsafe { std::mem::zeroed() };
+        o.struct_size = std::mem::size_of::<sys::vllm_offload_stats>();
+        self.check(unsafe { sys::vllm_session_get_offload_stats(self.raw(), &mut o) })?;
+        Ok(OffloadStats {
+            frames_offloaded: o.frames_offloaded,
+            frames_in_ram: o.frames_in_ram,
+            frames_in_file: o.frames_in_file,
+            frames_dropped: o.frames_dropped,
+            frames_resident: o.frames_resident,
+            frames_reloaded: o.frames_reloaded,
+            retrievals: o.retrievals,
+            raw_bytes: o.raw_bytes,
+            compressed_bytes: o.compressed_bytes,
+            ram_bytes: o.ram_bytes,
+            file_bytes: o.file_bytes,
+            offload_seconds: o.offload_seconds,
+            reload_seconds: o.reload_seconds,
+        })
     }
 
     /// Evaluate token ids at the next positions without sampling.

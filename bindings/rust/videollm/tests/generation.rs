@@ -6,7 +6,8 @@ use std::ops::ControlFlow;
 use std::thread;
 
 use videollm::{
-    ErrorKind, Frame, GenerateParams, Model, ModelParams, PixelFormat, Session, SessionParams, StopReason, VideoParams,
+    ErrorKind, Frame, GenerateParams, Model, ModelParams, OffloadParams, PixelFormat, Session, SessionParams, StopReason,
+    VideoParams,
 };
 
 mod common;
@@ -381,4 +382,25 @@ fn frames_pushed_from_another_thread_during_an_answer() {
     let rgb = [0u8; 12];
     let e = pusher.push_frame(&Frame::new(PixelFormat::Rgb24, 2, 2, &rgb, 9.0).unwrap()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::State);
+}
+
+#[test]
+fn offload_and_recall() {
+    let m = vision_model();
+    let mut s = m.session(&SessionParams { n_ctx: 256, n_threads: 1, ..Default::default() }).unwrap();
+    assert_eq!(s.recall(0.0, 10.0).unwrap_err().kind(), ErrorKind::State); // offload is off
+    s.set_offload(&OffloadParams { enabled: true, retrieve_top_k: 1, ..Default::default() }).unwrap();
+    for i in 0..40u32 {
+        let px: Vec<u8> = (0..144u32).map(|k| ((i * 37 + k) & 255) as u8).collect();
+        s.push_frame(&Frame::new(PixelFormat::Rgb24, 8, 6, &px, i as f64).unwrap()).unwrap();
+    }
+    let o = s.offload_stats().unwrap();
+    assert!(o.frames_offloaded > 0);
+    assert_eq!(o.frames_offloaded, s.stats().unwrap().n_frames_evicted);
+    assert_eq!(s.recall(1.0, 3.0).unwrap(), 2);
+    s.ask("What came first?", &GenerateParams { max_tokens: 2, ..Default::default() }).unwrap();
+    let o = s.offload_stats().unwrap();
+    assert_eq!(o.retrievals, 1);
+    assert!(o.frames_reloaded >= 2);
+    assert_eq!(s.recall(5.0, 1.0).unwrap_err().kind(), ErrorKind::InvalidArg);
 }

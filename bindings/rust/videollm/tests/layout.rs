@@ -97,6 +97,11 @@ fn structs_match_the_c_compiler() {
     check_struct!(&c, vllm_video_params, [struct_size, fps, max_frames, n_frames, start, end, progress,
                                          progress_user_data, dedup_threshold, prune_rate, prune_merge,
                                          max_visual_tokens]);
+    check_struct!(&c, vllm_offload_params, [struct_size, enabled, retrieve_top_k, max_ram_bytes, max_file_bytes,
+                                            spill_dir]);
+    check_struct!(&c, vllm_offload_stats, [struct_size, frames_offloaded, frames_in_ram, frames_in_file,
+                                           frames_dropped, frames_resident, frames_reloaded, retrievals, raw_bytes,
+                                           compressed_bytes, ram_bytes, file_bytes, offload_seconds, reload_seconds]);
     for e in ["vllm_status", "vllm_pixel_format", "vllm_kv_type", "vllm_stop_reason"] {
         assert_eq!(c[e], size_of::<std::os::raw::c_int>(), "{}", e);
     }
@@ -109,6 +114,7 @@ fn struct_size_matches_the_library() {
         assert_eq!(sys::vllm_session_default_params().struct_size, size_of::<sys::vllm_session_params>());
         assert_eq!(sys::vllm_generate_default_params().struct_size, size_of::<sys::vllm_generate_params>());
         assert_eq!(sys::vllm_video_default_params().struct_size, size_of::<sys::vllm_video_params>());
+        assert_eq!(sys::vllm_offload_default_params().struct_size, size_of::<sys::vllm_offload_params>());
     }
 }
 
