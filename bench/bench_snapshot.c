@@ -2,7 +2,7 @@
  *
  *   bench_snapshot -m TEXT.gguf [-n POSITIONS] [-t THREADS] [--dir DIR]
  *
- * For each KV cache type (f32, f16, q8_0 when the head size allows it) a
+ * For each KV cache type (f32, f16, q8_0, q4_0 when the head size allows it) a
  * session is filled with POSITIONS evaluated tokens (default 2048), then:
  *   zstd   vllm_session_save / vllm_session_load: file size, seconds
  *   raw    the same snapshot stream without compression (the file
@@ -107,10 +107,10 @@ int main(int argc, char **argv)
     snprintf(raw_path, sizeof raw_path, "%s/bench-snapshot-%d.raw", dir, (int)getpid());
     printf("# %s, %d positions; seconds are best of 3\n", text, n);
     printf("# kv    mode   bytes        ratio  save_s   load_s   save_MB/s load_MB/s\n");
-    const vllm_kv_type kvs[] = {VLLM_KV_F32, VLLM_KV_F16, VLLM_KV_Q8_0};
-    const char *names[] = {"f32", "f16", "q8_0"};
+    const vllm_kv_type kvs[] = {VLLM_KV_F32, VLLM_KV_F16, VLLM_KV_Q8_0, VLLM_KV_Q4_0};
+    const char *names[] = {"f32", "f16", "q8_0", "q4_0"};
     int rc = 0;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         vllm_session_params sp = vllm_session_default_params();
         sp.n_ctx = n + 16;
         sp.n_threads = threads;

@@ -165,12 +165,14 @@ vllm_status vl_session_evict_span(vllm_session *s, int i)
 static vllm_status reload(vllm_session *s, int32_t id, int *done)
 {
     *done = 0;
-    vl_kv_block *b = &s->kvs->b[id];
-    if (b->resident || b->tier == VL_KV_DROPPED) return VLLM_OK;
-    /* room first: evicting may move the place where it goes */
-    vllm_status st = vl_session_make_room(s, b->n_tok);
+    if (s->kvs->b[id].resident || s->kvs->b[id].tier == VL_KV_DROPPED) return VLLM_OK;
+    /* room first: evicting may move the place where it goes, and offloads
+     * blocks (the block array may move: `b` is taken after) */
+    vllm_status st = vl_session_make_room(s, s->kvs->b[id].n_tok);
     if (st == VLLM_ERR_CONTEXT_FULL) return VLLM_OK;
     VL_TRY(st);
+    vl_kv_block *b = &s->kvs->b[id];
+    if (b->tier == VL_KV_DROPPED) return VLLM_OK; /* the evictions pushed it past the RAM cap */
     /* only frames reloaded for this question are left: the reserve for the
      * question and its answer is not given up for more of them */
     if (vl_llm_state_n_past(s->st) + b->n_tok + vl_session_reserve(s) > vl_llm_state_n_ctx(s->st)) return VLLM_OK;
@@ -225,7 +227,9 @@ vllm_status vl_sess_recall(vllm_session *s, double t0, double t1, int32_t *n_rel
     if (s->armed) return vl_session_fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_recall: an answer is being generated"));
     int32_t got = 0;
     vllm_status st = VLLM_OK;
-    for (int32_t id = 0; id < s->kvs->n && !vllm_is_error(st); id++) {
+    /* frames offloaded to make room while recalling are not candidates */
+    const int32_t n_blocks = s->kvs->n;
+    for (int32_t id = 0; id < n_blocks && !vllm_is_error(st); id++) {
         const vl_kv_block *b = &s->kvs->b[id];
         if (b->pts < t0 || b->pts >= t1) continue;
         int done;
@@ -310,7 +314,8 @@ static vllm_status retrieve(vllm_session *s, const int32_t *ids, size_t n)
     }
     free(score);
     s->kvs->c.retrievals++;
-    for (int32_t id = 0; id < s->kvs->n && !vllm_is_error(st); id++) {
+    const int32_t n_blocks = s->kvs->n; /* reloading offloads others: those are not candidates */
+    for (int32_t id = 0; id < n_blocks && !vllm_is_error(st); id++) {
         int done;
         if (pick[id]) st = reload(s, id, &done);
     }
