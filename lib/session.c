@@ -223,19 +223,24 @@ vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *em
     return eval_now(s, ids, embd, n, want_logits);
 }
 
+vllm_status vl_session_hist_reserve(vllm_session *s, size_t n)
+{
+    if (n <= s->hist_cap) return VLLM_OK;
+    size_t cap = s->hist_cap ? s->hist_cap : 256;
+    while (cap < n) cap *= 2;
+    int32_t *h = realloc(s->hist, cap * sizeof *h);
+    if (!h) return vl_error(VLLM_ERR_NOMEM, "out of memory for the token history");
+    s->hist = h;
+    s->hist_cap = cap;
+    return VLLM_OK;
+}
+
 /* embd rows may carry token ids in `ids` too (-1 = visual): the history records them. */
 static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
 {
     const int32_t start = vl_llm_state_n_past(s->st);
     const int64_t E = s->model->llm->hp.n_embd;
-    if ((size_t)start + n > s->hist_cap) {
-        size_t cap = s->hist_cap ? s->hist_cap : 256;
-        while (cap < (size_t)start + n) cap *= 2;
-        int32_t *h = realloc(s->hist, cap * sizeof *h);
-        if (!h) return vl_error(VLLM_ERR_NOMEM, "out of memory for the token history");
-        s->hist = h;
-        s->hist_cap = cap;
-    }
+    VL_TRY(vl_session_hist_reserve(s, (size_t)start + n));
     for (size_t done = 0; done < n; done += PROMPT_CHUNK) {
         if (atomic_load(&s->cancel)) {
             vl_llm_state_truncate(s->st, start);

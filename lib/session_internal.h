@@ -103,6 +103,10 @@ vllm_status vl_session_fail(vllm_session *s, vllm_status st);
  * on failure. */
 vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits);
 
+/* Room for n positions in s->hist / one more span in s->spans. */
+vllm_status vl_session_hist_reserve(vllm_session *s, size_t n);
+vllm_status vl_session_spans_reserve(vllm_session *s);
+
 /* Evaluate positions gathered while s->batching. */
 vllm_status vl_session_flush(vllm_session *s);
 

@@ -235,15 +235,20 @@ vllm_status vl_session_make_room(vllm_session *s, int32_t need)
     return VLLM_OK;
 }
 
+vllm_status vl_session_spans_reserve(vllm_session *s)
+{
+    if (s->n_spans < s->spans_cap) return VLLM_OK;
+    int cap = s->spans_cap ? 2 * s->spans_cap : 64;
+    vl_span *p = realloc(s->spans, (size_t)cap * sizeof *p);
+    if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    s->spans = p;
+    s->spans_cap = cap;
+    return VLLM_OK;
+}
+
 static vllm_status add_span(vllm_session *s, int32_t start, int32_t end, double pts)
 {
-    if (s->n_spans == s->spans_cap) {
-        int cap = s->spans_cap ? 2 * s->spans_cap : 64;
-        vl_span *p = realloc(s->spans, (size_t)cap * sizeof *p);
-        if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory");
-        s->spans = p;
-        s->spans_cap = cap;
-    }
+    VL_TRY(vl_session_spans_reserve(s));
     s->spans[s->n_spans++] = (vl_span){.start = start, .end = end, .pts = pts, .block = -1};
     return VLLM_OK;
 }

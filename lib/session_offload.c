@@ -186,21 +186,8 @@ static vllm_status reload(vllm_session *s, int32_t id, int *done)
     VL_TRY(kv_buf(s, b->raw_bytes));
     VL_TRY(vl_kv_store_get(s->kvs, id, s->kv_buf));
     const int32_t n_past = vl_llm_state_n_past(s->st), n = b->n_tok;
-    if ((size_t)(n_past + n) > s->hist_cap) {
-        size_t cap = s->hist_cap ? s->hist_cap : 256;
-        while (cap < (size_t)(n_past + n)) cap *= 2;
-        int32_t *h = realloc(s->hist, cap * sizeof *h);
-        if (!h) return vl_error(VLLM_ERR_NOMEM, "out of memory for the token history");
-        s->hist = h;
-        s->hist_cap = cap;
-    }
-    if (s->n_spans == s->spans_cap) {
-        int cap = s->spans_cap ? 2 * s->spans_cap : 64;
-        vl_span *sp = realloc(s->spans, (size_t)cap * sizeof *sp);
-        if (!sp) return vl_error(VLLM_ERR_NOMEM, "out of memory");
-        s->spans = sp;
-        s->spans_cap = cap;
-    }
+    VL_TRY(vl_session_hist_reserve(s, (size_t)(n_past + n)));
+    VL_TRY(vl_session_spans_reserve(s));
     VL_TRY(vl_llm_state_insert(s->st, p, n, s->kv_buf, b->src_p0));
     memmove(s->hist + p + n, s->hist + p, (size_t)(n_past - p) * sizeof *s->hist);
     memcpy(s->hist + p, b->hist, (size_t)n * sizeof *s->hist);
