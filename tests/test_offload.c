@@ -176,8 +176,6 @@ static void stream_and_recall(vllm_model *m, vllm_kv_type kv)
 
     /* a question: the top-2 stored frames by similarity come back first */
     op.retrieve_top_k = 2;
-    vllm_session_stats st0 = sstats(a);
-    (void)st0;
     REQUIRE(vllm_session_set_offload(a, &op) == VLLM_OK, "%s", vllm_session_last_error(a)); /* empties the store */
     o = ostats(a);
     CHECK(o.frames_offloaded == 0, "changing the settings keeps %lld stale frames", (long long)o.frames_offloaded);

@@ -77,6 +77,15 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void stats_add(vl_video_stats *sum, const vl_video_stats *w)
+{
+    sum->packets_read += w->packets_read;
+    sum->frames_decoded += w->frames_decoded;
+    sum->frames_converted += w->frames_converted;
+    sum->seeks += w->seeks;
+    sum->bad_packets += w->bad_packets;
+}
+
 /* Stop and free the workers; their counters are added to the main ones. */
 void vl_par_stop(vl_video *v)
 {
@@ -96,11 +105,7 @@ void vl_par_stop(vl_video *v)
             sum.workers++;
         }
         if (w->v) {
-            sum.packets_read += w->v->stats.packets_read;
-            sum.frames_decoded += w->v->stats.frames_decoded;
-            sum.frames_converted += w->v->stats.frames_converted;
-            sum.seeks += w->v->stats.seeks;
-            sum.bad_packets += w->v->stats.bad_packets;
+            stats_add(&sum, &w->v->stats);
             vl_video_close(w->v);
         }
     }
@@ -146,41 +151,39 @@ void vl_par_try_start(vl_video *v)
     if (n < 2 || v->plan_n < 2 || !(v->rate > 0.0)) return;
     if (v->url && strstr(v->url, "://") && strncmp(v->url, "file:", 5)) return; /* one connection per URL */
 
+    /* sub first holds each entry's group ordinal (0, 1, ...) */
+    int64_t *sub = malloc((size_t)v->plan_n * sizeof *sub);
+    if (!sub) return;
     int64_t groups = 0, last = -2;
     for (int64_t k = 0; k < v->plan_n; k++) {
         int64_t g = group_of(v, v->plan[k]);
         if (g != last) groups++;
         last = g;
+        sub[k] = groups - 1;
     }
-    if (groups < 2) return;
+    if (groups < 2) {
+        free(sub);
+        return;
+    }
     if (groups < n) n = (int)groups;
 
     vl_par *p = calloc(1, sizeof *p);
-    if (!p) return;
-    p->owner = malloc((size_t)v->plan_n);
-    int64_t *sub = malloc((size_t)v->plan_n * sizeof *sub);
     int64_t *sub_count = v->plan_count ? malloc((size_t)v->plan_n * sizeof *sub_count) : NULL;
-    if (!p->owner || !sub || (v->plan_count && !sub_count)) {
-        free(p->owner);
+    if (p) p->owner = malloc((size_t)v->plan_n);
+    if (!p || !p->owner || (v->plan_count && !sub_count)) {
+        if (p) free(p->owner);
         free(p);
         free(sub);
         free(sub_count);
         return;
     }
+    for (int64_t k = 0; k < v->plan_n; k++) p->owner[k] = (uint8_t)(sub[k] % n);
     pthread_mutex_init(&p->mutex, NULL);
     pthread_cond_init(&p->cond, NULL);
     p->n = n;
     p->held = -1;
     p->base = v->stats;
     v->par = p;
-    groups = 0;
-    last = -2;
-    for (int64_t k = 0; k < v->plan_n; k++) {
-        int64_t g = group_of(v, v->plan[k]);
-        if (g != last) groups++;
-        last = g;
-        p->owner[k] = (uint8_t)((groups - 1) % n);
-    }
     int ok = 1;
     for (int i = 0; i < n && ok; i++) {
         par_worker *w = &p->w[i];
@@ -220,11 +223,7 @@ static void sum_stats(vl_video *v)
     vl_par *p = v->par;
     vl_video_stats s = p->base;
     for (int i = 0; i < p->n; i++) {
-        s.packets_read += p->w[i].stats.packets_read;
-        s.frames_decoded += p->w[i].stats.frames_decoded;
-        s.frames_converted += p->w[i].stats.frames_converted;
-        s.seeks += p->w[i].stats.seeks;
-        s.bad_packets += p->w[i].stats.bad_packets;
+        stats_add(&s, &p->w[i].stats);
         if (p->w[i].truncated) v->truncated = 1;
     }
     s.workers = p->n;

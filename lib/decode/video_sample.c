@@ -138,10 +138,10 @@ static vllm_status ffps_try_plan(vl_video *v)
     return VLLM_OK;
 }
 
-vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
+/* Forget the last iteration (workers, plan, counters, position) and take
+ * sampling settings `s`; the plan itself is made by the caller. */
+static vllm_status reset_iteration(vl_video *v, const vl_sampling *s)
 {
-    if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
-    VL_TRY(check_sampling(v, s));
     vl_par_stop(v);
     int touched = v->stats.packets_read > 0 || v->demux_eof;
     free(v->plan);
@@ -169,6 +169,15 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     v->stats = (vl_video_stats){0};
     av_frame_unref(v->held);
     atomic_store(&v->cancel, 0);
+    v->dec->skip_frame = s->policy == VL_SAMPLE_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT;
+    return VLLM_OK;
+}
+
+vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
+{
+    if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
+    VL_TRY(check_sampling(v, s));
+    VL_TRY(reset_iteration(v, s));
     if (index_policy(v)) VL_TRY(make_plan(v));
     if (s->policy == VL_SAMPLE_FFMPEG_FPS) {
         VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, s->fps));
@@ -177,7 +186,6 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     /* Seeking needs an index listing every frame (mp4/mov do; Matroska
      * cues list keyframes only), so frame numbers can be read from it. */
     v->seek_ok = v->mode != 1 && uses_plan(v) && v->info.cfr && v->n_index_keyframes >= 2;
-    v->dec->skip_frame = s->policy == VL_SAMPLE_KEYFRAMES ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT;
     v->active = 1;
     if (v->seek_ok && v->mode == 0 && !v->parent) vl_par_try_start(v);
     return VLLM_OK;
@@ -186,13 +194,7 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
 vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const int64_t *plan, const int64_t *counts,
                                       int64_t n, int64_t grid_step)
 {
-    vl_sampling one = *s;
-    if (s->policy == VL_SAMPLE_FFMPEG_FPS) one.policy = VL_SAMPLE_ALL; /* no plan of its own */
-    else one.policy = VL_SAMPLE_UNIFORM, one.n_frames = 1, one.start = one.end = 0.0;
-    VL_TRY(vl_video_sample_begin(v, &one));
-    v->s = *s;
-    free(v->plan);
-    free(v->plan_count);
+    VL_TRY(reset_iteration(v, s)); /* s was checked by the coordinator */
     v->plan = malloc((size_t)(n > 0 ? n : 1) * sizeof *v->plan);
     v->plan_count = counts ? malloc((size_t)(n > 0 ? n : 1) * sizeof *v->plan_count) : NULL;
     if (!v->plan || (counts && !v->plan_count)) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
@@ -203,6 +205,7 @@ vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const i
     v->ffps_seek = s->policy == VL_SAMPLE_FFMPEG_FPS;
     v->grid_step = grid_step;
     v->seek_ok = v->info.cfr && v->n_index_keyframes >= 2;
+    v->active = 1;
     return VLLM_OK;
 }
 
