@@ -12,6 +12,7 @@
 #include <libavutil/mem.h>
 #include <libavutil/md5.h>
 
+#include "decode/image.h"
 #include "decode/video.h"
 #include "harness.h"
 #include "video_gen.h"
@@ -508,6 +509,16 @@ static void test_errors(void)
     snprintf(path, sizeof path, "%s/junk.mp4", tmpdir);
     write_file(path, junk, sizeof junk);
     expect_open_error(path, VLLM_ERR_FORMAT, "junk");
+
+    /* fuzz_video's finding: 17 bytes that libavformat probes as JPEG XL;
+     * Debian's libjxl 0.7 crashes on them, so that decoder is refused */
+    static const uint8_t jxl[] = {0xff, 0x0a, 0x5b, 0x40, 0x4e, 0x46, 0x01, 0x4d, 0xff,
+                                  0x0a, 0x1c, 0x9c, 0x4e, 0x1c, 0x5d, 0x1c, 0x1c};
+    vl_video *jv = NULL;
+    vllm_status jst = vl_video_open_memory(jxl, sizeof jxl, &jv);
+    CHECK(vllm_is_error(jst) && !jv, "the JPEG XL crasher opened (status %d)", jst);
+    vl_image img;
+    CHECK(vllm_is_error(vl_image_decode(jxl, sizeof jxl, 0, &img)), "the JPEG XL crasher decoded as a still");
 
     /* a WAV file: media, but no video stream */
     uint8_t wav[44 + 800] = {0};

@@ -11,6 +11,8 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "decode/codec_policy.h"
+
 typedef struct {
     const uint8_t *data;
     size_t size, pos;
@@ -158,6 +160,7 @@ vllm_status vl_image_decode(const void *data, size_t size, int alpha_mode, vl_im
         st = vl_error(VLLM_ERR_UNSUPPORTED, "image: no decoder for %s", avcodec_get_name(par->codec_id));
         goto done;
     }
+    if (vllm_is_error(st = vl_decoder_allowed(codec, "image"))) goto done;
     dec = avcodec_alloc_context3(codec);
     if (!dec || avcodec_parameters_to_context(dec, par) < 0) {
         st = vl_error(VLLM_ERR_NOMEM, "image: out of memory");

@@ -9,6 +9,7 @@
 #include <libavutil/error.h>
 
 #include "core/log.h"
+#include "decode/codec_policy.h"
 #include "video_internal.h"
 
 #define MEM_IO_BUF 65536
@@ -155,6 +156,7 @@ static vllm_status open_common(vl_video *v, const char *url)
         return vl_error(VLLM_ERR_FORMAT, "video: '%s' is not a readable media file (%s)", what,
                         av_msg(ret, eb, sizeof eb));
     }
+    VL_TRY(vl_streams_allowed(v->fmt, what)); /* probing below runs decoders */
     ret = avformat_find_stream_info(v->fmt, NULL);
     if (ret < 0)
         return vl_error(VLLM_ERR_FORMAT, "video: cannot read stream parameters of '%s' (%s)", what,
@@ -172,6 +174,7 @@ static vllm_status open_common(vl_video *v, const char *url)
     if (ret < 0)
         return vl_error(VLLM_ERR_FORMAT, "video: cannot select a video stream in '%s' (%s)", what,
                         av_msg(ret, eb, sizeof eb));
+    VL_TRY(vl_decoder_allowed(codec, what));
     v->sidx = ret;
     v->st = v->fmt->streams[ret];
     v->codec = codec;
