@@ -15,11 +15,14 @@
  * Loading checks every field against the session before touching it, so
  * a snapshot of another model, a truncated or corrupt file is a clean
  * error and leaves the session as it was. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
+#include "core/atomic_file.h"
 #include "session_internal.h"
 
 #define SNAP_MAGIC "VLLMSNAP"
@@ -49,6 +52,7 @@ typedef struct zwriter {
     ZSTD_CCtx *cctx;
     uint8_t out[1 << 16];
     int failed;
+    int err;      /* errno of the failed write, 0 if zstd failed */
 } zwriter;
 
 static void zw_put(zwriter *w, const void *p, size_t n, ZSTD_EndDirective mode)
@@ -60,6 +64,7 @@ static void zw_put(zwriter *w, const void *p, size_t n, ZSTD_EndDirective mode)
         size_t left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
         if (ZSTD_isError(left) || fwrite(w->out, 1, out.pos, w->f) != out.pos) {
             w->failed = 1;
+            w->err = ZSTD_isError(left) ? 0 : errno;
             return;
         }
         if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) return;
@@ -72,14 +77,16 @@ vllm_status vl_sess_save(vllm_session *s, const char *path)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_save: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_save: path is NULL"));
-    FILE *f = fopen(path, "wb");
-    if (!f) return vl_session_fail(s, vl_error(VLLM_ERR_IO, "%s: cannot create the snapshot file", path));
+    /* a new file renamed over the old one: a failed save leaves the old snapshot */
+    vl_atomic_file af;
+    vllm_status ost = vl_atomic_file_open(&af, path, "the snapshot");
+    if (vllm_is_error(ost)) return vl_session_fail(s, ost);
     zwriter *w = calloc(1, sizeof *w);
     if (!w) {
-        fclose(f);
+        vl_atomic_file_abort(&af);
         return vl_session_fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
     }
-    w->f = f;
+    w->f = af.f;
     w->cctx = ZSTD_createCCtx();
     if (!w->cctx) w->failed = 1;
     else {
@@ -120,14 +127,16 @@ vllm_status vl_sess_save(vllm_session *s, const char *path)
                 zw_put(w, kv, (size_t)n_past * row_bytes, ZSTD_e_continue);
             }
     zw_put(w, SNAP_END, 8, ZSTD_e_end);
-    const int failed = w->failed;
+    const int failed = w->failed, err = w->err;
     ZSTD_freeCCtx(w->cctx);
     free(w);
-    if (fclose(f) != 0 || failed) {
-        remove(path);
-        return vl_session_fail(s, vl_error(VLLM_ERR_IO, "%s: writing the snapshot failed", path));
+    if (failed) {
+        vl_atomic_file_abort(&af); /* only the temporary file goes */
+        return vl_session_fail(s, vl_error(VLLM_ERR_IO, "%s: writing the snapshot failed (%s); the file was not changed",
+                                           path, err ? strerror(err) : "compression error"));
     }
-    return VLLM_OK;
+    ost = vl_atomic_file_commit(&af);
+    return vllm_is_error(ost) ? vl_session_fail(s, ost) : VLLM_OK;
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -224,6 +233,9 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_load: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_load: path is NULL"));
+    struct stat sb; /* a FIFO or device would block or never end */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "%s: not a regular file: cannot be a snapshot", path));
     zreader r = {0};
     r.path = path;
     r.f = fopen(path, "rb");
