@@ -4,6 +4,7 @@
 #define VL_SESSION_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include <pthread.h>
 
@@ -34,6 +35,10 @@ typedef struct vl_queued_frame {
 struct vllm_session {
     vllm_model *model;
     pthread_mutex_t lock; /* recursive; held by every public call (session_api.c) */
+    /* The thread running a per-session call (0 = none) and that call's
+     * name: a second thread's overlapping call is refused (session_api.c). */
+    _Atomic(uintptr_t) owner;
+    _Atomic(const char *) owner_call;
     vl_queued_frame *queue; /* ring of queue_cap */
     int queue_head, queue_len, queue_cap;
     vl_llm_state *st;

@@ -22,6 +22,9 @@
  *  [any thread]   may be called concurrently from any number of threads.
  *  [per session]  calls on one session must not overlap; different sessions
  *                 may be used concurrently, also when sharing one model.
+ *                 An overlapping call from a second thread is refused at
+ *                 once with VLLM_ERR_STATE (message in vllm_last_error();
+ *                 the session's own message stays the running call's).
  */
 #ifndef VLLM_VIDEOLLM_H
 #define VLLM_VIDEOLLM_H
@@ -338,7 +341,8 @@ typedef struct vllm_session_stats {
     int64_t n_tokens_pruned;     /* visual tokens removed (pruned or merged) before prefill */
 } vllm_session_stats;
 
-/* [per session] */
+/* [any thread] (waits for the session's lock: at most one token during
+ * an answer, a whole call for media ingestion) */
 VLLM_API vllm_status vllm_session_get_stats(const vllm_session *session, vllm_session_stats *stats);
 
 /* ---- media: frames, videos, images -------------------------------------
@@ -507,7 +511,7 @@ typedef struct vllm_offload_stats {
     double offload_seconds, reload_seconds;
 } vllm_offload_stats;
 
-/* [per session] */
+/* [any thread] (waits for the session's lock, as vllm_session_get_stats) */
 VLLM_API vllm_status vllm_session_get_offload_stats(const vllm_session *session, vllm_offload_stats *stats);
 
 #endif /* VLLM_EXPERIMENTAL */
