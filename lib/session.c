@@ -88,6 +88,8 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     if (!s) return vl_error(VLLM_ERR_NOMEM, "out of memory");
     s->model = model;
     s->pending = -1;
+    s->turn_start = -1;
+    s->last_frame_pts = -1;
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -260,6 +262,21 @@ static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *em
     return VLLM_OK;
 }
 
+/* Room for the question and the start of its answer (up to the reserve),
+ * evicting the oldest frames and finished turns. */
+static vllm_status room_for_question(vllm_session *s, size_t n_question, const vllm_generate_params *gp)
+{
+    const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
+    int32_t answer = vl_session_reserve(s);
+    if (gp->max_tokens >= 0 && gp->max_tokens < answer) answer = gp->max_tokens + 1;
+    if (n_question <= (size_t)n_ctx) VL_TRY(vl_session_evict_until(s, (int32_t)n_question + answer));
+    const int32_t n_past = vl_llm_state_n_past(s->st);
+    if ((size_t)n_past + n_question > (size_t)n_ctx)
+        return vl_error(VLLM_ERR_CONTEXT_FULL, "the question needs %zu positions but only %d of the context's %d are free",
+                        n_question, n_ctx - n_past, n_ctx);
+    return VLLM_OK;
+}
+
 vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_generate_params *params)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: session is NULL");
@@ -331,14 +348,23 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
     st = vl_tokenizer_encode(m->tok, text, strlen(text), first, 1, &toks);
     free(text);
     if (!vllm_is_error(st) && toks.n == 0) st = vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_query: the prompt is empty");
-    /* [offload] stored frames like the question come back first */
+    /* old frames and turns leave first, then [offload] stored frames like
+     * the question come back */
+    if (!vllm_is_error(st)) st = room_for_question(s, toks.n, &gp);
     if (!vllm_is_error(st)) st = vl_session_retrieve(s, toks.ids, toks.n);
+    /* where this turn starts: after the last answer's final token */
+    const int32_t turn0 = vl_llm_state_n_past(s->st) + (s->pending >= 0 ? 1 : 0);
     if (!vllm_is_error(st)) st = vl_session_eval(s, toks.ids, NULL, toks.n, 1);
+    /* the previous turn is finished and may leave the context from now on;
+     * this one is open until the next frame or question (the first turn
+     * of a conversation stays: it holds the template's opening) */
+    if (!vllm_is_error(st)) st = vl_session_close_turn_span(s, turn0);
     if (vllm_is_error(st)) {
         free(toks.ids);
         disarm(s);
         return vl_session_fail(s, st);
     }
+    if (turn0 > 0) s->turn_start = turn0;
     if (closes_media_turn) vl_session_media_turn_closed(s);
     for (size_t i = 0; i < toks.n; i++) vl_sampler_accept(s->sampler, toks.ids[i]);
     s->stats.n_prompt_tokens += (int64_t)toks.n;

@@ -17,12 +17,22 @@
 
 #define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
 
-/* Positions [start, end) of one live frame in the context. */
+/* What an evictable span of positions holds. */
+typedef enum vl_span_kind {
+    VL_SPAN_FRAME = 0, /* one pushed frame: label, markers, visual tokens */
+    VL_SPAN_TURN = 1   /* a question and its answer, up to the next frame or question */
+} vl_span_kind;
+
+/* Positions [start, end) of one evictable piece of the context: a live
+ * frame or a finished question-and-answer turn. Oldest first, in position
+ * order; the oldest unpinned one leaves first when room is needed. */
 typedef struct vl_span {
     int32_t start, end;
-    double pts;     /* the frame's time; -1 if unknown (restored from a snapshot) */
-    int32_t block;  /* its block in the offload store, -1 if none yet */
+    double pts;     /* frame: its time; turn: just after the last frame before it; -1 if unknown */
+    int32_t block;  /* frame: its block in the offload store, -1 if none yet */
     int pinned;     /* reloaded for the question being asked: not evicted for others */
+    int returned;   /* frame: evicted before and reloaded (n_frames_evicted counted it once) */
+    vl_span_kind kind;
 } vl_span;
 
 /* A frame pushed while an answer was generated: encoded at once on the
@@ -77,8 +87,12 @@ struct vllm_session {
     vl_compress cmp;      /* frame dedup / token pruning state (lib/compression) */
     vl_compress_settings cmp_session; /* the session params' settings (videos may override) */
 
-    vl_span *spans;       /* live frames in the context, oldest first (evictable) */
+    vl_span *spans;       /* live frames and finished turns in the context, oldest first (evictable) */
     int n_spans, spans_cap;
+    int32_t turn_start;   /* first position of the question-and-answer turn still open
+                             (it becomes a span when the next frame or question starts); -1 if none */
+    double last_frame_pts;/* pts of the last pushed frame; -1 if none */
+    int64_t n_turns_evicted;
     int32_t *hist;        /* token id of every context position, -1 for visual */
     size_t hist_cap;
     int batching;         /* gather positions into one batch (video ingestion) */
@@ -137,8 +151,16 @@ vllm_status vl_session_make_room(vllm_session *s, int32_t need);
 /* Positions kept free for the question and answer: min(n_ctx / 4, 512). */
 int32_t vl_session_reserve(const vllm_session *s);
 
-/* session_offload.c: remove live span i from the context — into the
- * offload store when it is on, else dropped — shifting later positions. */
+/* The open question-and-answer turn ends at position `end` (where the
+ * next frame or question begins): it becomes an evictable span. */
+vllm_status vl_session_close_turn_span(vllm_session *s, int32_t end);
+/* Evict the oldest unpinned spans until `free_positions` are free (or
+ * nothing is left to evict). */
+vllm_status vl_session_evict_until(vllm_session *s, int32_t free_positions);
+
+/* session_offload.c: remove span i from the context — a frame into the
+ * offload store when it is on, else dropped; a turn is dropped — shifting
+ * later positions. */
 vllm_status vl_session_evict_span(vllm_session *s, int i);
 /* Before a question (ids, n) is evaluated: reload the offloaded blocks
  * most similar to it (no-op when retrieval is off or nothing is stored). */

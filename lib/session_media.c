@@ -7,6 +7,7 @@
  * follow a special token, where the reference tokenizer splits the text
  * anyway, so tokenizing piecewise gives exactly the ids transformers
  * gets from the whole prompt string. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,8 @@ void vl_session_media_turn_closed(vllm_session *s)
 void vl_session_media_reset(vllm_session *s)
 {
     s->n_spans = 0;
+    s->turn_start = -1;
+    s->last_frame_pts = -1;
     vl_session_offload_reset(s);
     s->turn_open = 0;
     s->outro_pending = 0;
@@ -219,16 +222,22 @@ int32_t vl_session_reserve(const vllm_session *s)
     return n_ctx / 4 < 512 ? n_ctx / 4 : 512;
 }
 
-vllm_status vl_session_make_room(vllm_session *s, int32_t need)
+vllm_status vl_session_evict_until(vllm_session *s, int32_t free_positions)
 {
     const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
-    const int32_t reserve = vl_session_reserve(s);
-    while (vl_llm_state_n_past(s->st) + need + reserve > n_ctx) {
+    while (n_ctx - vl_llm_state_n_past(s->st) < free_positions) {
         int i = 0; /* the oldest span not reloaded for the question at hand */
         while (i < s->n_spans && s->spans[i].pinned) i++;
         if (i == s->n_spans) break;
         VL_TRY(vl_session_evict_span(s, i));
     }
+    return VLLM_OK;
+}
+
+vllm_status vl_session_make_room(vllm_session *s, int32_t need)
+{
+    const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
+    VL_TRY(vl_session_evict_until(s, need + vl_session_reserve(s)));
     if (vl_llm_state_n_past(s->st) + need > n_ctx)
         return vl_error(VLLM_ERR_CONTEXT_FULL, "no room for another frame: %d of %d positions are used and no frame is left to evict",
                         vl_llm_state_n_past(s->st), n_ctx);
@@ -246,11 +255,23 @@ vllm_status vl_session_spans_reserve(vllm_session *s)
     return VLLM_OK;
 }
 
-static vllm_status add_span(vllm_session *s, int32_t start, int32_t end, double pts)
+static vllm_status add_span(vllm_session *s, int32_t start, int32_t end, double pts, vl_span_kind kind)
 {
     VL_TRY(vl_session_spans_reserve(s));
-    s->spans[s->n_spans++] = (vl_span){.start = start, .end = end, .pts = pts, .block = -1};
+    s->spans[s->n_spans++] = (vl_span){.start = start, .end = end, .pts = pts, .block = -1, .kind = kind};
     return VLLM_OK;
+}
+
+/* The turn's time sorts after the frames it was asked about, so a frame
+ * reloaded from before the question goes before the question. */
+vllm_status vl_session_close_turn_span(vllm_session *s, int32_t end)
+{
+    if (s->turn_start < 0) return VLLM_OK;
+    const int32_t start = s->turn_start;
+    s->turn_start = -1;
+    if (end <= start) return VLLM_OK;
+    const double pts = s->last_frame_pts >= 0 ? nextafter(s->last_frame_pts, INFINITY) : -1.0;
+    return add_span(s, start, end, pts, VL_SPAN_TURN);
 }
 
 vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live)
@@ -276,6 +297,8 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
         VL_TRY(flush_text(s));
         VL_TRY(vl_session_make_room(s, n_vis + 24)); /* label and markers are ~12 tokens */
         start = vl_llm_state_n_past(s->st);
+        /* the last question and answer (with this turn's opening text) end here */
+        VL_TRY(vl_session_close_turn_span(s, start));
     }
     VL_TRY(text_add(s, label));
     VL_TRY(text_add(s, FAKE GLOBAL));
@@ -284,7 +307,8 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
     s->outro_pending = 1;
     if (live) {
         VL_TRY(flush_text(s));
-        VL_TRY(add_span(s, start, vl_llm_state_n_past(s->st), pts));
+        VL_TRY(add_span(s, start, vl_llm_state_n_past(s->st), pts, VL_SPAN_FRAME));
+        s->last_frame_pts = pts;
     }
     return VLLM_OK;
 }

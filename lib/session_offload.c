@@ -147,14 +147,19 @@ static vllm_status offload(vllm_session *s, vl_span *sp)
 vllm_status vl_session_evict_span(vllm_session *s, int i)
 {
     vl_span ev = s->spans[i];
-    if (s->kvs) VL_TRY(offload(s, &ev));
+    /* a frame leaves the context once for n_frames_evicted: a reloaded
+     * one leaving again is not counted again */
+    const int first_time = ev.kind == VL_SPAN_FRAME && !ev.returned;
+    if (s->kvs && ev.kind == VL_SPAN_FRAME) VL_TRY(offload(s, &ev)); /* turns are dropped */
     const int32_t d = ev.end - ev.start, n_past = vl_llm_state_n_past(s->st);
     VL_TRY(vl_llm_state_remove(s->st, ev.start, ev.end));
     memmove(s->hist + ev.start, s->hist + ev.end, (size_t)(n_past - ev.end) * sizeof *s->hist);
     memmove(s->spans + i, s->spans + i + 1, (size_t)(s->n_spans - i - 1) * sizeof *s->spans);
     s->n_spans--;
     for (int j = i; j < s->n_spans; j++) s->spans[j].start -= d, s->spans[j].end -= d;
-    s->stats.n_frames_evicted++;
+    if (s->turn_start >= ev.end) s->turn_start -= d;
+    if (ev.kind == VL_SPAN_TURN) s->n_turns_evicted++;
+    else if (first_time) s->stats.n_frames_evicted++;
     s->has_logits = 0;
     return VLLM_OK;
 }
@@ -194,7 +199,9 @@ static vllm_status reload(vllm_session *s, int32_t id, int *done)
     memmove(s->spans + at + 1, s->spans + at, (size_t)(s->n_spans - at) * sizeof *s->spans);
     s->n_spans++;
     for (int j = at + 1; j < s->n_spans; j++) s->spans[j].start += n, s->spans[j].end += n;
-    s->spans[at] = (vl_span){.start = p, .end = p + n, .pts = b->pts, .block = id, .pinned = 1};
+    if (s->turn_start >= p) s->turn_start += n;
+    s->spans[at] = (vl_span){.start = p, .end = p + n, .pts = b->pts, .block = id, .pinned = 1, .returned = 1,
+                            .kind = VL_SPAN_FRAME};
     b->resident = 1;
     s->has_logits = 0;
     *done = 1;

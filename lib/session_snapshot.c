@@ -9,7 +9,9 @@
  *   i32 n_layer, n_head_kv, head_dim, kv_type, n_past, turns, pending,
  *       turn_open, outro_pending; u64 text_len; text bytes
  *   i32 history[n_past]
- *   i32 n_spans; n_spans × (i32 start, i32 end)  (live frames, evictable)
+ *   i32 n_spans; n_spans × (i32 start, i32 end, i32 kind)  (evictable live
+ *       frames and finished turns; version 2 had no kind: all frames)
+ *   i32 turn_start  (the open turn's first position or -1; not in version 2)
  *   per layer, per KV head: K then V of positions [0, n_past)
  *   "SNAPEND!"
  * Loading checks every field against the session before touching it, so
@@ -27,7 +29,8 @@
 
 #define SNAP_MAGIC "VLLMSNAP"
 #define SNAP_END "SNAPEND!"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
+#define SNAP_VERSION_OLDEST 2u /* still read: its spans are all frames */
 #define SNAP_LEVEL 1 /* KV data compresses little; favour speed */
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
@@ -118,7 +121,9 @@ vllm_status vl_sess_save(vllm_session *s, const char *path)
     for (int i = 0; i < s->n_spans; i++) {
         zw_i32(w, s->spans[i].start);
         zw_i32(w, s->spans[i].end);
+        zw_i32(w, (int32_t)s->spans[i].kind);
     }
+    zw_i32(w, s->turn_start);
     for (int il = 0; il < hp->n_layer; il++)
         for (int h = 0; h < hp->n_head_kv; h++)
             for (int which = 0; which < 2; which++) {
@@ -193,6 +198,7 @@ static vllm_status zr_finish(zreader *r)
 }
 
 typedef struct snap_header {
+    uint32_t version;
     int32_t n_layer, n_head_kv, head_dim, kv_type, n_past, turns, pending, turn_open, outro_pending;
     uint64_t text_len;
 } snap_header;
@@ -205,13 +211,14 @@ static vllm_status read_header(zreader *r, vllm_session *s, snap_header *h)
     VL_TRY(zr_get(r, magic, 8, "the magic"));
     if (memcmp(magic, SNAP_MAGIC, 8) != 0) return vl_error(VLLM_ERR_FORMAT, "%s: not a libvideollm snapshot", r->path);
     VL_TRY(zr_get(r, &version, 4, "the version"));
-    if (version != SNAP_VERSION)
-        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: snapshot version %u, this library reads version %u", r->path, version,
-                        SNAP_VERSION);
+    if (version < SNAP_VERSION_OLDEST || version > SNAP_VERSION)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: snapshot version %u, this library reads versions %u to %u", r->path,
+                        version, SNAP_VERSION_OLDEST, SNAP_VERSION);
+    h->version = version;
     VL_TRY(zr_get(r, &id, 8, "the model identity"));
     if (id != model_identity(s->model))
         return vl_error(VLLM_ERR_INVALID_ARG, "%s: the snapshot was taken with a different model (or mmproj)", r->path);
-    VL_TRY(zr_get(r, h, 9 * sizeof(int32_t), "the header")); /* the nine i32 fields */
+    VL_TRY(zr_get(r, &h->n_layer, 9 * sizeof(int32_t), "the header")); /* the nine i32 fields from n_layer on */
     VL_TRY(zr_get(r, &h->text_len, 8, "the header"));
     const vl_llm_hparams *hp = &s->model->llm->hp;
     if (h->n_layer != hp->n_layer || h->n_head_kv != hp->n_head_kv || h->head_dim != hp->head_dim)
@@ -273,17 +280,25 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
     if (!vllm_is_error(st) && n_spans) {
         spans = malloc((size_t)n_spans * sizeof *spans);
         st = spans ? VLLM_OK : vl_error(VLLM_ERR_NOMEM, "out of memory");
+        const size_t fields = h.version >= 3 ? 3 : 2;
         for (int32_t i = 0; !vllm_is_error(st) && i < n_spans; i++) {
-            int32_t se[2];
-            st = zr_get(&r, se, sizeof se, "the frame spans");
+            int32_t se[3] = {0, 0, VL_SPAN_FRAME};
+            st = zr_get(&r, se, fields * sizeof *se, "the frame spans");
             /* times and offload blocks are not saved: the store belongs to the old context */
-            spans[i] = (vl_span){.start = se[0], .end = se[1], .pts = -1.0, .block = -1};
+            spans[i] = (vl_span){.start = se[0], .end = se[1], .pts = -1.0, .block = -1, .kind = (vl_span_kind)se[2]};
+            if (!vllm_is_error(st) && se[2] != VL_SPAN_FRAME && se[2] != VL_SPAN_TURN)
+                st = vl_error(VLLM_ERR_FORMAT, "%s: span %d has unknown kind %d", path, i, se[2]);
         }
         for (int32_t i = 0; !vllm_is_error(st) && i < n_spans; i++)
             if (spans[i].start < (i ? spans[i - 1].end : 0) || spans[i].end <= spans[i].start || spans[i].end > h.n_past)
                 st = vl_error(VLLM_ERR_FORMAT, "%s: frame span %d (%d..%d) is out of order or range", path, i,
                               spans[i].start, spans[i].end);
     }
+    int32_t turn_start = -1;
+    if (!vllm_is_error(st) && h.version >= 3) st = zr_get(&r, &turn_start, 4, "the open turn");
+    if (!vllm_is_error(st) && (turn_start < -1 || turn_start > h.n_past ||
+                               (turn_start >= 0 && n_spans && turn_start < spans[n_spans - 1].end)))
+        st = vl_error(VLLM_ERR_FORMAT, "%s: open turn at position %d is out of range", path, turn_start);
     if (!vllm_is_error(st)) st = zr_get(&r, kv, head_bytes * n_heads, "the KV cache");
     char end[8];
     if (!vllm_is_error(st)) st = zr_get(&r, end, 8, "the end marker");
@@ -309,6 +324,7 @@ vllm_status vl_sess_load(vllm_session *s, const char *path)
         s->spans = spans;
         s->n_spans = s->spans_cap = n_spans;
         spans = NULL;
+        s->turn_start = turn_start;
         s->turns = h.turns;
         s->pending = h.pending;
         s->turn_open = h.turn_open;

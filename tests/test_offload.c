@@ -164,13 +164,15 @@ static void stream_and_recall(vllm_model *m, vllm_kv_type kv)
     vllm_generate_params gp = vllm_generate_default_params();
     gp.max_tokens = 2;
     CHECK(vllm_session_generate(a, "What happened at seconds 2 to 4?", &gp) == VLLM_OK, "%s", vllm_session_last_error(a));
-    /* ... then, being the oldest, leave first, without being compressed again */
+    /* ... then, being the oldest, leave first, without being compressed
+     * again, and without counting again in n_frames_evicted (each frame
+     * counts once: the count never exceeds the frames seen) */
     o = ostats(a);
     const int64_t before = o.frames_offloaded, evicted_before = sstats(a).n_frames_evicted;
     for (int i = n + 8; i < n + 16; i++) REQUIRE(push(a, i) == VLLM_OK, "frame %d", i);
     o = ostats(a);
     const int64_t evicted = sstats(a).n_frames_evicted - evicted_before;
-    CHECK(o.frames_resident == 0 && evicted >= 3 && o.frames_offloaded == before + evicted - 3,
+    CHECK(o.frames_resident == 0 && evicted >= 1 && o.frames_offloaded == before + evicted,
           "after more frames: %lld resident, %lld evicted, %lld offloaded (%lld before)", (long long)o.frames_resident,
           (long long)evicted, (long long)o.frames_offloaded, (long long)before);
 

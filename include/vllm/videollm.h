@@ -380,9 +380,18 @@ typedef struct vllm_frame {
  * context before the next turn.
  * Memory stays bounded for an endless stream: when the context window
  * (less a reserve of min(512, n_ctx/4) positions for the question and
- * answer) is full, the oldest pushed frames are evicted whole and the
+ * answer) is full, the oldest evictable pieces leave it whole and the
  * rest of the context shifts down (keys re-rotated to their new
- * positions); n_frames_evicted counts them. [any thread] */
+ * positions). Evictable are the pushed frames (n_frames_evicted counts
+ * them) and finished question-and-answer turns asked during the stream,
+ * oldest first by position: a turn leaves after the frames it was asked
+ * about, the next frame or question ends it (it reaches up to there:
+ * media pushed with push_video/push_image after a question leaves with
+ * that turn), and the turn being answered never leaves. A question makes
+ * room for itself and its answer (up to the reserve) the same way. The
+ * conversation's first turn (the template's opening) always stays. With
+ * offload on, evicted frames are stored; evicted turns are dropped.
+ * [any thread] */
 VLLM_API vllm_status vllm_session_push_frame(vllm_session *session, const vllm_frame *frame);
 
 typedef struct vllm_video_params {
