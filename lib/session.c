@@ -455,8 +455,7 @@ static vllm_status finish(vllm_session *s, vllm_stop_reason why, int32_t *token,
     if (token) *token = -1;
     if (piece) *piece = s->piece;
     if (piece_len) *piece_len = s->piece_len;
-    if (s->piece_len && s->gp.on_token) s->gp.on_token(s->gp.user_data, -1, s->piece, s->piece_len);
-    return VLLM_DONE;
+    return VLLM_DONE; /* the caller hands the last piece to on_token (vl_session_deliver) */
 }
 
 vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len)
@@ -523,13 +522,27 @@ vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **pie
     if (piece) *piece = s->piece;
     if (piece_len) *piece_len = s->piece_len;
     s->stats.generate_seconds += vl_now_seconds() - t0;
-    if (s->gp.on_token && s->gp.on_token(s->gp.user_data, id, s->piece, s->piece_len)) {
-        s->stats.last_stop = VLLM_STOP_CANCELLED;
-        s->armed = 0;
-        return vl_session_fail(s, vl_error(VLLM_ERR_CANCELLED, "generation stopped by the token callback"));
-    }
     if (stopped) s->stop_hit = 1; /* the next call reports the end */
     return VLLM_OK;
+}
+
+vllm_status vl_session_deliver(vllm_session *s, vllm_status st, int32_t token)
+{
+    /* s->gp and s->piece change only in this thread's own calls: pushers never touch them */
+    const vllm_token_fn fn = s->gp.on_token;
+    if (!fn || (st != VLLM_OK && st != VLLM_DONE)) return st;
+    if (st == VLLM_DONE) {
+        if (s->piece_len) fn(s->gp.user_data, -1, s->piece, s->piece_len);
+        return st;
+    }
+    if (!fn(s->gp.user_data, token, s->piece, s->piece_len)) return VLLM_OK;
+    vl_session_lock(s);
+    s->stats.last_stop = VLLM_STOP_CANCELLED;
+    s->armed = 0;
+    s->stop_hit = 0;
+    st = vl_session_fail(s, vl_error(VLLM_ERR_CANCELLED, "generation stopped by the token callback"));
+    vl_session_unlock(s);
+    return st;
 }
 
 

@@ -61,10 +61,10 @@ static vllm_status new_turn(vllm_session *s)
         NEED(s, name);                                                    \
         const int claimed_ = enter((s), name);                            \
         if (claimed_ < 0) return VLLM_ERR_STATE;                          \
-        pthread_mutex_lock(&(s)->lock);                                   \
+        vl_session_lock(s);                                   \
         vllm_status locked_st_ = (turn) ? new_turn(s) : VLLM_OK;          \
         if (!vllm_is_error(locked_st_)) locked_st_ = (expr);              \
-        pthread_mutex_unlock(&(s)->lock);                                 \
+        vl_session_unlock(s);                                 \
         leave((s), claimed_);                                             \
         return locked_st_;                                                \
     } while (0)
@@ -78,9 +78,9 @@ vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *st
 {
     NEED(s, "vllm_session_get_stats");
     vllm_session *m = (vllm_session *)s; /* the lock is not part of the observable state */
-    pthread_mutex_lock(&m->lock);
+    vl_session_lock(m);
     vllm_status st = vl_sess_get_stats(s, stats);
-    pthread_mutex_unlock(&m->lock);
+    vl_session_unlock(m);
     return st;
 }
 
@@ -89,25 +89,50 @@ vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_g
     PER_SESSION_TURN(s, "vllm_session_query", vl_sess_query(s, prompt, params));
 }
 
-vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len)
+/* One token under the lock (a pusher waits at most that long), its
+ * callback outside it; when the answer is over, frames pushed during it
+ * enter the context here, on the generating thread, so the next push
+ * only appends its own frame. */
+static vllm_status next_token_step(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len, int *armed)
 {
-    PER_SESSION(s, "vllm_session_next_token", vl_sess_next_token(s, token, piece, piece_len));
+    int32_t id = -1;
+    vl_session_lock(s);
+    vllm_status st = vl_sess_next_token(s, &id, piece, piece_len);
+    vl_session_unlock(s);
+    if (token) *token = id;
+    st = vl_session_deliver(s, st, id);
+    vl_session_lock(s);
+    *armed = s->armed;
+    if (st == VLLM_DONE && s->queue_len) {
+        vllm_status q = vl_session_drain_queue(s);
+        if (vllm_is_error(q)) st = vl_session_fail(s, vl_error_prefix(q, "the answer is complete, but the frames pushed during it"));
+    }
+    vl_session_unlock(s);
+    return st;
 }
 
-/* One token per lock hold, so a pushing thread never waits for a whole
- * answer; the session stays claimed from the question to the last token. */
+vllm_status vllm_session_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len)
+{
+    NEED(s, "vllm_session_next_token");
+    const int claimed = enter(s, "vllm_session_next_token");
+    if (claimed < 0) return VLLM_ERR_STATE;
+    int armed;
+    vllm_status st = next_token_step(s, token, piece, piece_len, &armed);
+    leave(s, claimed);
+    return st;
+}
+
+/* The session stays claimed from the question to the last token. */
 static vllm_status generate(vllm_session *s, const char *prompt, const vllm_generate_params *params)
 {
-    pthread_mutex_lock(&s->lock);
+    vl_session_lock(s);
     vllm_status st = new_turn(s);
     if (!vllm_is_error(st)) st = vl_sess_query(s, prompt, params);
-    pthread_mutex_unlock(&s->lock);
+    vl_session_unlock(s);
     VL_TRY(st);
     for (;;) {
-        pthread_mutex_lock(&s->lock);
-        st = vl_sess_next_token(s, NULL, NULL, NULL);
-        const int armed = s->armed;
-        pthread_mutex_unlock(&s->lock);
+        int armed;
+        st = next_token_step(s, NULL, NULL, NULL, &armed);
         if (st == VLLM_DONE) return VLLM_OK;
         if (vllm_is_error(st)) return st;
         if (!armed) return VLLM_OK; /* a stop string ended it */
@@ -175,8 +200,8 @@ vllm_status vllm_session_get_offload_stats(const vllm_session *s, vllm_offload_s
 {
     NEED(s, "vllm_session_get_offload_stats");
     vllm_session *m = (vllm_session *)s; /* the lock is not part of the observable state */
-    pthread_mutex_lock(&m->lock);
+    vl_session_lock(m);
     vllm_status st = vl_sess_get_offload_stats(s, stats);
-    pthread_mutex_unlock(&m->lock);
+    vl_session_unlock(m);
     return st;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "compression/compress.h"
 #include "compression/kv_offload.h"
@@ -49,6 +50,7 @@ struct vllm_session {
      * name: a second thread's overlapping call is refused (session_api.c). */
     _Atomic(uintptr_t) owner;
     _Atomic(const char *) owner_call;
+    atomic_int pushers_waiting; /* push_frame threads waiting for the lock: other calls yield to them */
     vl_queued_frame *queue; /* ring of queue_cap */
     int queue_head, queue_len, queue_cap;
     vl_llm_state *st;
@@ -113,6 +115,32 @@ struct vllm_session {
 
 
 double vl_now_seconds(void);
+
+/* The session lock with a fair handoff to frame pushers. The generating
+ * thread releases the lock after every token and would win it straight
+ * back (a mutex is not fair), starving a pusher for a whole answer; so a
+ * pusher announces itself and the other side waits for it to get in
+ * first. A pusher then holds the lock only for short bookkeeping. */
+static inline void vl_session_lock_push(vllm_session *s)
+{
+    atomic_fetch_add(&s->pushers_waiting, 1);
+    pthread_mutex_lock(&s->lock);
+    atomic_fetch_sub(&s->pushers_waiting, 1);
+}
+
+static inline void vl_session_lock(vllm_session *s)
+{
+    while (atomic_load(&s->pushers_waiting) > 0) sched_yield();
+    pthread_mutex_lock(&s->lock);
+}
+
+static inline void vl_session_unlock(vllm_session *s) { pthread_mutex_unlock(&s->lock); }
+
+/* After vl_sess_next_token() returned `st`, with the lock released: hand
+ * the piece to the token callback on the calling thread (never under the
+ * lock, so a slow callback does not hold up pushers). A non-zero return
+ * from the callback ends the generation with VLLM_ERR_CANCELLED. */
+vllm_status vl_session_deliver(vllm_session *s, vllm_status st, int32_t token);
 
 /* Copy the thread's error message into the session; returns st. */
 vllm_status vl_session_fail(vllm_session *s, vllm_status st);

@@ -5,8 +5,12 @@
  * once. While a generation is armed (between vllm_session_query() and the
  * end of its answer), the frame is encoded right away on the pushing
  * thread — encoding does not wait for the answer — and its visual tokens
- * wait in a bounded queue; they enter the context, in order, before the
- * next turn (next query, image, video or idle push). When the queue is
+ * wait in a bounded queue; they enter the context, in order, on the
+ * generating thread as soon as the answer ends (or, if it was cancelled
+ * or abandoned, before the next turn), so a push never prefills other
+ * frames than its own (plus any whose encoding ended after the answer).
+ * The pusher takes the session lock with priority (vl_session_lock_push):
+ * it waits at most for the token being evaluated. When the queue is
  * full the oldest waiting frame is dropped (a live view favours the
  * latest frames) and counted in the statistics. Frame dedup is decided
  * on the pushing thread (under the lock, against the last kept frame);
@@ -63,10 +67,10 @@ static vllm_status encode_detached(vllm_session *s, const vllm_frame *f, float *
     if (!vllm_is_error(st)) st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
     int dup = 0;
     if (!vllm_is_error(st)) {
-        pthread_mutex_lock(&s->lock);
+        vl_session_lock_push(s);
         st = vl_compress_dedup(&s->cmp, rgb, f->width, f->height, (size_t)stride, &dup);
         if (dup) s->stats.n_frames_deduped++;
-        pthread_mutex_unlock(&s->lock);
+        vl_session_unlock(s);
     }
     if (!vllm_is_error(st) && !dup) {
         vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
@@ -148,7 +152,7 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
 {
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: session is NULL");
     vllm_status st = check_frame(f);
-    pthread_mutex_lock(&s->lock);
+    vl_session_lock_push(s);
     if (!vllm_is_error(st)) {
         s->stats.n_frames_seen++;
         if (!s->armed) {
@@ -156,22 +160,22 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
             st = vl_session_drain_queue(s);
             if (!vllm_is_error(st)) st = push_now(s, f);
             if (vllm_is_error(st)) vl_session_fail(s, st);
-            pthread_mutex_unlock(&s->lock);
+            vl_session_unlock(s);
             return st;
         }
     }
     if (vllm_is_error(st)) {
         vl_session_fail(s, st);
-        pthread_mutex_unlock(&s->lock);
+        vl_session_unlock(s);
         return st;
     }
-    pthread_mutex_unlock(&s->lock);
+    vl_session_unlock(s);
 
     float *embd = NULL;
     double secs = 0;
     st = encode_detached(s, f, &embd, &secs);
 
-    pthread_mutex_lock(&s->lock);
+    vl_session_lock_push(s);
     if (!vllm_is_error(st) && embd) {
         s->stats.encode_seconds += secs;
         st = enqueue(s, embd, f->pts);
@@ -179,6 +183,6 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
         else if (!s->armed) st = vl_session_drain_queue(s); /* the answer ended meanwhile */
     }
     if (vllm_is_error(st)) vl_session_fail(s, st);
-    pthread_mutex_unlock(&s->lock);
+    vl_session_unlock(s);
     return st;
 }

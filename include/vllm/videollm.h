@@ -374,10 +374,14 @@ typedef struct vllm_frame {
 
 /* Encode one video frame (for live streams) and append it to the context.
  * May be called from another thread while an answer is being generated
- * on the session: the frame is then encoded at once and its visual tokens
- * queue (16 frames; when full, the oldest waiting frame is dropped and
- * counted in n_frames_dropped) until the answer is done; they enter the
- * context before the next turn.
+ * on the session: the frame is then encoded at once on the calling thread
+ * (the call waits at most for the token being evaluated, plus the
+ * encoding) and its visual tokens queue (16 frames; when full, the oldest
+ * waiting frame is dropped and counted in n_frames_dropped) until the
+ * answer is done; they enter the context on the generating thread as the
+ * answer ends (before its last vllm_session_next_token() or
+ * vllm_session_generate() returns), or at the next turn if it was
+ * cancelled.
  * Memory stays bounded for an endless stream: when the context window
  * (less a reserve of min(512, n_ctx/4) positions for the question and
  * answer) is full, the oldest evictable pieces leave it whole and the
