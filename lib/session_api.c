@@ -103,11 +103,18 @@ static vllm_status next_token_step(vllm_session *s, int32_t *token, const char *
     st = vl_session_deliver(s, st, id);
     vl_session_lock(s);
     *armed = s->armed;
-    if (st == VLLM_DONE && s->queue_len) {
-        vllm_status q = vl_session_drain_queue(s);
-        if (vllm_is_error(q)) st = vl_session_fail(s, vl_error_prefix(q, "the answer is complete, but the frames pushed during it"));
-    }
+    s->draining = st == VLLM_DONE && s->queue_len > 0; /* pushers keep queueing behind these frames */
     vl_session_unlock(s);
+    for (int left = 1; s->draining && left;) {
+        vl_session_lock(s); /* one frame per hold: a pusher waits for one frame at most */
+        vllm_status q = vl_session_drain_one(s, &left);
+        if (vllm_is_error(q)) {
+            st = vl_session_fail(s, vl_error_prefix(q, "the answer is complete, but the frames pushed during it"));
+            left = 0;
+        }
+        if (!left) s->draining = 0;
+        vl_session_unlock(s);
+    }
     return st;
 }
 

@@ -51,6 +51,7 @@ struct vllm_session {
     _Atomic(uintptr_t) owner;
     _Atomic(const char *) owner_call;
     atomic_int pushers_waiting; /* push_frame threads waiting for the lock: other calls yield to them */
+    int draining; /* the generating thread is moving queued frames into the context, one per lock hold */
     vl_queued_frame *queue; /* ring of queue_cap */
     int queue_head, queue_len, queue_cap;
     vl_llm_state *st;
@@ -199,6 +200,8 @@ void vl_session_offload_reset(vllm_session *s);
 
 /* session_stream.c: frames encoded while an answer was being generated. */
 vllm_status vl_session_drain_queue(vllm_session *s);
+/* Move the oldest queued frame into the context; *left = frames still queued. */
+vllm_status vl_session_drain_one(vllm_session *s, int *left);
 void vl_session_queue_free(vllm_session *s);
 
 /* The public entry points without the session lock (session_api.c takes

@@ -6,7 +6,8 @@
  * end of its answer), the frame is encoded right away on the pushing
  * thread — encoding does not wait for the answer — and its visual tokens
  * wait in a bounded queue; they enter the context, in order, on the
- * generating thread as soon as the answer ends (or, if it was cancelled
+ * generating thread as soon as the answer ends, one frame per lock hold
+ * (pushes meanwhile still queue behind them) (or, if it was cancelled
  * or abandoned, before the next turn), so a push never prefills other
  * frames than its own (plus any whose encoding ended after the answer).
  * The pusher takes the session lock with priority (vl_session_lock_push):
@@ -115,28 +116,33 @@ static vllm_status enqueue(vllm_session *s, float *embd, double pts)
     return VLLM_OK;
 }
 
-vllm_status vl_session_drain_queue(vllm_session *s)
+vllm_status vl_session_drain_one(vllm_session *s, int *left)
 {
     vl_vision *v = s->model->vision;
-    while (s->queue_len) {
-        vl_queued_frame q = s->queue[s->queue_head];
-        s->queue_head = (s->queue_head + 1) % s->queue_cap;
-        s->queue_len--;
-        const size_t n = (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
-        vllm_status st = VLLM_OK;
-        if (s->embd_cap < n) {
-            float *p = realloc(s->embd, n * sizeof *p);
-            if (!p) st = vl_error(VLLM_ERR_NOMEM, "out of memory");
-            else s->embd = p, s->embd_cap = n;
-        }
-        if (!vllm_is_error(st)) {
-            memcpy(s->embd, q.embd, n * sizeof *s->embd);
-            s->stats.n_frames_encoded++;
-            st = vl_session_append_encoded_frame(s, q.pts, 1);
-        }
-        free(q.embd);
-        VL_TRY(st);
+    *left = s->queue_len;
+    if (!s->queue_len) return VLLM_OK;
+    vl_queued_frame q = s->queue[s->queue_head];
+    s->queue_head = (s->queue_head + 1) % s->queue_cap;
+    *left = --s->queue_len;
+    const size_t n = (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
+    vllm_status st = VLLM_OK;
+    if (s->embd_cap < n) {
+        float *p = realloc(s->embd, n * sizeof *p);
+        if (!p) st = vl_error(VLLM_ERR_NOMEM, "out of memory");
+        else s->embd = p, s->embd_cap = n;
     }
+    if (!vllm_is_error(st)) {
+        memcpy(s->embd, q.embd, n * sizeof *s->embd);
+        s->stats.n_frames_encoded++;
+        st = vl_session_append_encoded_frame(s, q.pts, 1);
+    }
+    free(q.embd);
+    return st;
+}
+
+vllm_status vl_session_drain_queue(vllm_session *s)
+{
+    for (int left = s->queue_len; left;) VL_TRY(vl_session_drain_one(s, &left));
     return VLLM_OK;
 }
 
@@ -155,7 +161,7 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
     vl_session_lock_push(s);
     if (!vllm_is_error(st)) {
         s->stats.n_frames_seen++;
-        if (!s->armed) {
+        if (!s->armed && !s->draining) {
             atomic_store(&s->cancel, 0); /* a new push starts afresh, like a query */
             st = vl_session_drain_queue(s);
             if (!vllm_is_error(st)) st = push_now(s, f);
@@ -180,7 +186,7 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
         s->stats.encode_seconds += secs;
         st = enqueue(s, embd, f->pts);
         if (vllm_is_error(st)) free(embd);
-        else if (!s->armed) st = vl_session_drain_queue(s); /* the answer ended meanwhile */
+        else if (!s->armed && !s->draining) st = vl_session_drain_queue(s); /* the answer ended meanwhile */
     }
     if (vllm_is_error(st)) vl_session_fail(s, st);
     vl_session_unlock(s);
