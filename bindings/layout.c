@@ -50,6 +50,7 @@ int main(void)
     F(vllm_session_stats, media_prefill_seconds); F(vllm_session_stats, first_token_seconds);
     F(vllm_session_stats, peak_rss_bytes); F(vllm_session_stats, n_frames_dropped); F(vllm_session_stats, n_frames_evicted);
     F(vllm_session_stats, n_frames_deduped); F(vllm_session_stats, n_tokens_pruned);
+    F(vllm_session_stats, n_media_text_tokens); F(vllm_session_stats, n_turns_evicted);
 
     S(vllm_frame);
     F(vllm_frame, struct_size); F(vllm_frame, format); F(vllm_frame, width); F(vllm_frame, height);

@@ -90,6 +90,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     s->pending = -1;
     s->turn_start = -1;
     s->last_frame_pts = -1;
+    s->last_push_pts = -1;
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -237,12 +238,26 @@ vllm_status vl_session_hist_reserve(vllm_session *s, size_t n)
     return VLLM_OK;
 }
 
+static vllm_status eval_chunks(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits,
+                               int32_t start, int64_t E);
+
 /* embd rows may carry token ids in `ids` too (-1 = visual): the history records them. */
 static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
 {
     const int32_t start = vl_llm_state_n_past(s->st);
     const int64_t E = s->model->llm->hp.n_embd;
     VL_TRY(vl_session_hist_reserve(s, (size_t)start + n));
+    const double t0 = vl_now_seconds();
+    vllm_status st = eval_chunks(s, ids, embd, n, want_logits, start, E);
+    /* media ingestion is timed here, where its batches are really evaluated
+     * (a video's frames are gathered and evaluated in big batches) */
+    if (s->media_depth) s->stats.media_prefill_seconds += vl_now_seconds() - t0;
+    return st;
+}
+
+static vllm_status eval_chunks(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits,
+                               int32_t start, int64_t E)
+{
     for (size_t done = 0; done < n; done += PROMPT_CHUNK) {
         if (atomic_load(&s->cancel)) {
             vl_llm_state_truncate(s->st, start);

@@ -94,8 +94,8 @@ struct vllm_session {
     int n_spans, spans_cap;
     int32_t turn_start;   /* first position of the question-and-answer turn still open
                              (it becomes a span when the next frame or question starts); -1 if none */
-    double last_frame_pts;/* pts of the last pushed frame; -1 if none */
-    int64_t n_turns_evicted;
+    double last_frame_pts;/* pts of the last pushed frame that entered the context; -1 if none */
+    double last_push_pts; /* pts of the last frame accepted by push_frame; -1 if none (pts must not decrease) */
     int32_t *hist;        /* token id of every context position, -1 for visual */
     size_t hist_cap;
     int batching;         /* gather positions into one batch (video ingestion) */
@@ -104,6 +104,7 @@ struct vllm_session {
     size_t batch_n;
 
     vllm_session_stats stats;
+    int media_depth;      /* > 0 while media is ingested: evaluation time is media prefill */
 
     /* compressed KV offload tier (session_offload.c); kvs NULL when off */
     vllm_offload_params off;

@@ -60,7 +60,7 @@ static vllm_status flush_text(vllm_session *s)
     const int first = vl_llm_state_n_past(s->st) == 0;
     vllm_status st = vl_tokenizer_encode(s->model->tok, s->text, s->text_len, first, 1, &toks);
     if (!vllm_is_error(st) && toks.n) st = vl_session_eval(s, toks.ids, NULL, toks.n, 0);
-    if (!vllm_is_error(st)) s->stats.n_prompt_tokens += (int64_t)toks.n;
+    if (!vllm_is_error(st)) s->stats.n_media_text_tokens += (int64_t)toks.n;
     free(toks.ids);
     if (!vllm_is_error(st)) s->text_len = 0;
     return st;
@@ -128,6 +128,7 @@ void vl_session_media_reset(vllm_session *s)
     s->n_spans = 0;
     s->turn_start = -1;
     s->last_frame_pts = -1;
+    s->last_push_pts = -1;
     vl_session_offload_reset(s);
     s->turn_open = 0;
     s->outro_pending = 0;
@@ -177,11 +178,9 @@ vllm_status vl_session_encode_tiles(vllm_session *s, const uint8_t *u8, int n_ti
 /* Flush the text, then evaluate n rows of visual embeddings. */
 static vllm_status eval_visual(vllm_session *s, const float *embd, int n)
 {
-    const double t0 = vl_now_seconds();
     VL_TRY(flush_text(s));
     VL_TRY(vl_session_eval(s, NULL, embd, (size_t)n, 0));
     s->stats.n_visual_tokens += n;
-    s->stats.media_prefill_seconds += vl_now_seconds() - t0;
     return VLLM_OK;
 }
 
@@ -274,7 +273,17 @@ vllm_status vl_session_close_turn_span(vllm_session *s, int32_t end)
     return add_span(s, start, end, pts, VL_SPAN_TURN);
 }
 
+static vllm_status append_encoded_frame(vllm_session *s, double pts, int live);
+
 vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live)
+{
+    s->media_depth++;
+    vllm_status st = append_encoded_frame(s, pts, live);
+    s->media_depth--;
+    return st;
+}
+
+static vllm_status append_encoded_frame(vllm_session *s, double pts, int live)
 {
     vl_vision *v = s->model->vision;
     /* room first: opening the turn may evaluate the last answer's final token */
@@ -425,10 +434,12 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) {
         s->batching = 1; /* frames and their text go to the model in big batches */
+        s->media_depth++;
         st = ingest_video(s, vid, &p);
         s->batching = 0;
         s->batch_n = vllm_is_error(st) ? 0 : s->batch_n;
         if (!vllm_is_error(st)) st = vl_session_flush(s);
+        s->media_depth--;
     }
     if (vllm_is_error(st)) {
         s->batch_n = 0;
@@ -499,6 +510,8 @@ vllm_status vl_sess_push_image(vllm_session *s, const char *path)
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: path is NULL"));
     atomic_store(&s->cancel, 0);
+    s->media_depth++;
     vllm_status st = push_image(s, path);
+    s->media_depth--;
     return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
 }

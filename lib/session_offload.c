@@ -158,7 +158,7 @@ vllm_status vl_session_evict_span(vllm_session *s, int i)
     s->n_spans--;
     for (int j = i; j < s->n_spans; j++) s->spans[j].start -= d, s->spans[j].end -= d;
     if (s->turn_start >= ev.end) s->turn_start -= d;
-    if (ev.kind == VL_SPAN_TURN) s->n_turns_evicted++;
+    if (ev.kind == VL_SPAN_TURN) s->stats.n_turns_evicted++;
     else if (first_time) s->stats.n_frames_evicted++;
     s->has_logits = 0;
     return VLLM_OK;

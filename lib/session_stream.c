@@ -133,7 +133,6 @@ vllm_status vl_session_drain_one(vllm_session *s, int *left)
     }
     if (!vllm_is_error(st)) {
         memcpy(s->embd, q.embd, n * sizeof *s->embd);
-        s->stats.n_frames_encoded++;
         st = vl_session_append_encoded_frame(s, q.pts, 1);
     }
     free(q.embd);
@@ -159,7 +158,12 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_frame: session is NULL");
     vllm_status st = check_frame(f);
     vl_session_lock_push(s);
+    if (!vllm_is_error(st) && f->pts < s->last_push_pts)
+        st = vl_error(VLLM_ERR_INVALID_ARG,
+                      "vllm_session_push_frame: pts %.6g s is before the previous frame's %.6g s (pts must not decrease)",
+                      f->pts, s->last_push_pts);
     if (!vllm_is_error(st)) {
+        s->last_push_pts = f->pts;
         s->stats.n_frames_seen++;
         if (!s->armed && !s->draining) {
             atomic_store(&s->cancel, 0); /* a new push starts afresh, like a query */
@@ -184,6 +188,7 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
     vl_session_lock_push(s);
     if (!vllm_is_error(st) && embd) {
         s->stats.encode_seconds += secs;
+        s->stats.n_frames_encoded++; /* counted where it was encoded, even if the queue drops it later */
         st = enqueue(s, embd, f->pts);
         if (vllm_is_error(st)) free(embd);
         else if (!s->armed && !s->draining) st = vl_session_drain_queue(s); /* the answer ended meanwhile */

@@ -82,8 +82,9 @@ static void *pusher(void *p)
 {
     shared *sh = p;
     while (atomic_load(&sh->tokens) == 0) nap_us(100);
+    static atomic_int next_frame = 1000; /* times keep rising across runs */
     for (int i = 0; !atomic_load(&sh->stop_pushing) && i < 8; i++) {
-        if (push(sh->s, 1000 + i) != VLLM_OK) atomic_fetch_add(&sh->pushes_failed, 1);
+        if (push(sh->s, atomic_fetch_add(&next_frame, 1)) != VLLM_OK) atomic_fetch_add(&sh->pushes_failed, 1);
         if (!atomic_load(&sh->answer_done)) atomic_fetch_add(&sh->pushes_during_answer, 1);
         atomic_fetch_add(&sh->pushes_done, 1);
     }
@@ -152,7 +153,7 @@ TEST_MAIN_BEGIN
     REQUIRE(vllm_session_query(s, "And now?", &gp) == VLLM_OK, "%s", vllm_session_last_error(s));
     REQUIRE(vllm_session_next_token(s, NULL, NULL, NULL) == VLLM_OK, "%s", vllm_session_last_error(s));
     const vllm_session_stats armed = stats(s);
-    CHECK(push(s, 3000) == VLLM_OK && push(s, 3001) == VLLM_OK, "push during the answer: %s", vllm_session_last_error(s));
+    CHECK(push(s, 30000) == VLLM_OK && push(s, 30001) == VLLM_OK, "push during the answer: %s", vllm_session_last_error(s));
     CHECK(stats(s).n_visual_tokens == armed.n_visual_tokens, "a frame entered the context in the middle of an answer");
     vllm_status r;
     while ((r = vllm_session_next_token(s, NULL, NULL, NULL)) == VLLM_OK) {}
@@ -162,7 +163,7 @@ TEST_MAIN_BEGIN
           "when the answer ended, %lld visual tokens had entered (want the 2 frames pushed during it: %d)",
           (long long)(done.n_visual_tokens - armed.n_visual_tokens), 2 * mi.tokens_per_frame);
     /* 4. the next push adds its own frame only */
-    CHECK(push(s, 5000) == VLLM_OK, "%s", vllm_session_last_error(s));
+    CHECK(push(s, 50000) == VLLM_OK, "%s", vllm_session_last_error(s));
     const vllm_session_stats af = stats(s);
     CHECK(af.n_visual_tokens - done.n_visual_tokens == mi.tokens_per_frame, "an idle push prefilled %lld visual tokens",
           (long long)(af.n_visual_tokens - done.n_visual_tokens));

@@ -140,5 +140,21 @@ TEST_MAIN_BEGIN
     remove(snap);
     vllm_session_free(r);
     vllm_session_free(s);
+
+    /* pts must not go backwards: refused with both values, nothing counted; equal pts is fine */
+    s = new_session(1024);
+    CHECK(push(s, 5) == VLLM_OK && push(s, 5) == VLLM_OK, "%s", vllm_session_last_error(s));
+    vllm_session_get_stats(s, &st);
+    const int32_t n_past_before = st.n_past;
+    CHECK(push(s, 3) == VLLM_ERR_INVALID_ARG, "a frame at 3 s after one at 5 s was accepted");
+    CHECK(strstr(vllm_session_last_error(s), "pts 3 s is before the previous frame's 5 s"), "message: %s",
+          vllm_session_last_error(s));
+    vllm_session_get_stats(s, &st);
+    CHECK(st.n_frames_seen == 2 && st.n_past == n_past_before, "a refused frame changed the session: seen %lld",
+          (long long)st.n_frames_seen);
+    CHECK(push(s, 6) == VLLM_OK, "the stream goes on: %s", vllm_session_last_error(s));
+    vllm_session_reset(s); /* a new stream may start at 0 */
+    CHECK(push(s, 0) == VLLM_OK, "after a reset: %s", vllm_session_last_error(s));
+    vllm_session_free(s);
     vllm_model_free(m);
 TEST_MAIN_END

@@ -318,27 +318,48 @@ typedef enum vllm_stop_reason {
     VLLM_STOP_CANCELLED = 5
 } vllm_stop_reason;
 
+/* What a session has done since it was created (a reset or load does not
+ * clear the counters). Counts and times of the same stage describe the
+ * same work:
+ *   question   n_prompt_tokens / prompt_seconds
+ *   answer     n_generated_tokens / generate_seconds
+ *   media      decode_seconds; n_frames_encoded / encode_seconds;
+ *              n_visual_tokens + n_media_text_tokens / media_prefill_seconds
+ * Wall time of a call on one thread splits into these stages; encoding of
+ * frames pushed during an answer runs on the pushing thread and overlaps
+ * with generate_seconds. Every frame seen is either deduped or encoded
+ * (a pushed frame may be in flight between the two for a moment); of the
+ * encoded ones, n_frames_dropped never entered the context. */
 typedef struct vllm_session_stats {
     size_t struct_size;          /* caller sets = sizeof(vllm_session_stats) */
-    int32_t n_ctx;               /* context window */
-    int32_t n_past;              /* positions used in the KV cache */
-    int64_t n_prompt_tokens;     /* evaluated prompt tokens, all turns */
-    int64_t n_generated_tokens;  /* sampled tokens, all turns */
-    double prompt_seconds;       /* wall time spent evaluating prompts */
-    double generate_seconds;     /* wall time spent generating */
+    int32_t n_ctx;               /* context window (positions) */
+    int32_t n_past;              /* positions used in the KV cache now */
+    int64_t n_prompt_tokens;     /* positions evaluated by query()/eval_tokens(): the question with its
+                                    chat-template text (and the text of a media turn it closes) and
+                                    the previous answer's final token; not media positions */
+    int64_t n_generated_tokens;  /* tokens sampled, all answers (EOG tokens included) */
+    double prompt_seconds;       /* wall time of query()/eval_tokens() up to the first sample: tokenizing,
+                                    making room, offload retrieval, evaluating n_prompt_tokens */
+    double generate_seconds;     /* wall time in next_token()/generate() sampling and evaluating
+                                    generated tokens (not the token callbacks) */
     vllm_stop_reason last_stop;  /* why the last generation ended */
-    int64_t n_frames_seen;       /* video frames offered (pushed or sampled) */
-    int64_t n_frames_encoded;    /* frames (and image tiles) through the encoder */
-    int64_t n_visual_tokens;     /* visual token positions evaluated */
-    double decode_seconds;       /* demuxing, decoding, scaling media */
-    double encode_seconds;       /* vision encoder */
-    double media_prefill_seconds;/* evaluating visual tokens and their markers */
-    double first_token_seconds;  /* last query: from its start to its first token */
+    int64_t n_frames_seen;       /* frames offered: pushed and accepted, or sampled from videos */
+    int64_t n_frames_encoded;    /* frames and still-image tiles through the vision encoder */
+    int64_t n_visual_tokens;     /* visual-token positions evaluated (after pruning) */
+    double decode_seconds;       /* opening, demuxing, decoding, sampling, converting and resizing media */
+    double encode_seconds;       /* vision encoder, for the n_frames_encoded frames and tiles */
+    double media_prefill_seconds;/* evaluating media positions into the context: n_visual_tokens and
+                                    n_media_text_tokens (labels, markers, video intro, turn openings) */
+    double first_token_seconds;  /* last query only: from its start to its first sampled token */
     int64_t peak_rss_bytes;      /* process peak resident memory so far */
-    int64_t n_frames_dropped;    /* pushed during an answer, dropped because the queue was full */
-    int64_t n_frames_evicted;    /* live frames removed from a full context (oldest first) */
-    int64_t n_frames_deduped;    /* sampled/pushed frames skipped as near-duplicates */
+    int64_t n_frames_dropped;    /* encoded during an answer, then dropped because the queue was full */
+    int64_t n_frames_evicted;    /* pushed frames that left the context to make room, each counted
+                                    once (a frame reloaded by offload and evicted again is not
+                                    counted again): never more than n_frames_seen */
+    int64_t n_frames_deduped;    /* sampled/pushed frames skipped as near-duplicates (not encoded) */
     int64_t n_tokens_pruned;     /* visual tokens removed (pruned or merged) before prefill */
+    int64_t n_media_text_tokens; /* text positions evaluated with media (see media_prefill_seconds) */
+    int64_t n_turns_evicted;     /* finished question-and-answer turns that left the context */
 } vllm_session_stats;
 
 /* [any thread] (waits for the session's lock: at most one token during

@@ -113,7 +113,9 @@ class vllm_session_stats(SizedStructure):
                 ("n_frames_dropped", c_int64),
                 ("n_frames_evicted", c_int64),
                 ("n_frames_deduped", c_int64),
-                ("n_tokens_pruned", c_int64)]
+                ("n_tokens_pruned", c_int64),
+                ("n_media_text_tokens", c_int64),
+                ("n_turns_evicted", c_int64)]
 
 
 class vllm_frame(SizedStructure):

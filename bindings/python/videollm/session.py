@@ -49,6 +49,8 @@ class Stats:
     n_frames_evicted: int
     n_frames_deduped: int
     n_tokens_pruned: int
+    n_media_text_tokens: int
+    n_turns_evicted: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +206,8 @@ class Session:
         return Stats(s.n_ctx, s.n_past, s.n_prompt_tokens, s.n_generated_tokens, s.prompt_seconds,
                      s.generate_seconds, stop, s.n_frames_seen, s.n_frames_encoded, s.n_visual_tokens,
                      s.decode_seconds, s.encode_seconds, s.media_prefill_seconds, s.first_token_seconds,
-                     s.peak_rss_bytes, s.n_frames_dropped, s.n_frames_evicted, s.n_frames_deduped, s.n_tokens_pruned)
+                     s.peak_rss_bytes, s.n_frames_dropped, s.n_frames_evicted, s.n_frames_deduped, s.n_tokens_pruned,
+                     s.n_media_text_tokens, s.n_turns_evicted)
 
     # ---- generation ----
     def _gen_params(self, gen, on_token=None):

@@ -174,6 +174,8 @@ pub struct vllm_session_stats {
     pub n_frames_evicted: i64,
     pub n_frames_deduped: i64,
     pub n_tokens_pruned: i64,
+    pub n_media_text_tokens: i64,
+    pub n_turns_evicted: i64,
 }
 
 // ---- KV offload tier (experimental) ----

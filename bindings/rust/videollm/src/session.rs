@@ -172,10 +172,14 @@ pub struct Stats {
     pub first_token_seconds: f64,
     pub peak_rss_bytes: i64,
     pub n_frames_dropped: i64,
-    /// Live frames removed from a full context (oldest first).
+    /// Pushed frames that left a full context (oldest first), each counted once.
     pub n_frames_evicted: i64,
     pub n_frames_deduped: i64,
     pub n_tokens_pruned: i64,
+    /// Text positions evaluated with media (labels, markers, intro).
+    pub n_media_text_tokens: i64,
+    /// Finished question-and-answer turns that left the context.
+    pub n_turns_evicted: i64,
 }
 
 /// Settings of the KV offload tier (`vllm_offload_params`; experimental).
@@ -443,6 +447,8 @@ impl Session {
             n_frames_evicted: s.n_frames_evicted,
             n_frames_deduped: s.n_frames_deduped,
             n_tokens_pruned: s.n_tokens_pruned,
+            n_media_text_tokens: s.n_media_text_tokens,
+            n_turns_evicted: s.n_turns_evicted,
         })
     }
 

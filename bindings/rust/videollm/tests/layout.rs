@@ -92,7 +92,7 @@ fn structs_match_the_c_compiler() {
                                           prompt_seconds, generate_seconds, last_stop, n_frames_seen, n_frames_encoded,
                                           n_visual_tokens, decode_seconds, encode_seconds, media_prefill_seconds,
                                           first_token_seconds, peak_rss_bytes, n_frames_dropped, n_frames_evicted, n_frames_deduped,
-                                          n_tokens_pruned]);
+                                          n_tokens_pruned, n_media_text_tokens, n_turns_evicted]);
     check_struct!(&c, vllm_frame, [struct_size, format, width, height, planes, strides, pts]);
     check_struct!(&c, vllm_video_params, [struct_size, fps, max_frames, n_frames, start, end, progress,
                                          progress_user_data, dedup_threshold, prune_rate, prune_merge,
