@@ -24,6 +24,17 @@ double vl_now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+vllm_status vl_session_context_full(const vllm_session *s, const char *what, int64_t need)
+{
+    const int32_t n_ctx = vl_llm_state_n_ctx(s->st), used = vl_llm_state_n_past(s->st);
+    return vl_error(VLLM_ERR_CONTEXT_FULL,
+                    "%s needs %lld positions, but the context has %d (%d in use, %d free, nothing older can be evicted): "
+                    "give the session a larger context (n_ctx; videollm -c), fewer visual tokens "
+                    "(vllm_video_params.max_visual_tokens or fewer frames; videollm --video-max-tokens) "
+                    "or compressed frames (videollm --fast)",
+                    what, (long long)need, n_ctx, used, n_ctx - used);
+}
+
 /* Record the thread's error message in the session too. */
 vllm_status vl_session_fail(vllm_session *s, vllm_status st)
 {
@@ -77,10 +88,13 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     if (params)
         VL_TRY(copy_params(params, params->struct_size, &p, sizeof p, offsetof(vllm_session_params, kv_type) + sizeof p.kv_type,
                            "vllm_session_params"));
-    if (p.n_ctx < 0 || p.n_threads < 0 || p.n_threads > 1024)
-        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: n_ctx %d / n_threads %d out of range", p.n_ctx, p.n_threads);
+    if (p.n_ctx < 0)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_params.n_ctx = %d is negative (0 = the default)", p.n_ctx);
+    if (p.n_threads < 0 || p.n_threads > 1024)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_params.n_threads = %d is out of range (0..1024; 0 = one per CPU)",
+                        p.n_threads);
     if (p.kv_type < VLLM_KV_F32 || p.kv_type > VLLM_KV_Q4_0)
-        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_create: unknown kv_type %d", (int)p.kv_type);
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_params.kv_type = %d is not a vllm_kv_type", (int)p.kv_type);
     int32_t n_ctx = p.n_ctx;
     if (n_ctx == 0) n_ctx = model->llm->hp.n_ctx_train < 4096 ? model->llm->hp.n_ctx_train : 4096;
 
@@ -191,7 +205,9 @@ vllm_status vl_session_flush(vllm_session *s)
     if (!s->batch_n) return VLLM_OK;
     const size_t n = s->batch_n;
     s->batch_n = 0;
-    return eval_now(s, s->batch_ids, s->batch_embd, n, 0);
+    vllm_status st = eval_now(s, s->batch_ids, s->batch_embd, n, 0);
+    if (vllm_is_error(st)) s->batch_n = n; /* still counted for the message; the video's rollback drops them */
+    return st;
 }
 
 static vllm_status batch_add(vllm_session *s, const int32_t *ids, const float *embd, size_t n)
@@ -247,6 +263,8 @@ static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *em
     const int32_t start = vl_llm_state_n_past(s->st);
     const int64_t E = s->model->llm->hp.n_embd;
     VL_TRY(vl_session_hist_reserve(s, (size_t)start + n));
+    if ((int64_t)start + (int64_t)n > vl_llm_state_n_ctx(s->st))
+        return vl_session_context_full(s, s->media_depth ? "the media" : "the input", (int64_t)n);
     const double t0 = vl_now_seconds();
     vllm_status st = eval_chunks(s, ids, embd, n, want_logits, start, E);
     /* media ingestion is timed here, where its batches are really evaluated
@@ -287,8 +305,7 @@ static vllm_status room_for_question(vllm_session *s, size_t n_question, const v
     if (n_question <= (size_t)n_ctx) VL_TRY(vl_session_evict_until(s, (int32_t)n_question + answer));
     const int32_t n_past = vl_llm_state_n_past(s->st);
     if ((size_t)n_past + n_question > (size_t)n_ctx)
-        return vl_error(VLLM_ERR_CONTEXT_FULL, "the question needs %zu positions but only %d of the context's %d are free",
-                        n_question, n_ctx - n_past, n_ctx);
+        return vl_session_context_full(s, "the question (with the text of its turn)", (int64_t)n_question);
     return VLLM_OK;
 }
 

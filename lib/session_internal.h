@@ -144,6 +144,11 @@ static inline void vl_session_unlock(vllm_session *s) { pthread_mutex_unlock(&s-
  * from the callback ends the generation with VLLM_ERR_CANCELLED. */
 vllm_status vl_session_deliver(vllm_session *s, vllm_status st, int32_t token);
 
+/* VLLM_ERR_CONTEXT_FULL saying that `what` ("the question", "a frame",
+ * "the video (24 frames)") needs `need` positions, how many the context
+ * has and holds, and what the user can do about it. */
+vllm_status vl_session_context_full(const vllm_session *s, const char *what, int64_t need);
+
 /* Copy the thread's error message into the session; returns st. */
 vllm_status vl_session_fail(vllm_session *s, vllm_status st);
 

@@ -237,9 +237,7 @@ vllm_status vl_session_make_room(vllm_session *s, int32_t need)
 {
     const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
     VL_TRY(vl_session_evict_until(s, need + vl_session_reserve(s)));
-    if (vl_llm_state_n_past(s->st) + need > n_ctx)
-        return vl_error(VLLM_ERR_CONTEXT_FULL, "no room for another frame: %d of %d positions are used and no frame is left to evict",
-                        vl_llm_state_n_past(s->st), n_ctx);
+    if (vl_llm_state_n_past(s->st) + need > n_ctx) return vl_session_context_full(s, "a pushed frame", need);
     return VLLM_OK;
 }
 
@@ -333,13 +331,19 @@ static vllm_status take_video_params(const vllm_video_params *in, vllm_video_par
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params.struct_size = %zu is not valid", in->struct_size);
     memcpy(p, in, in->struct_size < sizeof *p ? in->struct_size : sizeof *p);
     p->struct_size = sizeof *p;
-    if (!(p->fps >= 0) || p->fps > 1000 || p->max_frames < 0 || p->n_frames < 0 || !(p->start >= 0) || !(p->end == p->end))
-        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: fps %g, max_frames %d, n_frames %d, start %g, end %g out of range",
-                        p->fps, p->max_frames, p->n_frames, p->start, p->end);
+#define BAD(cond, field, fmt, range)                                                                             \
+    if (cond) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params." #field " = " fmt " is out of range (" range ")", p->field)
+    BAD(!(p->fps >= 0) || p->fps > 1000, fps, "%g", "0..1000 frames per second; 0 = the model's default");
+    BAD(p->max_frames < 0, max_frames, "%d", ">= 0; 0 = the model's default");
+    BAD(p->n_frames < 0, n_frames, "%d", ">= 0; 0 = sample by fps");
+    BAD(!(p->start >= 0), start, "%g", "seconds >= 0");
+    BAD(!(p->end == p->end), end, "%g", "seconds; <= 0 = to the end");
     /* [compression] 0 means "the session's setting", so only negatives and NaN are wrong here */
-    if (!(p->dedup_threshold >= 0) || !(p->prune_rate >= 0) || p->prune_merge < 0 || p->max_visual_tokens < 0)
-        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: dedup_threshold %g, prune_rate %g, prune_merge %d, max_visual_tokens %d out of range",
-                        p->dedup_threshold, p->prune_rate, p->prune_merge, p->max_visual_tokens);
+    BAD(!(p->dedup_threshold >= 0), dedup_threshold, "%g", ">= 0; 0 = the session's setting");
+    BAD(!(p->prune_rate >= 0), prune_rate, "%g", ">= 0; 0 = the session's setting");
+    BAD(p->prune_merge < 0, prune_merge, "%d", ">= 0");
+    BAD(p->max_visual_tokens < 0, max_visual_tokens, "%d", ">= 0; 0 = no budget");
+#undef BAD
     return VLLM_OK;
 }
 
@@ -373,8 +377,20 @@ static vllm_status video_compress_begin(vllm_session *s, vl_video *vid, vl_sampl
     return VLLM_OK;
 }
 
+/* A video that does not fit: say how much it needs, estimated from the
+ * positions its first `done` frames took. */
+static vllm_status video_too_long(vllm_session *s, int64_t pos0, int32_t done, int32_t planned)
+{
+    const int64_t used = vl_llm_state_n_past(s->st) + (int64_t)s->batch_n - pos0;
+    const int64_t per_frame = done > 0 ? (used + done - 1) / done : used;
+    char what[128];
+    snprintf(what, sizeof what, "the video (%d frames of about %lld positions each)", planned, (long long)per_frame);
+    return vl_session_context_full(s, what, per_frame * planned);
+}
+
 static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video_params *p)
 {
+    const int64_t pos0 = vl_llm_state_n_past(s->st) + (int64_t)s->batch_n;
     vl_sampling sp = vl_sampling_default();
     sp.policy = p->n_frames > 0 ? VL_SAMPLE_UNIFORM : VL_SAMPLE_FPS;
     sp.fps = p->fps > 0 ? p->fps : VL_SMOLVLM_VIDEO_FPS;
@@ -404,11 +420,14 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
         VL_TRY(st);
         s->stats.n_frames_seen++;
         vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
-        VL_TRY(vl_session_append_frame(s, &img, fr.pts, 0));
+        st = vl_session_append_frame(s, &img, fr.pts, 0);
+        if (st == VLLM_ERR_CONTEXT_FULL) return video_too_long(s, pos0, i + 1, planned);
+        VL_TRY(st);
         if (p->progress && p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)planned))
             return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
     }
-    return VLLM_OK;
+    vllm_status st = vl_session_flush(s);
+    return st == VLLM_ERR_CONTEXT_FULL ? video_too_long(s, pos0, planned, planned) : st;
 }
 
 static vllm_status push_video_common(vllm_session *s, const char *path, const void *data, size_t size,

@@ -81,11 +81,15 @@ vllm_status vl_sess_set_offload(vllm_session *s, const vllm_offload_params *in)
     vllm_offload_params p = vllm_offload_default_params();
     memcpy(&p, in, in->struct_size < sizeof p ? in->struct_size : sizeof p);
     p.struct_size = sizeof p;
-    if (p.enabled && (p.max_ram_bytes <= 0 || p.max_file_bytes < 0 || p.retrieve_top_k < 0))
-        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG,
-                                           "vllm_offload_params: max_ram_bytes %lld must be > 0, max_file_bytes %lld "
-                                           ">= 0, retrieve_top_k %d >= 0",
-                                           (long long)p.max_ram_bytes, (long long)p.max_file_bytes, p.retrieve_top_k));
+    if (p.enabled && p.max_ram_bytes <= 0)
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_offload_params.max_ram_bytes = %lld must be > 0",
+                                           (long long)p.max_ram_bytes));
+    if (p.enabled && p.max_file_bytes < 0)
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_offload_params.max_file_bytes = %lld must be >= 0 (0 = no cap)",
+                                           (long long)p.max_file_bytes));
+    if (p.enabled && p.retrieve_top_k < 0)
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_offload_params.retrieve_top_k = %d must be >= 0",
+                                           p.retrieve_top_k));
     char *dir = NULL;
     if (p.enabled && p.spill_dir && !(dir = strdup(p.spill_dir)))
         return vl_session_fail(s, vl_error(VLLM_ERR_NOMEM, "out of memory"));
