@@ -333,8 +333,9 @@ static void check_shift(vl_llm *m, vl_pool *pool, const char *what)
     }
     const vl_mrope_rule rule = m->hp.llamacpp_compat ? VL_MROPE_LLAMACPP : VL_MROPE_HF;
 
-    /* variant 0: remove A[2..5) (text); variant 1: remove the whole block */
-    for (int variant = 0; variant < 2; variant++) {
+    /* variant 0: remove A[2..5) (text); 1: remove the whole block; 2: read
+     * the block, remove it, insert it back (the offload tier's round trip) */
+    for (int variant = 0; variant < 3; variant++) {
         vl_llm_state *s1 = NULL, *s2 = NULL;
         REQUIRE(vl_llm_state_new(m, 64, VL_KV_F32, &s1) == VLLM_OK && vl_llm_state_new(m, 64, VL_KV_F32, &s2) == VLLM_OK,
                 "%s", vllm_last_error());
@@ -351,14 +352,29 @@ static void check_shift(vl_llm *m, vl_pool *pool, const char *what)
         REQUIRE(vl_llm_eval(m, s1, pool, B, NULL, 6, 0) == VLLM_OK, "%s", vllm_last_error());
         if (variant == 0) REQUIRE(vl_llm_state_remove(s1, 2, 5) == VLLM_OK, "%s", vllm_last_error());
         else REQUIRE(vl_llm_state_remove(s1, 8, 20) == VLLM_OK, "%s", vllm_last_error());
+        if (variant == 2) {
+            /* the block comes back from a copy taken before the removal */
+            vl_llm_state *s0 = NULL;
+            REQUIRE(vl_llm_state_new(m, 64, VL_KV_F32, &s0) == VLLM_OK, "%s", vllm_last_error());
+            REQUIRE(vl_llm_eval(m, s0, pool, A, NULL, 8, 0) == VLLM_OK, "%s", vllm_last_error());
+            REQUIRE(vl_mrope_positions(&grid, 1, rule, vl_llm_state_next_pos(s0), vpos, 12, &next) == VLLM_OK, "%s",
+                    vllm_last_error());
+            REQUIRE(vl_llm_eval_batch(m, s0, pool, &vb, 0) == VLLM_OK, "%s", vllm_last_error());
+            REQUIRE(vl_llm_eval(m, s0, pool, B, NULL, 6, 0) == VLLM_OK, "%s", vllm_last_error());
+            void *buf = malloc(vl_llm_state_span_bytes(s0, 12));
+            REQUIRE(vl_llm_state_read(s0, 8, 20, buf) == VLLM_OK, "%s", vllm_last_error());
+            CHECK(vl_llm_state_insert(s1, 8, 12, buf, 8) == VLLM_OK, "insert: %s", vllm_last_error());
+            free(buf);
+            vl_llm_state_free(s0);
+        }
 
         /* fresh: the same layout without the span */
         int32_t A2[8];
         int nA = 0;
         for (int i = 0; i < 8; i++)
-            if (variant == 1 || i < 2 || i >= 5) A2[nA++] = A[i];
+            if (variant >= 1 || i < 2 || i >= 5) A2[nA++] = A[i];
         REQUIRE(vl_llm_eval(m, s2, pool, A2, NULL, nA, 0) == VLLM_OK, "%s", vllm_last_error());
-        if (variant == 0) {
+        if (variant != 1) {
             REQUIRE(vl_mrope_positions(&grid, 1, rule, vl_llm_state_next_pos(s2), vpos, 12, &next) == VLLM_OK, "%s",
                     vllm_last_error());
             REQUIRE(vl_llm_eval_batch(m, s2, pool, &vb, 0) == VLLM_OK, "%s", vllm_last_error());
@@ -387,7 +403,7 @@ static void check_shift(vl_llm *m, vl_pool *pool, const char *what)
                 for (int i = 0; i < vl_llm_state_n_past(s2) * hd; i++) err = fmax(err, fabs((double)k1[i] - k2[i]));
             }
         printf("  shift (%s), removing %s: layer-0 K/V max |diff| vs fresh = %.3g\n", what,
-               variant ? "the visual block" : "a text span", err);
+               variant == 2 ? "and re-inserting the visual block" : variant ? "the visual block" : "a text span", err);
         CHECK(err < 1e-5, "%s: shifted layer-0 K/V differ from a fresh evaluation by %.3g", what, err);
         vl_llm_state_free(s1);
         vl_llm_state_free(s2);

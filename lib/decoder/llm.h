@@ -103,14 +103,16 @@ vl_kv_type vl_llm_state_kv_type(const vl_llm_state *s);
 vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1);
 
 /* Offloading spans of positions (the compressed KV tier): bytes of n
- * positions' K and V over all layers and heads; a copy of positions
- * [p0, p1) in that layout (per layer, per KV head: K rows then V rows, in
- * the cache's storage type, keys rotated for their positions); and the
- * reverse, inserting n such positions at p (later positions move up by n,
- * their keys re-rotated; the inserted keys are re-rotated from src_p0 to
- * p). VLLM_ERR_CONTEXT_FULL when they do not fit. Multi-section (M-RoPE)
- * models: insert is VLLM_ERR_UNSUPPORTED, as the span layout carries no
- * positions (a reloaded visual block needs its (t, h, w) back). */
+ * positions' K and V over all layers and heads plus their positions; a
+ * copy of rows [p0, p1) in that layout (per layer, per KV head: K rows then
+ * V rows, in the cache's storage type, keys rotated for their positions;
+ * then n × VL_POS_SECTIONS int32 positions); and the reverse, inserting n
+ * such rows at row p, later rows moving up. 1-D models: positions are
+ * rows, the inserted keys re-rotated from src_p0 to p and later ones by n.
+ * M-RoPE models: the span keeps its (t, h, w) layout, starting at row p's
+ * old position; later rows move by the positions it spans, so inserting
+ * what a remove took out restores the layout exactly.
+ * VLLM_ERR_CONTEXT_FULL when they do not fit. */
 size_t vl_llm_state_span_bytes(const vl_llm_state *s, int32_t n);
 vllm_status vl_llm_state_read(const vl_llm_state *s, int32_t p0, int32_t p1, void *dst);
 vllm_status vl_llm_state_insert(vl_llm_state *s, int32_t p, int32_t n, const void *src, int32_t src_p0);

@@ -246,9 +246,15 @@ vllm_status vl_llm_state_remove(vl_llm_state *s, int32_t p0, int32_t p1)
     return VLLM_OK;
 }
 
-size_t vl_llm_state_span_bytes(const vl_llm_state *s, int32_t n)
+/* Bytes of the K/V part of a span (positions follow it). */
+static size_t span_kv_bytes(const vl_llm_state *s, int32_t n)
 {
     return 2 * (size_t)s->hp.n_layer * s->hp.n_head_kv * (size_t)n * s->row_bytes;
+}
+
+size_t vl_llm_state_span_bytes(const vl_llm_state *s, int32_t n)
+{
+    return span_kv_bytes(s, n) + (size_t)n * VL_POS_SECTIONS * sizeof(int32_t);
 }
 
 vllm_status vl_llm_state_read(const vl_llm_state *s, int32_t p0, int32_t p1, void *dst)
@@ -263,17 +269,54 @@ vllm_status vl_llm_state_read(const vl_llm_state *s, int32_t p0, int32_t p1, voi
                 memcpy(o, cache_head(s, which ? s->v : s->k, il, h) + (size_t)p0 * rb, n * rb);
                 o += n * rb;
             }
+    memcpy(o, s->pos + (size_t)p0 * VL_POS_SECTIONS, n * VL_POS_SECTIONS * sizeof *s->pos);
+    return VLLM_OK;
+}
+
+/* How an inserted span and the rows after it move. 1-D models: positions
+ * are rows, so the span moves by p - src_p0 and later rows by n. M-RoPE:
+ * the span keeps its own (t, h, w) layout and starts where row p started
+ * (the next position at the end); later rows move by the positions the
+ * span spans (1 + its largest position - its first t: n for text, max(w,
+ * h) for a llama.cpp image chunk), which restores exactly the layout a
+ * remove took it out of. The e section moves only when not pinned to 0. */
+static vllm_status insert_moves(const vl_llm_state *s, int32_t p, int32_t n, const int32_t *span_pos, int32_t src_p0,
+                                int32_t up[VL_POS_SECTIONS], int32_t by[VL_POS_SECTIONS])
+{
+    if (!multi_section(&s->hp)) {
+        for (int k = 0; k < VL_POS_SECTIONS; k++) up[k] = n, by[k] = p - src_p0;
+        return VLLM_OK;
+    }
+    int32_t mx = 0;
+    for (int64_t i = 0; i < (int64_t)n * VL_POS_SECTIONS; i++) {
+        if (span_pos[i] < 0 || span_pos[i] >= INT32_MAX / 2)
+            return vl_error(VLLM_ERR_INVALID_ARG, "inserted span: position %d is out of range", span_pos[i]);
+        if (i % VL_POS_SECTIONS < 3 && span_pos[i] > mx) mx = span_pos[i];
+    }
+    const int32_t t0 = n ? span_pos[0] : 0, at = p < s->n_past ? s->pos[(size_t)p * VL_POS_SECTIONS] : s->next_pos;
+    const int32_t extent = n ? mx + 1 - t0 : 0, shift = at - t0, pin = s->hp.pin_e_to_zero;
+    for (int k = 0; k < VL_POS_SECTIONS; k++) {
+        up[k] = k == 3 && pin ? 0 : extent;
+        by[k] = k == 3 && pin ? 0 : shift;
+    }
     return VLLM_OK;
 }
 
 vllm_status vl_llm_state_insert(vl_llm_state *s, int32_t p, int32_t n, const void *src, int32_t src_p0)
 {
-    if (multi_section(&s->hp))
-        return vl_error(VLLM_ERR_UNSUPPORTED, "re-inserting offloaded positions is not supported for %s (M-RoPE) models",
-                        s->hp.arch);
     if (p < 0 || p > s->n_past || n < 0 || n > s->n_ctx - s->n_past)
         return vl_error(VLLM_ERR_CONTEXT_FULL, "cannot insert %d positions at %d: %d of %d are used", n, p, s->n_past,
                         s->n_ctx);
+    const size_t pos_bytes = (size_t)n * VL_POS_SECTIONS * sizeof(int32_t);
+    int32_t *span_pos = malloc(pos_bytes ? pos_bytes : 1); /* copied: the K/V part leaves it unaligned */
+    if (!span_pos) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    memcpy(span_pos, (const uint8_t *)src + span_kv_bytes(s, n), pos_bytes);
+    int32_t up[VL_POS_SECTIONS], by[VL_POS_SECTIONS];
+    vllm_status st = insert_moves(s, p, n, span_pos, src_p0, up, by);
+    if (vllm_is_error(st)) {
+        free(span_pos);
+        return st;
+    }
     const size_t rb = s->row_bytes;
     const int32_t moved = s->n_past - p;
     const uint8_t *in = src;
@@ -282,7 +325,6 @@ vllm_status vl_llm_state_insert(vl_llm_state *s, int32_t p, int32_t n, const voi
             uint8_t *k = cache_head(s, s->k, il, h), *v = cache_head(s, s->v, il, h);
             memmove(k + (size_t)(p + n) * rb, k + (size_t)p * rb, (size_t)moved * rb);
             memmove(v + (size_t)(p + n) * rb, v + (size_t)p * rb, (size_t)moved * rb);
-            const int32_t up[VL_POS_SECTIONS] = {n, n, n, n}, by[VL_POS_SECTIONS] = {p - src_p0, p - src_p0, p - src_p0, p - src_p0};
             for (int32_t i = 0; i < moved && n; i++) rotate_key_row(s, k + (size_t)(p + n + i) * rb, up);
             memcpy(k + (size_t)p * rb, in, (size_t)n * rb);
             in += (size_t)n * rb;
@@ -290,11 +332,20 @@ vllm_status vl_llm_state_insert(vl_llm_state *s, int32_t p, int32_t n, const voi
             in += (size_t)n * rb;
             for (int32_t i = 0; i < n; i++) rotate_key_row(s, k + (size_t)(p + i) * rb, by);
         }
-    /* 1-D models: a row's position is its index */
-    memmove(s->pos + (size_t)(p + n) * VL_POS_SECTIONS, s->pos + (size_t)p * VL_POS_SECTIONS,
-            (size_t)moved * VL_POS_SECTIONS * sizeof *s->pos);
+    int32_t *pos = s->pos;
+    memmove(pos + (size_t)(p + n) * VL_POS_SECTIONS, pos + (size_t)p * VL_POS_SECTIONS,
+            (size_t)moved * VL_POS_SECTIONS * sizeof *pos);
     s->n_past += n;
-    for (int32_t i = p; i < s->n_past; i++) text_pos(&s->hp, i, s->pos + (size_t)i * VL_POS_SECTIONS);
+    if (multi_section(&s->hp)) {
+        for (int32_t i = 0; i < n; i++)
+            for (int k = 0; k < VL_POS_SECTIONS; k++)
+                pos[(size_t)(p + i) * VL_POS_SECTIONS + k] = span_pos[(size_t)i * VL_POS_SECTIONS + k] + by[k];
+        for (int32_t i = p + n; i < s->n_past; i++)
+            for (int k = 0; k < VL_POS_SECTIONS; k++) pos[(size_t)i * VL_POS_SECTIONS + k] += up[k];
+    } else { /* 1-D models: a row's position is its index */
+        for (int32_t i = p; i < s->n_past; i++) text_pos(&s->hp, i, pos + (size_t)i * VL_POS_SECTIONS);
+    }
+    free(span_pos);
     update_next_pos(s);
     s->logits_rows = 0;
     return VLLM_OK;
