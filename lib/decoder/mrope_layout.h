@@ -5,14 +5,19 @@
  *
  * Two rules:
  *  - VL_MROPE_HF (default, the model's own): transformers'
- *    Qwen2_5_VLModel.get_rope_index / Qwen3VLModel.get_rope_index
- *    (transformers 4.57): text continues at 1 + the largest position so
- *    far on all sections; a visual block starting at p0 gives token
+ *    get_rope_index (modeling_qwen2_5_vl.py / modeling_qwen3_vl.py): text
+ *    continues at 1 + the largest position so far on all sections; a
+ *    visual block starting at p0 (after the text before it) gives token
  *    (k, y, x) the positions (p0 + t_k, p0 + y, p0 + x) with
- *    t_k = (int64)(k * t_step) — t_step = second_per_grid_t *
- *    tokens_per_second for Qwen2.5-VL video, 0 for stills and for
- *    Qwen3-VL (which gives every temporal group a block of its own);
- *    e = t (Qwen3-VL's interleaved rope uses t where the 4th section sits).
+ *    t_k = (int64)(k * t_step) (time_tensor.long(), truncating). The
+ *    caller computes t_step: Qwen2.5-VL video second_per_grid_t *
+ *    vision_config.tokens_per_second (some transformers releases first
+ *    cast second_per_grid_t to int64 via torch.as_tensor(dtype=
+ *    range_tensor.dtype); with the default 2 fps and temporal patch 2 it
+ *    is 1.0 either way), 0 for stills; Qwen3-VL splits a video into one
+ *    block per temporal patch (grid_t = 1 each, a "<t seconds>" text
+ *    between), so t_step does not matter there. e = t (Qwen3-VL's
+ *    interleaved rope uses t where the 4th section sits).
  *  - VL_MROPE_LLAMACPP: llama.cpp's mtmd (tiny-qwen25vl/README.md 1.5):
  *    every temporal patch is a chunk of its own at p0 with positions
  *    (p0, p0 + y, p0 + x, 0), the next chunk / text at p0 + max(w, h);
