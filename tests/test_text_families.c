@@ -16,7 +16,8 @@
  *     it (M-RoPE keys re-rotated in every section);
  *  4. plain `qwen3` (the Qwen3-VL text weights under the qwen3 architecture:
  *     1-D NEOX rope = interleaved M-RoPE with equal sections) and tied
- *     output (output.weight dropped, token_embd replaced by it).
+ *     output (output.weight dropped, token_embd replaced by it);
+ *  5. malformed M-RoPE metadata and misused batches get clear errors.
  * Fixture sets: $VIDEOLLM_FIXTURES, or tests/data/tiny-qwen25vl and
  * tiny-qwen3vl; files found by pattern, expected values from the JSON. */
 #define VLLM_EXPERIMENTAL
@@ -413,38 +414,111 @@ static void check_shift(vl_llm *m, vl_pool *pool, const char *what)
 
 /* ---- 4. plain qwen3 and tied output ----------------------------------------------------- */
 
-/* Write the qwen3vl model's text weights as architecture `qwen3` (tied:
- * token_embd := output.weight, no output.weight). */
-static vl_llm *derive(const vl_gguf *src, const vl_llm *vl, int tied, uint8_t **file, vl_gguf **g)
+/* The source model's hyper-parameters and tensors under architecture
+ * `arch` (tied: token_embd := output.weight, no output.weight); sections /
+ * n_deepstack keys written when given (n_sections > 0, n_ds >= 0). */
+typedef struct variant {
+    const char *arch;
+    int tied;
+    const int32_t *sections;
+    int n_sections;
+    int64_t n_ds;
+} variant;
+
+static vllm_status load_variant(const vl_gguf *src, const vl_llm *vl, const variant *v, uint8_t **file, vl_gguf **g,
+                                vl_llm **out)
 {
     vl_gw *w = vl_gw_new();
     const vl_llm_hparams *hp = &vl->hp;
-    vl_gw_add_str(w, "general.architecture", "qwen3");
-    vl_gw_add_u32(w, "qwen3.context_length", (uint32_t)hp->n_ctx_train);
-    vl_gw_add_u32(w, "qwen3.embedding_length", (uint32_t)hp->n_embd);
-    vl_gw_add_u32(w, "qwen3.block_count", (uint32_t)hp->n_layer);
-    vl_gw_add_u32(w, "qwen3.feed_forward_length", (uint32_t)hp->n_ff);
-    vl_gw_add_u32(w, "qwen3.attention.head_count", (uint32_t)hp->n_head);
-    vl_gw_add_u32(w, "qwen3.attention.head_count_kv", (uint32_t)hp->n_head_kv);
-    vl_gw_add_u32(w, "qwen3.attention.key_length", (uint32_t)hp->head_dim);
-    vl_gw_add_u32(w, "qwen3.attention.value_length", (uint32_t)hp->head_dim);
-    vl_gw_add_f32(w, "qwen3.rope.freq_base", hp->rope.base);
-    vl_gw_add_f32(w, "qwen3.attention.layer_norm_rms_epsilon", hp->rms_eps);
-    const vl_gguf_tensor *out = vl_gguf_find_tensor(src, "output.weight");
-    REQUIRE(out != NULL, "the source model has no output.weight");
+    char k[128];
+#define KEY(x) (snprintf(k, sizeof k, "%s.%s", v->arch, x), k)
+    vl_gw_add_str(w, "general.architecture", v->arch);
+    vl_gw_add_u32(w, KEY("context_length"), (uint32_t)hp->n_ctx_train);
+    vl_gw_add_u32(w, KEY("embedding_length"), (uint32_t)hp->n_embd);
+    vl_gw_add_u32(w, KEY("block_count"), (uint32_t)hp->n_layer);
+    vl_gw_add_u32(w, KEY("feed_forward_length"), (uint32_t)hp->n_ff);
+    vl_gw_add_u32(w, KEY("attention.head_count"), (uint32_t)hp->n_head);
+    vl_gw_add_u32(w, KEY("attention.head_count_kv"), (uint32_t)hp->n_head_kv);
+    vl_gw_add_u32(w, KEY("attention.key_length"), (uint32_t)hp->head_dim);
+    vl_gw_add_u32(w, KEY("attention.value_length"), (uint32_t)hp->head_dim);
+    vl_gw_add_f32(w, KEY("rope.freq_base"), hp->rope.base);
+    vl_gw_add_f32(w, KEY("attention.layer_norm_rms_epsilon"), hp->rms_eps);
+    if (v->n_sections > 0) vl_gw_add_arr(w, KEY("rope.dimension_sections"), VL_GGUF_INT32, (uint64_t)v->n_sections, v->sections);
+    if (v->n_ds >= 0) vl_gw_add_u32(w, KEY("n_deepstack_layers"), (uint32_t)v->n_ds);
+#undef KEY
+    const vl_gguf_tensor *outw = vl_gguf_find_tensor(src, "output.weight");
+    REQUIRE(outw != NULL, "the source model has no output.weight");
     for (uint64_t i = 0; i < src->n_tensors; i++) {
         const vl_gguf_tensor *t = &src->tensors[i];
-        if (tied && !strcmp(t->name, "output.weight")) continue;
-        const vl_gguf_tensor *data = tied && !strcmp(t->name, "token_embd.weight") ? out : t;
+        if (v->tied && !strcmp(t->name, "output.weight")) continue;
+        const vl_gguf_tensor *data = v->tied && !strcmp(t->name, "token_embd.weight") ? outw : t;
         REQUIRE(vl_gw_add_tensor(w, t->name, data->type, t->n_dims, t->ne, data->data) == 0, "tensor %s", t->name);
     }
     size_t size;
     REQUIRE(vl_gw_to_memory(w, file, &size) == 0, "serialize");
     vl_gw_free(w);
     REQUIRE(vl_gguf_open_memory(*file, size, g) == VLLM_OK, "%s", vllm_last_error());
+    *out = NULL;
+    return vl_llm_load(*g, out);
+}
+
+static vl_llm *derive(const vl_gguf *src, const vl_llm *vl, int tied, uint8_t **file, vl_gguf **g)
+{
+    const variant v = {.arch = "qwen3", .tied = tied, .n_ds = -1};
     vl_llm *m = NULL;
-    REQUIRE(vl_llm_load(*g, &m) == VLLM_OK, "%s", vllm_last_error());
+    REQUIRE(load_variant(src, vl, &v, file, g, &m) == VLLM_OK, "%s", vllm_last_error());
     return m;
+}
+
+/* Malformed M-RoPE metadata and misused batches: clear errors naming the
+ * key or value, nothing loaded or evaluated. */
+static void check_bad_input(const vl_gguf *src, const vl_llm *vl, vl_pool *pool)
+{
+    const int32_t too_many[4] = {8, 4, 4, 8}, negative[4] = {8, -1, 4, 0}, good[4] = {8, 4, 4, 0};
+    const struct {
+        variant v;
+        const char *needle;
+    } bad[] = {
+        {{.arch = "qwen3vl", .sections = too_many, .n_sections = 4, .n_ds = 2}, "dimension_sections"},
+        {{.arch = "qwen3vl", .sections = negative, .n_sections = 4, .n_ds = 2}, "-1"},
+        {{.arch = "qwen3vl", .n_ds = 2}, "dimension_sections"},
+        {{.arch = "qwen3vl", .sections = good, .n_sections = 2, .n_ds = 2}, "dimension_sections"},
+        {{.arch = "qwen3vl", .sections = good, .n_sections = 4, .n_ds = 99}, "n_deepstack_layers"},
+        {{.arch = "qwen2vl", .sections = good, .n_sections = 4, .n_ds = -1}, "attn_q.bias"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t *file = NULL;
+        vl_gguf *g = NULL;
+        vl_llm *m = NULL;
+        vllm_status st = load_variant(src, vl, &bad[i].v, &file, &g, &m);
+        /* qwen2vl: biases are optional, and the file's QK-norm tensors are
+         * not an input of that architecture: it loads without them */
+        if (!strcmp(bad[i].needle, "attn_q.bias")) {
+            CHECK(st == VLLM_OK && m && m->layers[0].q_norm == NULL, "qwen2vl variant: %s", vllm_last_error());
+        } else {
+            CHECK(st == VLLM_ERR_FORMAT && !m && strstr(vllm_last_error(), bad[i].needle),
+                  "bad case %zu: status %d, message '%s' (want '%s')", i, st, vllm_last_error(), bad[i].needle);
+        }
+        vl_llm_free(m);
+        vl_gguf_close(g);
+        free(file);
+    }
+    vl_llm_state *st = NULL;
+    REQUIRE(vl_llm_state_new(vl, 16, VL_KV_F32, &st) == VLLM_OK, "%s", vllm_last_error());
+    const int E = vl->hp.n_embd;
+    float rows[2 * 64 * 4] = {0};
+    int32_t pos[2 * VL_POS_SECTIONS] = {0, 0, 0, 0, 1, 1, -5, 1};
+    vl_llm_batch b = {.n = 2, .embd = rows, .pos = pos};
+    CHECK(E <= 64 && vl_llm_eval_batch(vl, st, pool, &b, 1) == VLLM_ERR_INVALID_ARG && strstr(vllm_last_error(), "-5"),
+          "negative position accepted: %s", vllm_last_error());
+    b = (vl_llm_batch){.n = 2, .embd = rows, .embd_stride = E, .deepstack = rows + E};
+    CHECK(vl_llm_eval_batch(vl, st, pool, &b, 1) == VLLM_ERR_INVALID_ARG && strstr(vllm_last_error(), "deepstack"),
+          "deepstack rows that do not fit the stride accepted: %s", vllm_last_error());
+    b = (vl_llm_batch){.n = 2, .embd = rows, .embd_stride = E - 1};
+    CHECK(vl_llm_eval_batch(vl, st, pool, &b, 1) == VLLM_ERR_INVALID_ARG && strstr(vllm_last_error(), "stride"),
+          "short stride accepted: %s", vllm_last_error());
+    CHECK(vl_llm_state_n_past(st) == 0 && vl_llm_state_next_pos(st) == 0, "a refused batch changed the state");
+    vl_llm_state_free(st);
 }
 
 /* Logits of the reference sequence, tokens given as embedding rows of `embd_src` (the untied input table). */
@@ -500,6 +574,7 @@ static void check_qwen3(const char *set, const char *model_path, vl_pool *pool)
         vl_gguf_close(g);
         free(file);
     }
+    check_bad_input(g0, vl, pool);
     /* the default (model-correct) qwen3vl text differs from llama.cpp only
      * by the pinned e section: measurable but small (README 1.3: ~4e-6) */
     const double d = max_abs_diff(base, ref, (size_t)n * V);

@@ -736,7 +736,8 @@ vllm_status vl_llm_eval_batch(const vl_llm *m, vl_llm_state *s, vl_pool *pool, c
             return st;
         }
     }
-    update_next_pos(s);
+    for (int64_t i = (int64_t)start * VL_POS_SECTIONS; i < (int64_t)s->n_past * VL_POS_SECTIONS; i++)
+        if (s->pos[i] + 1 > s->next_pos) s->next_pos = s->pos[i] + 1; /* new rows only: cheap per token */
     s->logits_rows = want_rows;
     return VLLM_OK;
 }

@@ -269,10 +269,12 @@ static vllm_status bind_all(const vl_gguf *g, vl_llm *m)
             {n[7], &L->bq, Dq, 0},
             {n[8], &L->bk, Dkv, 0},
             {n[9], &L->bv, Dkv, 0},
-            {n[10], &L->q_norm, hp->head_dim, qk_norm},
-            {n[11], &L->k_norm, hp->head_dim, qk_norm},
+            {n[10], &L->q_norm, hp->head_dim, 1},
+            {n[11], &L->k_norm, hp->head_dim, 1},
         };
-        VL_TRY(bind_vectors(g, m, v, 7));
+        /* QK-norm only where the architecture has it (the tensors of another
+         * architecture's file are not silently applied) */
+        VL_TRY(bind_vectors(g, m, v, qk_norm ? 7 : 5));
     }
     return VLLM_OK;
 }
