@@ -396,6 +396,12 @@ typedef struct vllm_video_params {
     int32_t prune_merge;         /* as vllm_session_params.prune_merge */
     int32_t max_visual_tokens;   /* > 0: budget for this video's visual tokens; first fewer frames
                                     (down to 16), then harsher pruning. 0 = no budget */
+    double io_timeout_s;         /* seconds the source may send nothing before push_video gives up
+                                    with VLLM_ERR_IO naming the URL (an inactivity timeout: any data
+                                    restarts it). 0 = default: 30 s for network URLs (any scheme but
+                                    file:, pipe:, fd:), none for local files, pipes and buffers;
+                                    > 0 applies to every source; < 0 = wait forever. At most 1e6.
+                                    vllm_session_cancel() interrupts a waiting read at any time. */
 } vllm_video_params;
 
 /* Defaults: the model family's sampling, whole video. [any thread] */

@@ -93,6 +93,11 @@ struct vl_video {
     int64_t phase_n;      /* grid phase of counted frames: t·rate - index */
     double phase_sum, phase_min, phase_max;
     atomic_int cancel;
+    const atomic_int *ext_cancel; /* vl_video_open_opts.cancel */
+    double io_timeout;    /* seconds, 0 = none */
+    int64_t io_deadline;  /* av_gettime_relative() microseconds */
+    int64_t io_pos_seen;  /* input position at the last interrupt poll */
+    int io_timed_out;
     vl_video_stats stats;
     vl_rgb_conv conv;
 };
@@ -101,6 +106,14 @@ struct vl_video {
 #define VL_SEEK_MIN_GAP 4
 
 vllm_status vl_video_rewind_(vl_video *v);
+
+/* Stalls and cancels (video_io.c): install the interrupt callback before
+ * the input is opened; re-arm the inactivity deadline before each call
+ * into libavformat; after a failed call, the status that explains it
+ * (VLLM_OK when it was neither a cancel nor a timeout). */
+void vl_video_io_setup_(vl_video *v, const vl_video_open_opts *o, const char *url);
+void vl_video_io_arm_(vl_video *v);
+vllm_status vl_video_io_status_(const vl_video *v);
 
 /* GOP-parallel decoding (video_parallel.c). */
 #define VL_PAR_MAX_WORKERS 8

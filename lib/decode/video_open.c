@@ -148,16 +148,20 @@ static vllm_status open_common(vl_video *v, const char *url)
 {
     char eb[128];
     const char *what = url ? url : "<memory>";
+    vl_video_io_arm_(v);
     int ret = avformat_open_input(&v->fmt, url ? url : "", NULL, NULL);
     if (ret < 0) {
         v->fmt = NULL; /* freed by avformat_open_input */
+        VL_TRY(vl_video_io_status_(v));
         if (ret == AVERROR(ENOENT) || ret == AVERROR(EACCES) || ret == AVERROR(EISDIR) || ret == AVERROR(EIO))
             return vl_error(VLLM_ERR_IO, "video: cannot open '%s' (%s)", what, av_msg(ret, eb, sizeof eb));
         return vl_error(VLLM_ERR_FORMAT, "video: '%s' is not a readable media file (%s)", what,
                         av_msg(ret, eb, sizeof eb));
     }
     VL_TRY(vl_streams_allowed(v->fmt, what)); /* probing below runs decoders */
+    vl_video_io_arm_(v);
     ret = avformat_find_stream_info(v->fmt, NULL);
+    VL_TRY(vl_video_io_status_(v)); /* probing stops early, without an error, when interrupted */
     if (ret < 0)
         return vl_error(VLLM_ERR_FORMAT, "video: cannot read stream parameters of '%s' (%s)", what,
                         av_msg(ret, eb, sizeof eb));
@@ -214,6 +218,11 @@ static vl_video *alloc_video(void)
 
 vllm_status vl_video_open(const char *path_or_url, vl_video **out)
 {
+    return vl_video_open_ex(path_or_url, NULL, out);
+}
+
+vllm_status vl_video_open_ex(const char *path_or_url, const vl_video_open_opts *opts, vl_video **out)
+{
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
     *out = NULL;
     if (!path_or_url || !*path_or_url) return vl_error(VLLM_ERR_INVALID_ARG, "video: empty path");
@@ -224,6 +233,7 @@ vllm_status vl_video_open(const char *path_or_url, vl_video **out)
         vl_video_close(v);
         return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
     }
+    vl_video_io_setup_(v, opts, path_or_url);
     vllm_status st = open_common(v, path_or_url);
     if (vllm_is_error(st)) {
         vl_video_close(v);
@@ -234,6 +244,11 @@ vllm_status vl_video_open(const char *path_or_url, vl_video **out)
 }
 
 vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out)
+{
+    return vl_video_open_memory_ex(data, size, NULL, out);
+}
+
+vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_video_open_opts *opts, vl_video **out)
 {
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
     *out = NULL;
@@ -250,6 +265,7 @@ vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out)
     }
     v->fmt->pb = v->avio;
     v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    vl_video_io_setup_(v, opts, NULL); /* memory never stalls; the cancel flag still counts */
     vllm_status st = open_common(v, NULL);
     if (vllm_is_error(st)) {
         vl_video_close(v);

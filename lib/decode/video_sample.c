@@ -84,8 +84,10 @@ static vllm_status make_plan(vl_video *v)
 /* Back to the first frame (second iteration, or a failed seek). */
 vllm_status vl_video_rewind_(vl_video *v)
 {
+    vl_video_io_arm_(v);
     int ret = av_seek_frame(v->fmt, v->sidx, v->start_pts, AVSEEK_FLAG_BACKWARD);
     if (ret < 0) ret = avformat_seek_file(v->fmt, -1, INT64_MIN, 0, 0, 0);
+    if (ret < 0) VL_TRY(vl_video_io_status_(v));
     if (ret < 0) return vl_error(VLLM_ERR_STATE, "video: the input cannot be rewound for another pass");
     avcodec_flush_buffers(v->dec);
     v->next_sample = 0;
@@ -246,6 +248,7 @@ static void maybe_seek(vl_video *v)
     int64_t gap = VL_SEEK_MIN_GAP + v->dec->has_b_frames + (v->dec->thread_count > 1 ? v->dec->thread_count : 0);
     if (e < 0 || e <= v->next_sample + gap) return;
     const AVIndexEntry *ent = avformat_index_get_entry(v->st, e);
+    vl_video_io_arm_(v);
     if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
         v->seek_ok = 0;
         return;
@@ -268,6 +271,7 @@ static vllm_status seek_earlier(vl_video *v)
     const AVIndexEntry *cur = avformat_index_get_entry(v->st, (int)v->seek_entry);
     int e = cur ? av_index_search_timestamp(v->st, cur->timestamp - 1, AVSEEK_FLAG_BACKWARD) : -1;
     const AVIndexEntry *ent = e >= 0 ? avformat_index_get_entry(v->st, e) : NULL;
+    vl_video_io_arm_(v);
     if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
         v->seek_ok = 0;
         return vl_video_rewind_(v);
@@ -324,8 +328,7 @@ static vllm_status decode_next(vl_video *v)
 {
     char eb[128];
     for (;;) {
-        if (atomic_load(&v->cancel) || (v->parent && atomic_load(&v->parent->cancel)))
-            return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+        VL_TRY(vl_video_io_status_(v)); /* cancelled, or the input stalled */
         int ret = avcodec_receive_frame(v->dec, v->frame);
         if (ret == 0) {
             v->stats.frames_decoded++;
@@ -352,8 +355,10 @@ static vllm_status decode_next(vl_video *v)
         }
         if (v->demux_eof) return VLLM_DONE; /* drained */
         if (uses_plan(v)) maybe_seek(v);
+        vl_video_io_arm_(v);
         ret = av_read_frame(v->fmt, v->pkt);
         if (ret < 0) {
+            VL_TRY(vl_video_io_status_(v)); /* not the end of the data: a cancel or a stall */
             if (ret != AVERROR_EOF) {
                 av_strerror(ret, eb, sizeof eb);
                 VL_LOG_WARN("video: input ended with an error (%s); using the frames read so far", eb);
@@ -665,7 +670,7 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
 {
     if (!v || !out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
     if (!v->active) return vl_error(VLLM_ERR_STATE, "video: vl_video_sample_begin() was not called");
-    if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+    VL_TRY(vl_video_io_status_(v));
     vllm_status st;
     if (v->par) {
         int64_t resume;
