@@ -384,6 +384,63 @@ static void test_vfr(void)
     vl_video_close(v);
 }
 
+/* The fps rule on a variable-rate clip samples by time: a burst of 30
+ * frames in the first second followed by a frame every 250 ms (66 frames,
+ * ~10 s). The index rule would take 5 of its 10 frames from the burst.
+ * Expected frames restated from the rule (video.h): points
+ * linspace(0, total-1, n) / average fps with n = round(fps·total/avg fps),
+ * each answered by the last frame whose pts (known here, set by the test)
+ * is at or before it. */
+static void test_vfr_fps_rule(void)
+{
+    enum { N = 66 };
+    int64_t ms[N];
+    for (int i = 0; i < N; i++) ms[i] = i < 30 ? 33 * i : 1000 + 250 * (i - 30);
+    char path[512];
+    gen("vfr_burst.mp4", (vg_params){.width = 64, .height = 48, .n_frames = N, .fps_num = 25, .fps_den = 1,
+                                     .pts_ms = ms, .gop = 12, .pattern = VG_ID},
+        path, sizeof path);
+    vl_video *v;
+    REQUIRE(vl_video_open(path, &v) == VLLM_OK, "open vfr_burst: %s", vl_error_message());
+    const vl_video_info *in = vl_video_get_info(v);
+    CHECK(!in->cfr && in->n_frames_est == N && in->fps > 6.0 && in->fps < 7.0, "vfr_burst: cfr %d, %lld frames, %g fps",
+          in->cfr, (long long)in->n_frames_est, in->fps);
+
+    int64_t want[64], n_want = 0;
+    const int64_t n_pts = llround(N / in->fps); /* round(fps 1 · duration), ties do not occur here */
+    for (int64_t k = 0; k < n_pts; k++) {
+        double x = k == n_pts - 1 ? N - 1 : (double)k * (N - 1) / (double)(n_pts - 1);
+        double t_ms = x / in->fps * 1000.0;
+        int64_t j = 0;
+        for (int i = 0; i < N; i++)
+            if ((double)ms[i] <= t_ms + 1e-6) j = i;
+        if (n_want == 0 || want[n_want - 1] != j) want[n_want++] = j;
+    }
+    vl_sampling s = samp(VL_SAMPLE_FPS);
+    s.fps = 1;
+    s.max_frames = 64;
+    run(v, &s, 0, &G);
+    int ok = G.n == n_want && G.end == VLLM_DONE;
+    int in_burst = 0;
+    for (int i = 0; i < G.n && i < n_want; i++) {
+        ok &= G.idx[i] == want[i] && G.ident[i] == want[i] && fabs(G.pts[i] - ms[want[i]] / 1000.0) < 1e-6;
+        in_burst += G.pts[i] < 1.0;
+    }
+    CHECK(ok, "vfr fps rule: %d frames (want %lld), first %lld/%lld, second %lld/%lld", G.n, (long long)n_want,
+          (long long)G.idx[0], (long long)want[0], (long long)G.idx[1], (long long)want[1]);
+    CHECK(in_burst <= 2, "vfr fps rule: %d of %d frames from the first second's burst", in_burst, G.n);
+    CHECK(vl_video_sample_planned(v) == n_pts, "planned %d, points %lld", vl_video_sample_planned(v), (long long)n_pts);
+
+    /* a range: points from its start, frames from inside it */
+    s.start = 2.0;
+    s.end = 6.0;
+    run(v, &s, 0, &G);
+    ok = G.n >= 3 && G.end == VLLM_DONE;
+    for (int i = 0; i < G.n; i++) ok &= G.pts[i] >= 2.0 - 1e-9 && G.pts[i] < 6.0 && (i == 0 || G.pts[i] - G.pts[i - 1] > 0.7);
+    CHECK(ok, "vfr fps rule in [2, 6): %d frames, first at %g", G.n, G.n ? G.pts[0] : -1.0);
+    vl_video_close(v);
+}
+
 static double quad_mean(const vl_rgb_frame *f, int qx, int qy)
 {
     double s = 0;
@@ -611,6 +668,7 @@ TEST_MAIN_BEGIN
         test_ffmpeg_fps_seek("libx264", 30, 0);
     }
     test_vfr();
+    test_vfr_fps_rule();
     /* ffmpeg's autorotate turns the picture by -av_display_rotation_get();
      * a matrix made with av_display_rotation_set(m, 90) reads back as -90
      * after the mov round trip, so it is shown turned 90 deg clockwise and

@@ -27,6 +27,16 @@
  *    use index / info.fps to reproduce transformers' prompt timestamps.
  *    Defaults for SmolVLM2 Video-Instruct (preprocessor_config.json
  *    "video_sampling"): fps 1, max_frames 64.
+ *    On a variable-frame-rate stream (info.cfr == 0) indices are not
+ *    times, so the rule runs in time instead: its linspace points before
+ *    truncation, divided by the average rate, are seconds from the start
+ *    of the range, and each yields the frame on screen then (the last
+ *    frame whose pts is at or before it; the first frame for a point
+ *    before it), each frame once. On an exact constant-rate grid that is
+ *    the index rule's frame; transformers' index rule would instead take
+ *    several frames from a burst of short frames. vl_video_sample_planned()
+ *    gives the number of points; fewer frames come when one frame stays on
+ *    screen across two points.
  *  - VL_SAMPLE_UNIFORM: n_frames, unique(linspace(0, total-1, n, dtype=int)).
  *  - VL_SAMPLE_FFMPEG_FPS: the frames `ffmpeg -i X -vf fps=F` emits (FFmpeg
  *    5.1 vf_fps defaults; llama.cpp's video path uses F=4). A source frame

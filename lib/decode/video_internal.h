@@ -65,6 +65,9 @@ struct vl_video {
     int mode;             /* vl_video_set_decode_mode */
     int64_t packet_budget; /* vl_video_set_packet_budget; 0 = none */
     int seek_ok;
+    int time_rule;        /* FPS rule on a variable-rate stream: targets are times, not indices */
+    double *times;        /* its targets, seconds from the stream start (non-decreasing) */
+    int64_t times_n, times_pos;
     int64_t *plan;        /* index policies: sorted source indices */
     int64_t plan_n, plan_pos;
     int64_t range_first, range_last; /* index range (index policies) */

@@ -281,6 +281,7 @@ void vl_video_close(vl_video *v)
     vl_par_stop(v);
     free(v->url);
     free(v->plan);
+    free(v->times);
     free(v->plan_count);
     vl_rgb_conv_free(&v->conv);
     av_frame_free(&v->frame);

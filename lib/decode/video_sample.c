@@ -14,11 +14,44 @@ vl_sampling vl_sampling_default(void)
     return (vl_sampling){.policy = VL_SAMPLE_FPS, .fps = 1.0, .max_frames = 64, .scale_filter = VL_SCALE_BICUBIC};
 }
 
-static int index_policy(const vl_video *v) { return v->s.policy == VL_SAMPLE_FPS || v->s.policy == VL_SAMPLE_UNIFORM; }
+static int index_policy(const vl_video *v)
+{
+    return (v->s.policy == VL_SAMPLE_FPS && !v->time_rule) || v->s.policy == VL_SAMPLE_UNIFORM;
+}
 
 /* Served by the index path (a sorted list of source frames, seeking
  * allowed): the index rules, and FFMPEG_FPS precomputed on a CFR grid. */
 static int uses_plan(const vl_video *v) { return index_policy(v) || v->ffps_seek; }
+
+/* The fps rule on a variable-rate stream: frame k of the rule is the frame
+ * on screen at the rule's k-th point in time (vl_plan_smolvlm_times), so a
+ * burst of short frames does not take a burst of samples. The rule sees
+ * the range as round(duration · average rate) frames, as the index rule
+ * sees a constant-rate stream. */
+static vllm_status make_time_plan(vl_video *v)
+{
+    const vl_video_info *in = &v->info;
+    if (!(in->fps > 0.0) || in->n_frames_est <= 0 || !(in->duration > 0.0))
+        return vl_error(VLLM_ERR_FORMAT,
+                        "video: the fps rule needs the duration and frame rate, but the stream reports %lld frames "
+                        "at %g fps over %g s",
+                        (long long)in->n_frames_est, in->fps, in->duration);
+    double end = v->s.end > 0.0 && v->s.end < in->duration ? v->s.end : in->duration;
+    if (!(end > v->s.start))
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: range [%g, %g) lies outside this %g s video", v->s.start,
+                        v->s.end, in->duration);
+    int64_t total = v->s.start > 0.0 || end < in->duration ? llround((end - v->s.start) * in->fps) : in->n_frames_est;
+    vl_plan_input pi = {.total_frames = total > 0 ? total : 1, .video_fps = in->fps};
+    int64_t cap = vl_plan_smolvlm_capacity(&pi, v->s.fps, v->s.max_frames);
+    if (cap <= 0 || cap > VL_PLAN_MAX_FRAMES)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: sampling would keep %lld frames (limit %d)", (long long)cap,
+                        VL_PLAN_MAX_FRAMES);
+    v->times = malloc((size_t)cap * sizeof *v->times);
+    if (!v->times) return vl_error(VLLM_ERR_NOMEM, "video: out of memory for a %lld-frame plan", (long long)cap);
+    VL_TRY(vl_plan_smolvlm_times(&pi, v->s.fps, v->s.max_frames, v->times, &v->times_n));
+    for (int64_t i = 0; i < v->times_n; i++) v->times[i] += v->s.start;
+    return VLLM_OK;
+}
 
 static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
 {
@@ -148,7 +181,11 @@ static vllm_status reset_iteration(vl_video *v, const vl_sampling *s)
     int touched = v->stats.packets_read > 0 || v->demux_eof;
     free(v->plan);
     free(v->plan_count);
+    free(v->times);
     v->plan = v->plan_count = NULL;
+    v->times = NULL;
+    v->times_n = v->times_pos = 0;
+    v->time_rule = s->policy == VL_SAMPLE_FPS && !v->info.cfr && !v->parent;
     v->ffps_seek = v->ffps_fallback = 0;
     v->skip_out = 0;
     v->plan_n = v->plan_pos = 0;
@@ -180,6 +217,7 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
     VL_TRY(check_sampling(v, s));
     VL_TRY(reset_iteration(v, s));
+    if (v->time_rule) VL_TRY(make_time_plan(v));
     if (index_policy(v)) VL_TRY(make_plan(v));
     if (s->policy == VL_SAMPLE_FFMPEG_FPS) {
         VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, s->fps));
@@ -213,6 +251,7 @@ vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const i
 
 int32_t vl_video_sample_planned(const vl_video *v)
 {
+    if (v && v->active && v->time_rule) return (int32_t)v->times_n;
     if (!v || !v->active || !index_policy(v)) return -1;
     return (int32_t)v->plan_n;
 }
@@ -522,6 +561,46 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
     return VLLM_DONE;
 }
 
+/* The time rule: a decoded frame is held until its successor shows how long
+ * it stays on screen; it is yielded once if any target time falls in
+ * [its time, the successor's time). Targets before the first frame take
+ * the first frame, targets after the last frame the last one. */
+static vllm_status next_time_rule(vl_video *v, vl_rgb_frame *out)
+{
+    while (v->times_pos < v->times_n) {
+        vllm_status st = decode_next(v);
+        int have_held = v->held->buf[0] != NULL;
+        double t = 0.0;
+        int64_t idx = 0;
+        if (st == VLLM_OK) {
+            idx = frame_index(v, v->frame);
+            t = frame_seconds(v, v->frame, idx);
+            if (in_range_after(v, t)) {
+                av_frame_unref(v->frame);
+                st = VLLM_DONE;
+            }
+        }
+        if (st == VLLM_DONE) { /* the held frame stays on screen to the end */
+            v->times_pos = v->times_n;
+            if (!have_held) return VLLM_DONE;
+            st = emit(v, v->held, v->held_index, out);
+            av_frame_unref(v->held);
+            return st;
+        }
+        VL_TRY(st);
+        int due = have_held && t > v->times[v->times_pos];
+        if (due) {
+            st = emit(v, v->held, v->held_index, out);
+            while (v->times_pos < v->times_n && v->times[v->times_pos] < t) v->times_pos++;
+        }
+        av_frame_unref(v->held);
+        av_frame_move_ref(v->held, v->frame);
+        v->held_index = idx;
+        if (due) return st;
+    }
+    return VLLM_DONE;
+}
+
 static vllm_status next_simple_policy(vl_video *v, vl_rgb_frame *out)
 {
     for (;;) {
@@ -683,6 +762,8 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
     }
     if (v->ffps_seek)
         st = next_ffmpeg_seek(v, out);
+    else if (v->time_rule)
+        st = next_time_rule(v, out);
     else if (index_policy(v))
         st = next_index_policy(v, out);
     else if (v->s.policy == VL_SAMPLE_FFMPEG_FPS)
