@@ -102,6 +102,14 @@ typedef void (*vllm_log_fn)(void *user_data, vllm_log_level level, const char *m
 
 /* Route library logging to `fn` (NULL restores the default: warnings and
  * errors to stderr). Messages above `max_level` are not produced at all.
+ * FFmpeg's own messages come the same way ("libav <component>: ..."):
+ * the library installs av_log_set_callback() once, before it first uses
+ * FFmpeg (this replaces a callback the host set for FFmpeg before); FFmpeg
+ * errors arrive as VLLM_LOG_WARN, its warnings as VLLM_LOG_INFO, its info
+ * as VLLM_LOG_DEBUG, at most 10 lines a second (the rest are counted in a
+ * "suppressed" line); av_log_set_level() still filters them first.
+ * Damaged media is reported once per damaged spot (time in seconds), the
+ * first 16 spots of a video one by one, then as a count.
  * [any thread; takes effect for subsequent messages] */
 VLLM_API void vllm_set_log_callback(vllm_log_fn fn, void *user_data, vllm_log_level max_level);
 

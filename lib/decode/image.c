@@ -11,6 +11,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "decode/av_log.h"
 #include "decode/codec_policy.h"
 
 typedef struct {
@@ -113,6 +114,7 @@ static vllm_status convert(const AVFrame *fr, int alpha_mode, vl_image *out)
 
 vllm_status vl_image_decode(const void *data, size_t size, int alpha_mode, vl_image *out)
 {
+    vl_av_log_install(); /* libav's lines through vllm_set_log_callback */
     memset(out, 0, sizeof *out);
     if (!data || size == 0) return vl_error(VLLM_ERR_DECODE, "image: empty input");
     char eb[128];

@@ -2,6 +2,7 @@
 #ifndef VL_DECODE_VIDEO_INTERNAL_H
 #define VL_DECODE_VIDEO_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <libavcodec/avcodec.h>
@@ -37,6 +38,18 @@ typedef struct vl_mem_io {
 } vl_mem_io;
 
 typedef struct vl_par vl_par;
+
+/* Damaged spots already warned about (video_warn.c). */
+#define VL_VIDEO_WARN_SPOTS 256 /* remembered (so each is counted once) */
+#define VL_VIDEO_WARN_LISTED 16 /* logged one by one */
+enum { VL_WARN_CORRUPT_FRAME, VL_WARN_BAD_PACKET, VL_WARN_DECODER_ERROR, VL_WARN_INPUT_ERROR, VL_WARN_EARLY_END };
+typedef struct vl_warn_spots {
+    pthread_mutex_t mu;  /* a GOP-parallel worker warns through its caller's list */
+    int ready;
+    struct { int64_t ts; int kind; } spot[VL_VIDEO_WARN_SPOTS];
+    int n;
+    int64_t unlisted;
+} vl_warn_spots;
 
 struct vl_video {
     AVFormatContext *fmt;
@@ -101,6 +114,8 @@ struct vl_video {
     int64_t io_deadline;  /* av_gettime_relative() microseconds */
     int64_t io_pos_seen;  /* input position at the last interrupt poll */
     int io_timed_out;
+    vl_warn_spots warn;   /* used on the caller's handle only */
+    int64_t last_pkt_ts;  /* pts (else dts) of the last packet sent to the decoder */
     vl_video_stats stats;
     vl_rgb_conv conv;
 };
@@ -109,6 +124,15 @@ struct vl_video {
 #define VL_SEEK_MIN_GAP 4
 
 vllm_status vl_video_rewind_(vl_video *v);
+
+/* Warnings about damaged input, each spot once per video, times in
+ * seconds (video_warn.c). `ts` is in the stream time base (AV_NOPTS_VALUE
+ * when unknown); kind is a VL_WARN_*. */
+void vl_video_warn_init_(vl_video *v);
+void vl_video_warn_close_(vl_video *v);
+void vl_video_warn_(vl_video *v, int kind, int64_t ts, const char *fmt, ...) VL_PRINTF(4, 5);
+/* Seconds from the stream start of a stream-time-base timestamp (-1 if none). */
+double vl_video_ts_seconds_(const vl_video *v, int64_t ts);
 
 /* Stalls and cancels (video_io.c): install the interrupt callback before
  * the input is opened; re-arm the inactivity deadline before each call

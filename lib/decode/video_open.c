@@ -9,6 +9,7 @@
 #include <libavutil/error.h>
 
 #include "core/log.h"
+#include "decode/av_log.h"
 #include "decode/codec_policy.h"
 #include "video_internal.h"
 
@@ -203,7 +204,8 @@ static vllm_status open_common(vl_video *v, const char *url)
 static vl_video *alloc_video(void)
 {
     /* libav's log level is process-global and belongs to the host; it is
-     * left alone (the library reports through vl_error/vl_log). */
+     * left alone. Its lines go through vllm_set_log_callback (av_log.h). */
+    vl_av_log_install();
     vl_video *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->fmt = avformat_alloc_context();
@@ -211,6 +213,8 @@ static vl_video *alloc_video(void)
         free(v);
         return NULL;
     }
+    vl_video_warn_init_(v);
+    v->last_pkt_ts = AV_NOPTS_VALUE;
     v->sidx = -1;
     atomic_init(&v->cancel, 0);
     return v;
@@ -279,6 +283,8 @@ void vl_video_close(vl_video *v)
 {
     if (!v) return;
     vl_par_stop(v);
+    vl_video_warn_close_(v); /* says how many damaged spots were not listed */
+    vl_av_log_flush();
     free(v->url);
     free(v->plan);
     free(v->times);

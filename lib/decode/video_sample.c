@@ -361,6 +361,11 @@ static vllm_status verify_seek(vl_video *v, const AVPacket *pkt, int *restarted)
     return VLLM_OK;
 }
 
+static int64_t frame_ts(const AVFrame *f)
+{
+    return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+}
+
 /* Next decoded frame into v->frame: VLLM_OK, VLLM_DONE at the end of the
  * stream, or an error. Corrupt frames and rejected packets are skipped. */
 static vllm_status decode_next(vl_video *v)
@@ -373,7 +378,9 @@ static vllm_status decode_next(vl_video *v)
             v->stats.frames_decoded++;
             v->seq_count++;
             if (v->frame->decode_error_flags || (v->frame->flags & AV_FRAME_FLAG_CORRUPT)) {
-                VL_LOG_WARN("video: skipping a corrupt frame (pts %lld)", (long long)v->frame->pts);
+                int64_t ts = frame_ts(v->frame);
+                vl_video_warn_(v, VL_WARN_CORRUPT_FRAME, ts, "video: skipping a corrupt frame at %.3f s",
+                               vl_video_ts_seconds_(v, ts));
                 av_frame_unref(v->frame);
                 if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
                     return vl_error(VLLM_ERR_DECODE, "video: %d corrupt frames in a row", v->consecutive_bad);
@@ -385,7 +392,9 @@ static vllm_status decode_next(vl_video *v)
         if (ret == AVERROR_EOF) return VLLM_DONE;
         if (ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
-            VL_LOG_WARN("video: decoder error (%s); skipping", eb);
+            vl_video_warn_(v, VL_WARN_DECODER_ERROR, v->last_pkt_ts,
+                           "video: decoder error (%s) near %.3f s; skipping", eb,
+                           vl_video_ts_seconds_(v, v->last_pkt_ts));
             if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
                 return vl_error(VLLM_ERR_DECODE, "video: %d decoding errors in a row, last: %s",
                                 v->consecutive_bad, eb);
@@ -400,7 +409,9 @@ static vllm_status decode_next(vl_video *v)
             VL_TRY(vl_video_io_status_(v)); /* not the end of the data: a cancel or a stall */
             if (ret != AVERROR_EOF) {
                 av_strerror(ret, eb, sizeof eb);
-                VL_LOG_WARN("video: input ended with an error (%s); using the frames read so far", eb);
+                vl_video_warn_(v, VL_WARN_INPUT_ERROR, 0,
+                               "video: input ended with an error (%s) after %.3f s; using the frames read so far",
+                               eb, vl_video_ts_seconds_(v, v->last_pkt_ts));
                 v->truncated = 1;
             }
             v->demux_eof = 1;
@@ -431,22 +442,20 @@ static vllm_status decode_next(vl_video *v)
         v->stats.packets_read++;
         if (uses_plan(v)) choose_discard(v, v->pkt);
         if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) v->truncated = 1;
+        v->last_pkt_ts = v->pkt->pts != AV_NOPTS_VALUE ? v->pkt->pts : v->pkt->dts;
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
         if (ret < 0 && ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
             v->stats.bad_packets++;
-            VL_LOG_WARN("video: the decoder rejected a packet (%s); skipping it", eb);
+            vl_video_warn_(v, VL_WARN_BAD_PACKET, v->last_pkt_ts,
+                           "video: the decoder rejected the packet at %.3f s (%s); skipping it",
+                           vl_video_ts_seconds_(v, v->last_pkt_ts), eb);
             if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
                 return vl_error(VLLM_ERR_DECODE, "video: %d undecodable packets in a row, last: %s",
                                 v->consecutive_bad, eb);
         }
     }
-}
-
-static int64_t frame_ts(const AVFrame *f)
-{
-    return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
 }
 
 /* Source index of a decoded frame: its position in presentation order,
@@ -514,8 +523,9 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
         }
         if (st == VLLM_DONE) {
             if (!v->parent) /* a worker's early end is redone (and reported) by the coordinator */
-                VL_LOG_WARN("video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
-                        (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
+                vl_video_warn_(v, VL_WARN_EARLY_END, 0,
+                               "video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
+                               (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
             v->truncated = 1;
             v->plan_pos = v->plan_n;
             return VLLM_DONE;
