@@ -62,6 +62,15 @@ static int stream_rotation(const AVStream *st)
     return ((r % 360) + 360) % 360;
 }
 
+/* A single picture: libavformat's image demuxers (image2 for a file named
+ * like an image, "<codec>_pipe" for one found by probing the bytes). */
+static int is_still_image(const AVFormatContext *fmt)
+{
+    const char *name = fmt->iformat ? fmt->iformat->name : "";
+    size_t n = strlen(name);
+    return !strcmp(name, "image2") || (n > 5 && !strcmp(name + n - 5, "_pipe"));
+}
+
 static void fill_info(vl_video *v)
 {
     AVStream *st = v->st;
@@ -81,6 +90,14 @@ static void fill_info(vl_video *v)
         in->n_frames_est = st->nb_frames;
     else if (in->duration > 0.0 && in->fps > 0.0)
         in->n_frames_est = llround(in->duration * in->fps);
+    if (in->n_frames_est <= 0 && is_still_image(v->fmt)) {
+        /* A PNG (png_pipe) reports neither duration nor frame count: it is
+         * a one-frame video shown for one frame period (image2's default
+         * 25 fps), as the JPEG image2 path already reports it. */
+        if (!(in->fps > 0.0)) in->fps = 25.0;
+        in->n_frames_est = 1;
+        in->duration = 1.0 / in->fps;
+    }
     v->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     in->start_time = (double)v->start_pts * v->tb;
     v->file_shift = v->fmt->start_time != AV_NOPTS_VALUE
