@@ -598,10 +598,13 @@ static vllm_status next_time_rule(vl_video *v, vl_rgb_frame *out)
             return st;
         }
         VL_TRY(st);
-        int due = have_held && t > v->times[v->times_pos];
+        /* a frame within a microsecond of a point counts as on screen at it
+         * (pts and points are computed differently: x/fps vs ticks·tb) */
+        const double eps = 1e-6;
+        int due = have_held && t > v->times[v->times_pos] + eps;
         if (due) {
             st = emit(v, v->held, v->held_index, out);
-            while (v->times_pos < v->times_n && v->times[v->times_pos] < t) v->times_pos++;
+            while (v->times_pos < v->times_n && v->times[v->times_pos] + eps < t) v->times_pos++;
         }
         av_frame_unref(v->held);
         av_frame_move_ref(v->held, v->frame);
