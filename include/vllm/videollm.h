@@ -259,7 +259,8 @@ VLLM_API vllm_status vllm_session_reset(vllm_session *session);
 VLLM_API const char *vllm_session_last_error(const vllm_session *session);
 
 /* Ask the running or next generation on this session to stop as soon as
- * possible (it returns VLLM_ERR_CANCELLED). The request is cleared when the
+ * possible (it returns VLLM_ERR_CANCELLED); a running push_video stops too,
+ * also while it waits for data from a stalled source. The request is cleared when the
  * next query starts. [any thread] */
 VLLM_API void vllm_session_cancel(vllm_session *session);
 
