@@ -303,6 +303,10 @@ static vllm_status take_video_params(const vllm_video_params *in, vllm_video_par
     if (!(p->fps >= 0) || p->fps > 1000 || p->max_frames < 0 || p->n_frames < 0 || !(p->start >= 0) || !(p->end == p->end))
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: fps %g, max_frames %d, n_frames %d, start %g, end %g out of range",
                         p->fps, p->max_frames, p->n_frames, p->start, p->end);
+    /* [decode] negative = no timeout; NaN and absurd values are mistakes */
+    if (!(p->io_timeout_s <= 1e6) && !(p->io_timeout_s < 0))
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params.io_timeout_s = %g is out of range (seconds, at most 1e6; < 0 for none)",
+                        p->io_timeout_s);
     /* [compression] 0 means "the session's setting", so only negatives and NaN are wrong here */
     if (!(p->dedup_threshold >= 0) || !(p->prune_rate >= 0) || p->prune_merge < 0 || p->max_visual_tokens < 0)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params: dedup_threshold %g, prune_rate %g, prune_merge %d, max_visual_tokens %d out of range",
@@ -397,7 +401,9 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
 
     vl_video *vid = NULL;
     const double t0 = vl_now_seconds();
-    vllm_status st = path ? vl_video_open(path, &vid) : vl_video_open_memory(data, size, &vid);
+    /* [decode] a stalled source times out; vllm_session_cancel interrupts a waiting read */
+    const vl_video_open_opts oo = {.cancel = &s->cancel, .io_timeout_s = p.io_timeout_s};
+    vllm_status st = path ? vl_video_open_ex(path, &oo, &vid) : vl_video_open_memory_ex(data, size, &oo, &vid);
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) {
         s->batching = 1; /* frames and their text go to the model in big batches */
