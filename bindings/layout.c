@@ -61,7 +61,7 @@ int main(void)
     F(vllm_video_params, n_frames); F(vllm_video_params, start); F(vllm_video_params, end);
     F(vllm_video_params, progress); F(vllm_video_params, progress_user_data);
     F(vllm_video_params, dedup_threshold); F(vllm_video_params, prune_rate); F(vllm_video_params, prune_merge);
-    F(vllm_video_params, max_visual_tokens);
+    F(vllm_video_params, max_visual_tokens); F(vllm_video_params, io_timeout_s);
 
     S(vllm_offload_params);
     F(vllm_offload_params, struct_size); F(vllm_offload_params, enabled); F(vllm_offload_params, retrieve_top_k);

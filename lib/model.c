@@ -89,7 +89,8 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     }
     if (!vllm_is_error(st)) st = vl_tokenizer_load(m->gguf, &m->tok);
     if (!vllm_is_error(st) && !p.vocab_only) {
-        st = vl_llm_load(m->gguf, &m->llm);
+        const vl_llm_options lo = {.llamacpp_compat = p.llamacpp_compat}; /* text-side quirks too (qwen2vl eps) */
+        st = vl_llm_load_ex(m->gguf, &lo, &m->llm);
         if (!vllm_is_error(st) && m->llm->hp.n_vocab != vl_tokenizer_n_vocab(m->tok))
             st = vl_error(VLLM_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,
                           vl_tokenizer_n_vocab(m->tok), m->llm->hp.n_vocab);

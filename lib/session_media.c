@@ -338,6 +338,10 @@ static vllm_status take_video_params(const vllm_video_params *in, vllm_video_par
     BAD(p->n_frames < 0, n_frames, "%d", ">= 0; 0 = sample by fps");
     BAD(!(p->start >= 0), start, "%g", "seconds >= 0");
     BAD(!(p->end == p->end), end, "%g", "seconds; <= 0 = to the end");
+    /* [decode] negative = no timeout; NaN and absurd values are mistakes */
+    if (!(p->io_timeout_s <= 1e6) && !(p->io_timeout_s < 0))
+        return vl_error(VLLM_ERR_INVALID_ARG, "vllm_video_params.io_timeout_s = %g is out of range (seconds, at most 1e6; < 0 for none)",
+                        p->io_timeout_s);
     /* [compression] 0 means "the session's setting", so only negatives and NaN are wrong here */
     BAD(!(p->dedup_threshold >= 0), dedup_threshold, "%g", ">= 0; 0 = the session's setting");
     BAD(!(p->prune_rate >= 0), prune_rate, "%g", ">= 0; 0 = the session's setting");
@@ -449,7 +453,9 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
 
     vl_video *vid = NULL;
     const double t0 = vl_now_seconds();
-    vllm_status st = path ? vl_video_open(path, &vid) : vl_video_open_memory(data, size, &vid);
+    /* [decode] a stalled source times out; vllm_session_cancel interrupts a waiting read */
+    const vl_video_open_opts oo = {.cancel = &s->cancel, .io_timeout_s = p.io_timeout_s};
+    vllm_status st = path ? vl_video_open_ex(path, &oo, &vid) : vl_video_open_memory_ex(data, size, &oo, &vid);
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) {
         s->batching = 1; /* frames and their text go to the model in big batches */

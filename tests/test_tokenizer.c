@@ -14,6 +14,7 @@
 #include "core/gguf.h"
 #include "decoder/tokenizer.h"
 #include "harness.h"
+#include "json.h"
 
 /* ---- files ------------------------------------------------------------------ */
 
@@ -112,7 +113,7 @@ static int has_special(const vl_tokenizer *t, const vl_tokens *v)
 
 /* ---- llama.cpp test vectors -------------------------------------------------------- */
 
-static void run_vectors(const char *gguf, const char *inp, const char *outp)
+static void run_vectors(const char *gguf, const char *inp, const char *outp, int parse_special)
 {
     size_t ni, no;
     char *in = slurp(inp, &ni), *out = slurp(outp, &no);
@@ -144,12 +145,13 @@ static void run_vectors(const char *gguf, const char *inp, const char *outp)
             want.ids[want.n++] = (int32_t)v;
             q = e;
         }
-        vllm_status st = vl_tokenizer_encode(t, ip, slen, 0, 0, &got);
+        vllm_status st = vl_tokenizer_encode(t, ip, slen, 0, parse_special, &got);
         int ok = st == VLLM_OK && got.n == want.n && (!got.n || !memcmp(got.ids, want.ids, got.n * sizeof *got.ids));
         total++;
         pass += ok;
         if (!ok) {
-            fprintf(stderr, "  %s case %d: text '%.*s'\n    want:", gguf, total, (int)(slen > 80 ? 80 : slen), ip);
+            fprintf(stderr, "  %s case %d (parse_special=%d): text '%.*s'\n    want:", gguf, total, parse_special,
+                    (int)(slen > 80 ? 80 : slen), ip);
             for (size_t i = 0; i < want.n; i++) fprintf(stderr, " %d", want.ids[i]);
             fprintf(stderr, "\n    got: ");
             for (size_t i = 0; i < got.n; i++) fprintf(stderr, " %d", got.ids[i]);
@@ -161,7 +163,7 @@ static void run_vectors(const char *gguf, const char *inp, const char *outp)
          * text or follows a special token, which llama.cpp's detokenizer
          * removes only at the very start, so compare when no special
          * token was matched (removing that one leading space) */
-        if (ok && valid_utf8(ip, slen) && !(spm && has_special(t, &got))) {
+        if (ok && valid_utf8(ip, slen) && !(spm && has_special(t, &got)) && !(parse_special && has_special(t, &got))) {
             size_t dl;
             char *d = detok(t, &got, &dl);
             char *dd = d;
@@ -179,8 +181,8 @@ static void run_vectors(const char *gguf, const char *inp, const char *outp)
         if (!s) break;
     }
     const char *base = strrchr(gguf, '/');
-    printf("vocab %-40s %s/%s: %d/%d cases match llama.cpp, %d/%d round-trip\n", base ? base + 1 : gguf,
-           vl_tokenizer_model(t), vl_tokenizer_pre(t), pass, total, rt_pass, rt_total);
+    printf("vocab %-40s %s/%s parse_special=%d: %d/%d cases match llama.cpp, %d/%d round-trip\n", base ? base + 1 : gguf,
+           vl_tokenizer_model(t), vl_tokenizer_pre(t), parse_special, pass, total, rt_pass, rt_total);
     CHECK(total > 0, "%s: no cases", inp);
     vl_tokenizer_free(t);
     free(in);
@@ -210,7 +212,7 @@ static int run_vocab_dir(const char *dir)
         snprintf(out, sizeof out, "%s.out", g);
         FILE *a = fopen(in, "rb"), *b = fopen(out, "rb");
         if (a && b) {
-            run_vectors(g, in, out);
+            run_vectors(g, in, out, 0);
             ran++;
         }
         if (a) fclose(a);
@@ -222,62 +224,15 @@ static int run_vocab_dir(const char *dir)
 
 /* ---- reference prompts with parse_special = 1 ---------------------------------------- */
 
-/* Parse the JSON string starting at the opening quote; returns malloc'ed bytes. */
-static char *json_string(const char *p, const char **end, size_t *len)
+/* The ids of a JSON array; NULL (n = 0) when it is not one. */
+static int32_t *json_ids(const json *arr, size_t *n)
 {
-    size_t cap = strlen(p) + 1, n = 0;
-    char *o = malloc(cap);
-    p++;
-    while (*p && *p != '"') {
-        if (*p != '\\') { o[n++] = *p++; continue; }
-        p++;
-        char c = *p++;
-        switch (c) {
-        case 'n': o[n++] = '\n'; break;
-        case 't': o[n++] = '\t'; break;
-        case 'r': o[n++] = '\r'; break;
-        case 'b': o[n++] = '\b'; break;
-        case 'f': o[n++] = '\f'; break;
-        case 'u': {
-            unsigned cp = (unsigned)strtoul((char[5]){ p[0], p[1], p[2], p[3], 0 }, NULL, 16);
-            p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u') {
-                unsigned lo = (unsigned)strtoul((char[5]){ p[2], p[3], p[4], p[5], 0 }, NULL, 16);
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                p += 6;
-            }
-            if (cp < 0x80) o[n++] = (char)cp;
-            else if (cp < 0x800) { o[n++] = (char)(0xC0 | cp >> 6); o[n++] = (char)(0x80 | (cp & 63)); }
-            else if (cp < 0x10000) {
-                o[n++] = (char)(0xE0 | cp >> 12); o[n++] = (char)(0x80 | ((cp >> 6) & 63)); o[n++] = (char)(0x80 | (cp & 63));
-            } else {
-                o[n++] = (char)(0xF0 | cp >> 18); o[n++] = (char)(0x80 | ((cp >> 12) & 63));
-                o[n++] = (char)(0x80 | ((cp >> 6) & 63)); o[n++] = (char)(0x80 | (cp & 63));
-            }
-            break;
-        }
-        default: o[n++] = c; break;
-        }
-    }
-    *end = *p ? p + 1 : p;
-    *len = n;
-    return o;
-}
-
-static size_t json_ints(const char *p, int32_t *ids, size_t cap)
-{
-    size_t n = 0;
-    p = strchr(p, '[');
-    if (!p) return 0;
-    p++;
-    while (*p && *p != ']' && n < cap) {
-        char *e;
-        long v = strtol(p, &e, 10);
-        if (e == p) { p++; continue; }
-        ids[n++] = (int32_t)v;
-        p = e;
-    }
-    return n;
+    *n = 0;
+    if (!arr || arr->type != JSON_ARR) return NULL;
+    int32_t *ids = malloc((arr->n + 1) * sizeof *ids);
+    for (size_t i = 0; ids && i < arr->n; i++) ids[i] = (int32_t)json_num(json_at(arr, i), -1);
+    *n = ids ? arr->n : 0;
+    return ids;
 }
 
 /* `cut` > 0: llama.cpp tokenized text[0..cut) and text[cut..) separately
@@ -288,7 +243,7 @@ static int check_special_prompt_cut(const vl_tokenizer *t, const char *text, siz
     vl_tokens got = { 0, 0, 0 };
     vllm_status st = vl_tokenizer_encode(t, text, cut, 0, 1, &got);
     if (st == VLLM_OK) st = vl_tokenizer_encode(t, text + cut, len - cut, 0, 1, &got);
-    int ok = st == VLLM_OK && got.n == nw && !memcmp(got.ids, want, nw * sizeof *want);
+    int ok = st == VLLM_OK && got.n == nw && (!nw || !memcmp(got.ids, want, nw * sizeof *want));
     CHECK(ok, "%s: parse_special tokenization of '%.*s' differs from llama.cpp (%zu vs %zu ids)", what,
           (int)(len > 60 ? 60 : len), text, got.n, nw);
     free(got.ids);
@@ -301,84 +256,151 @@ static int check_special_prompt(const vl_tokenizer *t, const char *text, size_t 
     return check_special_prompt_cut(t, text, len, 0, want, nw, what);
 }
 
-/* Every {"token_ids": [...], "text": "..."} chunk of an mtmd info file. */
+/* Every text chunk ({"type": "text", "token_ids": [...], "text": "..."})
+ * of an mtmd info file. A missing file is skipped (not every set has
+ * image and video references). */
 static void check_chunks(const vl_tokenizer *t, const char *path)
 {
-    size_t n;
-    char *doc = slurp(path, &n);
+    json *doc = json_load(path);
     if (!doc) {
-        CHECK(0, "missing %s", path);
+        printf("reference chunks %s: not present, skipped\n", path);
         return;
     }
+    const json *chunks = json_get(doc, "chunks");
     int cases = 0, ok = 0;
-    static int32_t ids[4096];
-    for (const char *p = strstr(doc, "\"token_ids\""); p; p = strstr(p + 1, "\"token_ids\"")) {
-        const char *obj_end = strchr(p, '}');
-        const char *tx = strstr(p, "\"text\"");
-        if (!tx || (obj_end && tx > obj_end)) continue;
-        size_t nw = json_ints(p, ids, 4096);
-        tx = strchr(tx + 6, '"');
-        const char *e;
-        size_t tl;
-        char *text = json_string(tx, &e, &tl);
-        /* mtmd's video path adds "Video:" as a text piece of its own
-         * (tiny-smolvlm2/README.md, section 2), after the user-turn prefix */
-        const char *vid = memmem(text, tl, "Video:", 6);
-        size_t cutat = vid ? (size_t)(vid - text) : 0;
-        cases++;
-        ok += check_special_prompt_cut(t, text, tl, cutat, ids, nw, path);
-        free(text);
+    for (size_t i = 0; chunks && i < chunks->n; i++) {
+        const json *c = json_at(chunks, i);
+        const char *text = json_str(json_get(c, "text"), NULL);
+        size_t nw;
+        int32_t *ids = json_ids(json_get(c, "token_ids"), &nw);
+        if (text && ids) {
+            size_t tl = strlen(text);
+            /* mtmd's video path adds "Video:" as a text piece of its own
+             * (tiny-smolvlm2/README.md, section 2), after the user-turn prefix */
+            const char *vid = strstr(text, "Video:");
+            size_t cutat = vid ? (size_t)(vid - text) : 0;
+            cases++;
+            ok += check_special_prompt_cut(t, text, tl, cutat, ids, nw, path);
+        }
+        free(ids);
     }
     printf("reference chunks %s: %d/%d match llama.cpp (parse_special=1)\n", path + (strlen(path) > 40 ? strlen(path) - 40 : 0), ok, cases);
     CHECK(cases > 0, "no text chunks in %s", path);
-    free(doc);
+    json_free(doc);
 }
 
-static void test_tiny_specials(const char *data)
+/* The fixed sequence of ref/text/F32_ref_seq.json with parse_special = 1,
+ * and with parse_special = 0, where CONTROL tokens are not matched and the
+ * text stays text and round-trips. */
+static void check_ref_sequence(const vl_tokenizer *t, const char *set)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
-    vl_tokenizer *t = load_tok(path);
-    if (!t) return;
-
-    /* the 16-token sequence of ref/text/F32_ref_seq.json */
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/ref/text/F32_ref_seq.json", data);
-    size_t n;
-    char *doc = slurp(path, &n);
-    CHECK(doc != NULL, "missing %s", path);
-    if (doc) {
-        const char *pp = strstr(doc, "\"prompt\"");
-        const char *ti = strstr(doc, "\"token_ids\"");
-        CHECK(pp && ti, "%s: no prompt/token_ids", path);
-        if (pp && ti) {
-            const char *e;
-            size_t pl;
-            char *prompt = json_string(strchr(pp + 8, '"'), &e, &pl);
-            int32_t want[256];
-            size_t nw = json_ints(ti, want, 256);
-            CHECK(nw == 16, "expected the 16-token reference sequence, got %zu", nw);
-            check_special_prompt(t, prompt, pl, want, nw, "F32_ref_seq.json");
-            /* parse_special = 0: CONTROL tokens are not matched, the text
-             * stays text and still round-trips */
-            vl_tokens v = { 0, 0, 0 };
-            CHECK(vl_tokenizer_encode(t, prompt, pl, 0, 0, &v) == VLLM_OK, "encode");
-            int ctl = 0;
-            for (size_t i = 0; i < v.n; i++) ctl |= vl_tokenizer_is_control(t, v.ids[i]);
-            CHECK(!ctl, "parse_special=0 produced a CONTROL token");
-            size_t dl;
-            char *d = detok(t, &v, &dl);
-            CHECK(d && dl == pl && !memcmp(d, prompt, pl), "parse_special=0 text does not round-trip");
-            free(d);
-            free(v.ids);
-            free(prompt);
-        }
-        free(doc);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ref/text/F32_ref_seq.json", set);
+    json *doc = json_load(path);
+    CHECK(doc != NULL, "missing or invalid %s", path);
+    if (!doc) return;
+    const char *prompt = json_str(json_get(doc, "prompt"), NULL);
+    size_t nw;
+    int32_t *want = json_ids(json_get(doc, "token_ids"), &nw);
+    CHECK(prompt && want && nw > 0, "%s: no prompt/token_ids", path);
+    if (prompt && want) {
+        const size_t pl = strlen(prompt);
+        check_special_prompt(t, prompt, pl, want, nw, path);
+        vl_tokens v = { 0, 0, 0 };
+        CHECK(vl_tokenizer_encode(t, prompt, pl, 0, 0, &v) == VLLM_OK, "encode");
+        int ctl = 0;
+        for (size_t i = 0; i < v.n; i++) ctl |= vl_tokenizer_is_control(t, v.ids[i]);
+        CHECK(!ctl, "parse_special=0 produced a CONTROL token");
+        size_t dl;
+        char *d = detok(t, &v, &dl);
+        CHECK(d && dl == pl && !memcmp(d, prompt, pl), "parse_special=0 text does not round-trip");
+        free(d);
+        free(v.ids);
     }
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/ref/image/F32_ref_info.json", data);
-    check_chunks(t, path);
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/ref/video/F32_ref_info.json", data);
-    check_chunks(t, path);
+    free(want);
+    json_free(doc);
+}
 
+/* The one file of `set`/models matching *`suffix`; 0 if none. */
+static int find_set_file(const char *set, const char *suffix, char *out, size_t cap)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/models", set);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int found = 0;
+    const size_t sl = strlen(suffix);
+    while (!found && (e = readdir(d))) {
+        const size_t n = strlen(e->d_name);
+        if (n > sl && !strcmp(e->d_name + n - sl, suffix))
+            found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
+    }
+    closedir(d);
+    return found;
+}
+
+/* Everything a fixture set's references say about its tokenizer: the
+ * test-tokenizer-0 vectors without (tiny-vocab) and with (tiny-vocab-special)
+ * special-token parsing, the fixed sequence and every text chunk of the
+ * image and video prompts. Files are found by pattern, so any set of the
+ * same layout works. Returns the tokenizer for set-specific checks. */
+static vl_tokenizer *test_fixture_set(const char *set)
+{
+    char g[8400], in[4200], out[4200];
+    if (!find_set_file(set, "-text-F32.gguf", g, sizeof g)) {
+        CHECK(0, "no models/*-text-F32.gguf in %s", set);
+        return NULL;
+    }
+    snprintf(in, sizeof in, "%s/ref/tokenizer/tiny-vocab.inp", set);
+    snprintf(out, sizeof out, "%s/ref/tokenizer/tiny-vocab.out", set);
+    run_vectors(g, in, out, 0);
+    snprintf(in, sizeof in, "%s/ref/tokenizer/tiny-vocab-special.inp", set);
+    snprintf(out, sizeof out, "%s/ref/tokenizer/tiny-vocab-special.out", set);
+    FILE *f = fopen(out, "rb");
+    if (f) {
+        fclose(f);
+        run_vectors(g, in, out, 1);
+    }
+    vl_tokenizer *t = load_tok(g);
+    if (!t) return NULL;
+    check_ref_sequence(t, set);
+    snprintf(in, sizeof in, "%s/ref/image/F32_ref_info.json", set);
+    check_chunks(t, in);
+    snprintf(in, sizeof in, "%s/ref/video/F32_ref_info.json", set);
+    check_chunks(t, in);
+    return t;
+}
+
+/* Every entry of the set config's special_token_ids is that token's id
+ * (keys naming a token by description, such as "\\n (...)", are skipped). */
+static void check_special_ids(const vl_tokenizer *t, const char *set)
+{
+    char path[8400];
+    if (!find_set_file(set, "-config.json", path, sizeof path)) {
+        printf("  no models/*-config.json, special ids not checked\n");
+        return;
+    }
+    json *doc = json_load(path);
+    CHECK(doc != NULL, "invalid %s", path);
+    const json *ids = json_get(doc, "special_token_ids");
+    int n = 0;
+    for (size_t i = 0; ids && i < ids->n; i++) {
+        const json *e = json_at(ids, i);
+        if (strchr(e->key, ' ')) continue;
+        const int32_t want = (int32_t)json_num(e, -1);
+        const int32_t got = vl_tokenizer_find(t, e->key, strlen(e->key));
+        CHECK(got == want, "%s: token '%s' has id %d, the config says %d", path, e->key, got, want);
+        n++;
+    }
+    printf("  %d special token ids as in the set's config\n", n);
+    CHECK(n > 0, "%s: no special_token_ids", path);
+    json_free(doc);
+}
+
+/* SmolVLM2-specific expectations (tiny-smolvlm2/README.md 1.2). */
+static void test_smolvlm2_specials(vl_tokenizer *t)
+{
     /* README 1.2: EOG = {4096, 4136, 4138}; bos 4137 / eos 4136; no BOS added */
     for (int32_t id = 0; id < vl_tokenizer_n_vocab(t); id++) {
         int want = id == 4096 || id == 4136 || id == 4138;
@@ -604,12 +626,20 @@ TEST_MAIN_BEGIN
     int ran = run_vocab_dir(vocabs);
     CHECK(ran > 0, "no vocab test vectors found in %s", vocabs);
 
-    char g[4096], in[4096], out[4096];
-    snprintf(g, sizeof g, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
-    snprintf(in, sizeof in, "%s/tiny-smolvlm2/ref/tokenizer/tiny-vocab.inp", data);
-    snprintf(out, sizeof out, "%s/tiny-smolvlm2/ref/tokenizer/tiny-vocab.out", data);
-    run_vectors(g, in, out);
-
-    test_tiny_specials(data);
+    /* the fixture sets: $VIDEOLLM_FIXTURES alone, or every set shipped in tests/data */
+    static const char *const sets[] = { "tiny-smolvlm2", "tiny-qwen25vl", "tiny-qwen3vl" };
+    const char *one = getenv("VIDEOLLM_FIXTURES");
+    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    for (size_t i = 0; i < n_sets; i++) {
+        char set[4096];
+        if (one && *one) snprintf(set, sizeof set, "%s", one);
+        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        printf("fixture set %s\n", set);
+        vl_tokenizer *t = test_fixture_set(set);
+        if (!t) continue;
+        check_special_ids(t, set);
+        if (vl_tokenizer_find(t, "<end_of_utterance>", 18) >= 0) test_smolvlm2_specials(t); /* frees t */
+        else vl_tokenizer_free(t);
+    }
     test_malformed();
 TEST_MAIN_END

@@ -3,10 +3,14 @@
  * transformers rules, and on clips this test encodes itself with libavcodec
  * (frame indices painted into the pixels, VFR, rotation, odd sizes,
  * truncation, corruption), plus the error paths. */
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavutil/mem.h>
@@ -384,6 +388,63 @@ static void test_vfr(void)
     vl_video_close(v);
 }
 
+/* The fps rule on a variable-rate clip samples by time: a burst of 30
+ * frames in the first second followed by a frame every 250 ms (66 frames,
+ * ~10 s). The index rule would take 5 of its 10 frames from the burst.
+ * Expected frames restated from the rule (video.h): points
+ * linspace(0, total-1, n) / average fps with n = round(fps·total/avg fps),
+ * each answered by the last frame whose pts (known here, set by the test)
+ * is at or before it. */
+static void test_vfr_fps_rule(void)
+{
+    enum { N = 66 };
+    int64_t ms[N];
+    for (int i = 0; i < N; i++) ms[i] = i < 30 ? 33 * i : 1000 + 250 * (i - 30);
+    char path[512];
+    gen("vfr_burst.mp4", (vg_params){.width = 64, .height = 48, .n_frames = N, .fps_num = 25, .fps_den = 1,
+                                     .pts_ms = ms, .gop = 12, .pattern = VG_ID},
+        path, sizeof path);
+    vl_video *v;
+    REQUIRE(vl_video_open(path, &v) == VLLM_OK, "open vfr_burst: %s", vl_error_message());
+    const vl_video_info *in = vl_video_get_info(v);
+    CHECK(!in->cfr && in->n_frames_est == N && in->fps > 6.0 && in->fps < 7.0, "vfr_burst: cfr %d, %lld frames, %g fps",
+          in->cfr, (long long)in->n_frames_est, in->fps);
+
+    int64_t want[64], n_want = 0;
+    const int64_t n_pts = llround(N / in->fps); /* round(fps 1 · duration), ties do not occur here */
+    for (int64_t k = 0; k < n_pts; k++) {
+        double x = k == n_pts - 1 ? N - 1 : (double)k * (N - 1) / (double)(n_pts - 1);
+        double t_ms = x / in->fps * 1000.0;
+        int64_t j = 0;
+        for (int i = 0; i < N; i++)
+            if ((double)ms[i] <= t_ms + 1e-6) j = i;
+        if (n_want == 0 || want[n_want - 1] != j) want[n_want++] = j;
+    }
+    vl_sampling s = samp(VL_SAMPLE_FPS);
+    s.fps = 1;
+    s.max_frames = 64;
+    run(v, &s, 0, &G);
+    int ok = G.n == n_want && G.end == VLLM_DONE;
+    int in_burst = 0;
+    for (int i = 0; i < G.n && i < n_want; i++) {
+        ok &= G.idx[i] == want[i] && G.ident[i] == want[i] && fabs(G.pts[i] - ms[want[i]] / 1000.0) < 1e-6;
+        in_burst += G.pts[i] < 1.0;
+    }
+    CHECK(ok, "vfr fps rule: %d frames (want %lld), first %lld/%lld, second %lld/%lld", G.n, (long long)n_want,
+          (long long)G.idx[0], (long long)want[0], (long long)G.idx[1], (long long)want[1]);
+    CHECK(in_burst <= 2, "vfr fps rule: %d of %d frames from the first second's burst", in_burst, G.n);
+    CHECK(vl_video_sample_planned(v) == n_pts, "planned %d, points %lld", vl_video_sample_planned(v), (long long)n_pts);
+
+    /* a range: points from its start, frames from inside it */
+    s.start = 2.0;
+    s.end = 6.0;
+    run(v, &s, 0, &G);
+    ok = G.n >= 3 && G.end == VLLM_DONE;
+    for (int i = 0; i < G.n; i++) ok &= G.pts[i] >= 2.0 - 1e-9 && G.pts[i] < 6.0 && (i == 0 || G.pts[i] - G.pts[i - 1] > 0.7);
+    CHECK(ok, "vfr fps rule in [2, 6): %d frames, first at %g", G.n, G.n ? G.pts[0] : -1.0);
+    vl_video_close(v);
+}
+
 static double quad_mean(const vl_rgb_frame *f, int qx, int qy)
 {
     double s = 0;
@@ -496,6 +557,102 @@ static void expect_open_error(const char *path, vllm_status want, const char *wh
     vl_video *v = (vl_video *)1;
     vllm_status st = vl_video_open(path, &v);
     CHECK(st == want && v == NULL && vl_error_message()[0], "%s: status %d (%s)", what, st, vl_error_message());
+}
+
+/* A still PNG given as a video is a one-frame video (the fps and uniform
+ * rules, from a file and from memory), with the exact pixels written. */
+static int png_pixels_ok(const vl_rgb_frame *f, int w, int h)
+{
+    if (f->width != w || f->height != h) return 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = f->rgb + (size_t)y * f->stride + 3 * x;
+            if (p[0] != (uint8_t)(4 * x) || p[1] != (uint8_t)(5 * y) || p[2] != 128) return 0;
+        }
+    return 1;
+}
+
+static void test_still_image_as_video(void)
+{
+    char path[512], err[256] = "";
+    snprintf(path, sizeof path, "%s/still.png", tmpdir);
+    REQUIRE(vg_write_png(path, 40, 30, err, sizeof err) == 0, "%s", err);
+    for (int from_memory = 0; from_memory < 2; from_memory++) {
+        vl_video *v = NULL;
+        uint8_t *buf = NULL;
+        if (from_memory) {
+            FILE *f = fopen(path, "rb");
+            REQUIRE(f, "reopen png");
+            fseek(f, 0, SEEK_END);
+            long n = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            buf = malloc((size_t)n);
+            REQUIRE(buf && fread(buf, 1, (size_t)n, f) == (size_t)n, "read png");
+            fclose(f);
+            REQUIRE(vl_video_open_memory(buf, (size_t)n, &v) == VLLM_OK, "png from memory: %s", vl_error_message());
+        } else {
+            REQUIRE(vl_video_open(path, &v) == VLLM_OK, "png as a video: %s", vl_error_message());
+        }
+        const vl_video_info *in = vl_video_get_info(v);
+        CHECK(in->n_frames_est == 1 && in->duration > 0.0 && in->fps > 0.0, "png info: %lld frames, %g s, %g fps",
+              (long long)in->n_frames_est, in->duration, in->fps);
+        vl_sampling s = vl_sampling_default();
+        vllm_status st = vl_video_sample_begin(v, &s);
+        CHECK(st == VLLM_OK, "png with the fps rule (memory %d): %s", from_memory, vl_error_message());
+        if (st == VLLM_OK) {
+            CHECK(vl_video_sample_planned(v) == 1, "png planned %d frames", vl_video_sample_planned(v));
+            vl_rgb_frame f;
+            st = vl_video_sample_next(v, &f);
+            CHECK(st == VLLM_OK && f.index == 0 && f.pts == 0.0 && png_pixels_ok(&f, 40, 30),
+                  "png frame: %s (%dx%d)", vllm_status_string(st), f.width, f.height);
+            CHECK(vl_video_sample_next(v, &f) == VLLM_DONE, "png: a second frame");
+        }
+        s = samp(VL_SAMPLE_UNIFORM);
+        s.n_frames = 4;
+        run(v, &s, 0, &G);
+        CHECK(G.n == 1 && G.end == VLLM_DONE, "png uniform: %d frames, end %d", G.n, G.end);
+        vl_video_close(v);
+        free(buf);
+    }
+}
+
+/* push_image's loader refuses anything but a regular file before opening
+ * it, naming what it is (a directory was "9223372036854775807 bytes"; a
+ * FIFO blocked in open until a writer came: here a thread writes nothing
+ * after 1.5 s, so an old library ends instead of hanging). */
+static void *fifo_unblocker(void *arg)
+{
+    usleep(1500000);
+    int fd = open((const char *)arg, O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) close(fd);
+    return NULL;
+}
+
+static void test_image_paths(void)
+{
+    vl_image img;
+    CHECK(vl_image_load(tmpdir, &img) == VLLM_ERR_IO && strstr(vl_error_message(), "is a directory") &&
+              strstr(vl_error_message(), tmpdir),
+          "image from a directory: %s", vl_error_message());
+    CHECK(vl_image_load("/dev/null", &img) == VLLM_ERR_IO && strstr(vl_error_message(), "character device"),
+          "image from /dev/null: %s", vl_error_message());
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/pipe.png", tmpdir);
+    REQUIRE(mkfifo(fifo, 0600) == 0, "mkfifo");
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, fifo_unblocker, fifo) == 0, "thread");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    vllm_status st = vl_image_load(fifo, &img);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double dt = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECK(st == VLLM_ERR_IO && strstr(vl_error_message(), "named pipe") && dt < 1.0,
+          "image from a FIFO: %s after %.2f s", vl_error_message(), dt);
+    pthread_join(th, NULL);
+    unlink(fifo);
+    snprintf(fifo, sizeof fifo, "%s/missing.png", tmpdir);
+    CHECK(vl_image_load(fifo, &img) == VLLM_ERR_IO && strstr(vl_error_message(), "No such file"),
+          "missing image: %s", vl_error_message());
 }
 
 static void test_errors(void)
@@ -611,6 +768,7 @@ TEST_MAIN_BEGIN
         test_ffmpeg_fps_seek("libx264", 30, 0);
     }
     test_vfr();
+    test_vfr_fps_rule();
     /* ffmpeg's autorotate turns the picture by -av_display_rotation_get();
      * a matrix made with av_display_rotation_set(m, 90) reads back as -90
      * after the mov round trip, so it is shown turned 90 deg clockwise and
@@ -619,6 +777,8 @@ TEST_MAIN_BEGIN
     test_rotation(-90, 270, 0, 1);
     test_rotation(180, 180, 1, 1);
     test_odd_and_damaged();
+    test_image_paths();
+    test_still_image_as_video();
     test_errors();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -86,6 +86,23 @@ TEST_MAIN_BEGIN
               "skip-secs plan %lld %lld %lld %lld %lld", (long long)out[0], (long long)out[1], (long long)out[2],
               (long long)out[10], (long long)out[63]);
     }
+    /* the rule in time (variable-rate streams): 120 s at 30 fps with skip
+     * (linspace(30, 3570, 64) / 30: 1 s, 1 + 3540/63/30 s, ..., 119 s), and
+     * test-3's 240 frames at 24 fps (linspace(0, 239, 10) / 24) */
+    {
+        vl_plan_input in = {3600, 30};
+        double t[64];
+        int64_t n = 0;
+        CHECK(vl_plan_smolvlm_times(&in, 1, 64, t, &n) == VLLM_OK && n == 64 && t[0] == 1.0 && t[63] == 119.0 &&
+                  fabs(t[1] - (30.0 + 3540.0 / 63.0) / 30.0) < 1e-12,
+              "times n=%lld %g %g %g", (long long)n, t[0], t[1], t[63]);
+        vl_plan_input in3 = {240, 24};
+        CHECK(vl_plan_smolvlm_times(&in3, 1, 64, t, &n) == VLLM_OK && n == 10 && t[0] == 0.0 &&
+                  fabs(t[1] - 239.0 / 9.0 / 24.0) < 1e-12 && fabs(t[9] - 239.0 / 24.0) < 1e-12,
+              "times test-3 n=%lld %g %g", (long long)n, t[1], t[9]);
+        vl_plan_input bad = {0, 24};
+        CHECK(vl_plan_smolvlm_times(&bad, 1, 64, t, &n) == VLLM_ERR_INVALID_ARG, "times of no frames");
+    }
     /* 50 s at 30 fps, cap 64, fps 1: 50 - 2 > 64 is false, no skip: 50 frames over 0..1499 */
     {
         vl_plan_input in = {1500, 30};

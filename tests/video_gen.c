@@ -137,6 +137,47 @@ done:
     return rc;
 }
 
+int vg_write_png(const char *path, int width, int height, char *err, size_t errlen)
+{
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
+    AVCodecContext *enc = codec ? avcodec_alloc_context3(codec) : NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    int rc = -1;
+    snprintf(err, errlen, "png encoding failed");
+    if (!enc || !f || !pkt) goto done;
+    enc->width = width;
+    enc->height = height;
+    enc->pix_fmt = AV_PIX_FMT_RGB24;
+    enc->time_base = (AVRational){1, 25};
+    f->format = AV_PIX_FMT_RGB24;
+    f->width = width;
+    f->height = height;
+    if (avcodec_open2(enc, codec, NULL) < 0 || av_frame_get_buffer(f, 0) < 0) goto done;
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++) {
+            uint8_t *p = f->data[0] + (size_t)y * f->linesize[0] + 3 * x;
+            p[0] = (uint8_t)(4 * x);
+            p[1] = (uint8_t)(5 * y);
+            p[2] = 128;
+        }
+    if (avcodec_send_frame(enc, f) < 0 || avcodec_receive_packet(enc, pkt) < 0) goto done;
+    FILE *out = fopen(path, "wb");
+    if (!out) {
+        snprintf(err, errlen, "cannot write %s", path);
+        goto done;
+    }
+    int ok = fwrite(pkt->data, 1, (size_t)pkt->size, out) == (size_t)pkt->size;
+    if (fclose(out) != 0 || !ok) goto done;
+    rc = 0;
+    err[0] = 0;
+done:
+    av_packet_free(&pkt);
+    av_frame_free(&f);
+    avcodec_free_context(&enc);
+    return rc;
+}
+
 static double mean_r(const uint8_t *rgb, int stride, int x0, int x1, int y0, int y1)
 {
     double s = 0;

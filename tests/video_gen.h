@@ -32,6 +32,10 @@ typedef struct vg_params {
 /* 0 on success; otherwise -1 with a message in err. */
 int vg_write(const vg_params *p, char *err, size_t errlen);
 
+/* A still PNG (libavcodec's png encoder), RGB24 with R = 4x mod 256,
+ * G = 5y mod 256, B = 128 at pixel (x, y). 0 on success, else -1 and err. */
+int vg_write_png(const char *path, int width, int height, char *err, size_t errlen);
+
 /* 1 if libavcodec has this encoder. */
 int vg_have_encoder(const char *name);
 

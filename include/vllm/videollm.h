@@ -105,6 +105,14 @@ typedef void (*vllm_log_fn)(void *user_data, vllm_log_level level, const char *m
 
 /* Route library logging to `fn` (NULL restores the default: warnings and
  * errors to stderr). Messages above `max_level` are not produced at all.
+ * FFmpeg's own messages come the same way ("libav <component>: ..."):
+ * the library installs av_log_set_callback() once, before it first uses
+ * FFmpeg (this replaces a callback the host set for FFmpeg before); FFmpeg
+ * errors arrive as VLLM_LOG_WARN, its warnings as VLLM_LOG_INFO, its info
+ * as VLLM_LOG_DEBUG, at most 10 lines a second (the rest are counted in a
+ * "suppressed" line); av_log_set_level() still filters them first.
+ * Damaged media is reported once per damaged spot (time in seconds), the
+ * first 16 spots of a video one by one, then as a count.
  * [any thread; takes effect for subsequent messages] */
 VLLM_API void vllm_set_log_callback(vllm_log_fn fn, void *user_data, vllm_log_level max_level);
 
@@ -254,7 +262,8 @@ VLLM_API vllm_status vllm_session_reset(vllm_session *session);
 VLLM_API const char *vllm_session_last_error(const vllm_session *session);
 
 /* Ask the running or next generation on this session to stop as soon as
- * possible (it returns VLLM_ERR_CANCELLED). The request is cleared when the
+ * possible (it returns VLLM_ERR_CANCELLED); a running push_video stops too,
+ * also while it waits for data from a stalled source. The request is cleared when the
  * next query starts. [any thread] */
 VLLM_API void vllm_session_cancel(vllm_session *session);
 
@@ -434,6 +443,12 @@ typedef struct vllm_video_params {
     int32_t prune_merge;         /* as vllm_session_params.prune_merge */
     int32_t max_visual_tokens;   /* > 0: budget for this video's visual tokens; first fewer frames
                                     (down to 16), then harsher pruning. 0 = no budget */
+    double io_timeout_s;         /* seconds the source may send nothing before push_video gives up
+                                    with VLLM_ERR_IO naming the URL (an inactivity timeout: any data
+                                    restarts it). 0 = default: 30 s for network URLs (any scheme but
+                                    file:, pipe:, fd:), none for local files, pipes and buffers;
+                                    > 0 applies to every source; < 0 = wait forever. At most 1e6.
+                                    vllm_session_cancel() interrupts a waiting read at any time. */
 } vllm_video_params;
 
 /* Defaults: the model family's sampling, whole video. [any thread] */

@@ -20,6 +20,14 @@ void vllm_set_log_callback(vllm_log_fn fn, void *user_data, vllm_log_level max_l
     atomic_flag_clear_explicit(&sink_lock, memory_order_release);
 }
 
+int vl_log_enabled(vllm_log_level level)
+{
+    while (atomic_flag_test_and_set_explicit(&sink_lock, memory_order_acquire)) {}
+    vllm_log_level max = sink_max;
+    atomic_flag_clear_explicit(&sink_lock, memory_order_release);
+    return level <= max;
+}
+
 void vl_log(vllm_log_level level, const char *fmt, ...)
 {
     while (atomic_flag_test_and_set_explicit(&sink_lock, memory_order_acquire)) {}

@@ -1,8 +1,10 @@
 #include "image.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -11,6 +13,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "decode/av_log.h"
 #include "decode/codec_policy.h"
 
 typedef struct {
@@ -113,6 +116,7 @@ static vllm_status convert(const AVFrame *fr, int alpha_mode, vl_image *out)
 
 vllm_status vl_image_decode(const void *data, size_t size, int alpha_mode, vl_image *out)
 {
+    vl_av_log_install(); /* libav's lines through vllm_set_log_callback */
     memset(out, 0, sizeof *out);
     if (!data || size == 0) return vl_error(VLLM_ERR_DECODE, "image: empty input");
     char eb[128];
@@ -231,12 +235,28 @@ done:
     return st;
 }
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a named pipe (FIFO)";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "a special file";
+}
+
 vllm_status vl_image_load_ex(const char *path, int alpha_mode, vl_image *out)
 {
     memset(out, 0, sizeof *out);
     if (!path) return vl_error(VLLM_ERR_INVALID_ARG, "image: no path");
+    /* Only regular files: before opening, since opening a FIFO blocks until
+     * a writer comes, and a directory or a device has no meaningful size. */
+    struct stat sb;
+    if (stat(path, &sb) != 0) return vl_error(VLLM_ERR_IO, "image: cannot open '%s' (%s)", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return vl_error(VLLM_ERR_IO, "image: '%s' is %s, not an image file", path, file_kind(sb.st_mode));
     FILE *f = fopen(path, "rb");
-    if (!f) return vl_error(VLLM_ERR_IO, "image: cannot open '%s'", path);
+    if (!f) return vl_error(VLLM_ERR_IO, "image: cannot open '%s' (%s)", path, strerror(errno));
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
     if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {

@@ -9,24 +9,23 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/rational.h>
 
-void vl_linspace_int(double start, double stop, int64_t num, int64_t *out)
+/* numpy.linspace's i-th float64 point (the endpoint is set to stop exactly). */
+static double linspace_at(double start, double stop, int64_t num, int64_t i)
 {
-    if (num <= 0) return;
-    if (num == 1) {
-        out[0] = (int64_t)start;
-        return;
-    }
-    /* numpy: step = (stop-start)/div; y = arange(num)*step + start; the
-     * endpoint is then overwritten with stop exactly. Same float64 ops in
-     * the same order, so truncation lands on the same integers. */
+    if (num <= 1) return start;
+    if (i == num - 1) return stop;
+    /* numpy: step = (stop-start)/div; y = arange(num)*step + start. Same
+     * float64 ops in the same order, so truncation lands on the same
+     * integers. */
     double div = (double)(num - 1);
     double delta = stop - start;
     double step = delta / div;
-    for (int64_t i = 0; i < num; i++) {
-        double y = step != 0.0 ? (double)i * step + start : (double)i / div * delta + start;
-        out[i] = (int64_t)y;
-    }
-    out[num - 1] = (int64_t)stop;
+    return step != 0.0 ? (double)i * step + start : (double)i / div * delta + start;
+}
+
+void vl_linspace_int(double start, double stop, int64_t num, int64_t *out)
+{
+    for (int64_t i = 0; i < num; i++) out[i] = (int64_t)linspace_at(start, stop, num, i);
 }
 
 int64_t vl_unique_sorted(int64_t *v, int64_t n)
@@ -62,8 +61,9 @@ int64_t vl_plan_smolvlm_capacity(const vl_plan_input *in, double fps, int32_t ma
     return desired < 1 ? 1 : desired;
 }
 
-vllm_status vl_plan_smolvlm(const vl_plan_input *in, double fps, int32_t max_frames,
-                            int64_t *out, int64_t *n_out)
+/* The rule's first and last frame and its frame count (before unique). */
+static vllm_status smolvlm_span(const vl_plan_input *in, double fps, int32_t max_frames, int64_t *first,
+                                int64_t *last, int64_t *desired_out)
 {
     VL_TRY(check_input(in));
     if (!(fps > 0.0) || !isfinite(fps))
@@ -90,8 +90,30 @@ vllm_status vl_plan_smolvlm(const vl_plan_input *in, double fps, int32_t max_fra
         start = 0;
         end = total - 1;
     }
+    *first = start;
+    *last = end;
+    *desired_out = desired;
+    return VLLM_OK;
+}
+
+vllm_status vl_plan_smolvlm(const vl_plan_input *in, double fps, int32_t max_frames,
+                            int64_t *out, int64_t *n_out)
+{
+    int64_t start, end, desired;
+    VL_TRY(smolvlm_span(in, fps, max_frames, &start, &end, &desired));
     vl_linspace_int((double)start, (double)end, desired, out);
     *n_out = vl_unique_sorted(out, desired);
+    return VLLM_OK;
+}
+
+vllm_status vl_plan_smolvlm_times(const vl_plan_input *in, double fps, int32_t max_frames, double *out,
+                                  int64_t *n_out)
+{
+    int64_t start, end, desired;
+    VL_TRY(smolvlm_span(in, fps, max_frames, &start, &end, &desired));
+    for (int64_t i = 0; i < desired; i++)
+        out[i] = linspace_at((double)start, (double)end, desired, i) / in->video_fps;
+    *n_out = desired;
     return VLLM_OK;
 }
 

@@ -49,6 +49,15 @@ int64_t vl_unique_sorted(int64_t *v, int64_t n);
 vllm_status vl_plan_smolvlm(const vl_plan_input *in, double fps, int32_t max_frames,
                             int64_t *out, int64_t *n_out);
 
+/* The same rule as points in time, for streams whose frames are not evenly
+ * spaced: the rule's linspace points before truncation, divided by
+ * video_fps, i.e. seconds from the start of the range (on an exact
+ * constant-rate grid the frame on screen at out[k] is the frame
+ * vl_plan_smolvlm picks). Not made unique; `out` holds as many entries as
+ * vl_plan_smolvlm_capacity() says; same errors as vl_plan_smolvlm. */
+vllm_status vl_plan_smolvlm_times(const vl_plan_input *in, double fps, int32_t max_frames, double *out,
+                                  int64_t *n_out);
+
 /* How many entries vl_plan_smolvlm will need (0 on bad input). */
 int64_t vl_plan_smolvlm_capacity(const vl_plan_input *in, double fps, int32_t max_frames);
 

@@ -27,6 +27,16 @@
  *    use index / info.fps to reproduce transformers' prompt timestamps.
  *    Defaults for SmolVLM2 Video-Instruct (preprocessor_config.json
  *    "video_sampling"): fps 1, max_frames 64.
+ *    On a variable-frame-rate stream (info.cfr == 0) indices are not
+ *    times, so the rule runs in time instead: its linspace points before
+ *    truncation, divided by the average rate, are seconds from the start
+ *    of the range, and each yields the frame on screen then (the last
+ *    frame whose pts is at or before it; the first frame for a point
+ *    before it), each frame once. On an exact constant-rate grid that is
+ *    the index rule's frame; transformers' index rule would instead take
+ *    several frames from a burst of short frames. vl_video_sample_planned()
+ *    gives the number of points; fewer frames come when one frame stays on
+ *    screen across two points.
  *  - VL_SAMPLE_UNIFORM: n_frames, unique(linspace(0, total-1, n, dtype=int)).
  *  - VL_SAMPLE_FFMPEG_FPS: the frames `ffmpeg -i X -vf fps=F` emits (FFmpeg
  *    5.1 vf_fps defaults; llama.cpp's video path uses F=4). A source frame
@@ -79,6 +89,7 @@
 #ifndef VL_DECODE_VIDEO_H
 #define VL_DECODE_VIDEO_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,12 +113,31 @@ typedef struct vl_video_info {
     int cfr;                    /* 1 when frame count = duration x nominal rate (constant frame rate) */
 } vl_video_info;
 
-/* Open a path or any URL libavformat supports. */
+/* Inactivity timeout of network sources when the caller gives none. */
+#define VL_VIDEO_NET_TIMEOUT_S 30.0
+
+/* How long an input may stall, and who may cancel it. Every blocking read
+ * of libavformat (open, probing, demuxing, seeking) polls both. */
+typedef struct vl_video_open_opts {
+    const atomic_int *cancel; /* optional: non-zero stops any read at once (the session's flag) */
+    double io_timeout_s;      /* seconds without any data before a read gives up: 0 = the default
+                                 (VL_VIDEO_NET_TIMEOUT_S for network URLs, none for local
+                                 files, pipes and memory), < 0 = never */
+} vl_video_open_opts;
+
+/* Open a path or any URL libavformat supports, with default options. A
+ * read interrupted by the timeout fails with VLLM_ERR_IO naming the URL,
+ * one interrupted by a cancel with VLLM_ERR_CANCELLED. */
 vllm_status vl_video_open(const char *path_or_url, vl_video **out);
+vllm_status vl_video_open_ex(const char *path_or_url, const vl_video_open_opts *opts, vl_video **out);
+
+/* 1 for a URL whose scheme is not a local one (file:, pipe:, fd:). */
+int vl_video_is_network_url(const char *path_or_url);
 
 /* Open `size` bytes in memory. The bytes are NOT copied: they must stay
  * alive and unchanged until vl_video_close(). */
 vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out);
+vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_video_open_opts *opts, vl_video **out);
 
 void vl_video_close(vl_video *v);
 const vl_video_info *vl_video_get_info(const vl_video *v);

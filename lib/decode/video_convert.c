@@ -7,6 +7,7 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 
+#include "av_log.h"
 #include "video_internal.h"
 
 /* swscale's SIMD RGB writers store whole 8-pixel groups, so a row may be
@@ -140,6 +141,7 @@ void vl_rgb_conv_free(vl_rgb_conv *c)
 vllm_status vl_frame_to_rgb(const vllm_frame *in, int32_t out_w, int32_t out_h, int scale_filter,
                             uint8_t **rgb_out, int32_t *stride_out)
 {
+    vl_av_log_install(); /* swscale may log */
     if (!in || !rgb_out || !stride_out) return vl_error(VLLM_ERR_INVALID_ARG, "frame: NULL argument");
     *rgb_out = NULL;
     if (in->struct_size < sizeof(vllm_frame))

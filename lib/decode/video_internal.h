@@ -2,6 +2,7 @@
 #ifndef VL_DECODE_VIDEO_INTERNAL_H
 #define VL_DECODE_VIDEO_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <libavcodec/avcodec.h>
@@ -38,6 +39,18 @@ typedef struct vl_mem_io {
 
 typedef struct vl_par vl_par;
 
+/* Damaged spots already warned about (video_warn.c). */
+#define VL_VIDEO_WARN_SPOTS 256 /* remembered (so each is counted once) */
+#define VL_VIDEO_WARN_LISTED 16 /* logged one by one */
+enum { VL_WARN_CORRUPT_FRAME, VL_WARN_BAD_PACKET, VL_WARN_DECODER_ERROR, VL_WARN_INPUT_ERROR, VL_WARN_EARLY_END };
+typedef struct vl_warn_spots {
+    pthread_mutex_t mu;  /* a GOP-parallel worker warns through its caller's list */
+    int ready;
+    struct { int64_t ts; int kind; } spot[VL_VIDEO_WARN_SPOTS];
+    int n;
+    int64_t unlisted;
+} vl_warn_spots;
+
 struct vl_video {
     AVFormatContext *fmt;
     char *url;         /* path or URL opened (NULL for memory input): workers reopen it */
@@ -65,6 +78,9 @@ struct vl_video {
     int mode;             /* vl_video_set_decode_mode */
     int64_t packet_budget; /* vl_video_set_packet_budget; 0 = none */
     int seek_ok;
+    int time_rule;        /* FPS rule on a variable-rate stream: targets are times, not indices */
+    double *times;        /* its targets, seconds from the stream start (non-decreasing) */
+    int64_t times_n, times_pos;
     int64_t *plan;        /* index policies: sorted source indices */
     int64_t plan_n, plan_pos;
     int64_t range_first, range_last; /* index range (index policies) */
@@ -93,6 +109,13 @@ struct vl_video {
     int64_t phase_n;      /* grid phase of counted frames: t·rate - index */
     double phase_sum, phase_min, phase_max;
     atomic_int cancel;
+    const atomic_int *ext_cancel; /* vl_video_open_opts.cancel */
+    double io_timeout;    /* seconds, 0 = none */
+    int64_t io_deadline;  /* av_gettime_relative() microseconds */
+    int64_t io_pos_seen;  /* input position at the last interrupt poll */
+    int io_timed_out;
+    vl_warn_spots warn;   /* used on the caller's handle only */
+    int64_t last_pkt_ts;  /* pts (else dts) of the last packet sent to the decoder */
     vl_video_stats stats;
     vl_rgb_conv conv;
 };
@@ -101,6 +124,23 @@ struct vl_video {
 #define VL_SEEK_MIN_GAP 4
 
 vllm_status vl_video_rewind_(vl_video *v);
+
+/* Warnings about damaged input, each spot once per video, times in
+ * seconds (video_warn.c). `ts` is in the stream time base (AV_NOPTS_VALUE
+ * when unknown); kind is a VL_WARN_*. */
+void vl_video_warn_init_(vl_video *v);
+void vl_video_warn_close_(vl_video *v);
+void vl_video_warn_(vl_video *v, int kind, int64_t ts, const char *fmt, ...) VL_PRINTF(4, 5);
+/* Seconds from the stream start of a stream-time-base timestamp (-1 if none). */
+double vl_video_ts_seconds_(const vl_video *v, int64_t ts);
+
+/* Stalls and cancels (video_io.c): install the interrupt callback before
+ * the input is opened; re-arm the inactivity deadline before each call
+ * into libavformat; after a failed call, the status that explains it
+ * (VLLM_OK when it was neither a cancel nor a timeout). */
+void vl_video_io_setup_(vl_video *v, const vl_video_open_opts *o, const char *url);
+void vl_video_io_arm_(vl_video *v);
+vllm_status vl_video_io_status_(const vl_video *v);
 
 /* GOP-parallel decoding (video_parallel.c). */
 #define VL_PAR_MAX_WORKERS 8

@@ -9,6 +9,7 @@
 #include <libavutil/error.h>
 
 #include "core/log.h"
+#include "decode/av_log.h"
 #include "decode/codec_policy.h"
 #include "video_internal.h"
 
@@ -61,6 +62,15 @@ static int stream_rotation(const AVStream *st)
     return ((r % 360) + 360) % 360;
 }
 
+/* A single picture: libavformat's image demuxers (image2 for a file named
+ * like an image, "<codec>_pipe" for one found by probing the bytes). */
+static int is_still_image(const AVFormatContext *fmt)
+{
+    const char *name = fmt->iformat ? fmt->iformat->name : "";
+    size_t n = strlen(name);
+    return !strcmp(name, "image2") || (n > 5 && !strcmp(name + n - 5, "_pipe"));
+}
+
 static void fill_info(vl_video *v)
 {
     AVStream *st = v->st;
@@ -80,6 +90,14 @@ static void fill_info(vl_video *v)
         in->n_frames_est = st->nb_frames;
     else if (in->duration > 0.0 && in->fps > 0.0)
         in->n_frames_est = llround(in->duration * in->fps);
+    if (in->n_frames_est <= 0 && is_still_image(v->fmt)) {
+        /* A PNG (png_pipe) reports neither duration nor frame count: it is
+         * a one-frame video shown for one frame period (image2's default
+         * 25 fps), as the JPEG image2 path already reports it. */
+        if (!(in->fps > 0.0)) in->fps = 25.0;
+        in->n_frames_est = 1;
+        in->duration = 1.0 / in->fps;
+    }
     v->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     in->start_time = (double)v->start_pts * v->tb;
     v->file_shift = v->fmt->start_time != AV_NOPTS_VALUE
@@ -148,16 +166,20 @@ static vllm_status open_common(vl_video *v, const char *url)
 {
     char eb[128];
     const char *what = url ? url : "<memory>";
+    vl_video_io_arm_(v);
     int ret = avformat_open_input(&v->fmt, url ? url : "", NULL, NULL);
     if (ret < 0) {
         v->fmt = NULL; /* freed by avformat_open_input */
+        VL_TRY(vl_video_io_status_(v));
         if (ret == AVERROR(ENOENT) || ret == AVERROR(EACCES) || ret == AVERROR(EISDIR) || ret == AVERROR(EIO))
             return vl_error(VLLM_ERR_IO, "video: cannot open '%s' (%s)", what, av_msg(ret, eb, sizeof eb));
         return vl_error(VLLM_ERR_FORMAT, "video: '%s' is not a readable media file (%s)", what,
                         av_msg(ret, eb, sizeof eb));
     }
     VL_TRY(vl_streams_allowed(v->fmt, what)); /* probing below runs decoders */
+    vl_video_io_arm_(v);
     ret = avformat_find_stream_info(v->fmt, NULL);
+    VL_TRY(vl_video_io_status_(v)); /* probing stops early, without an error, when interrupted */
     if (ret < 0)
         return vl_error(VLLM_ERR_FORMAT, "video: cannot read stream parameters of '%s' (%s)", what,
                         av_msg(ret, eb, sizeof eb));
@@ -199,7 +221,8 @@ static vllm_status open_common(vl_video *v, const char *url)
 static vl_video *alloc_video(void)
 {
     /* libav's log level is process-global and belongs to the host; it is
-     * left alone (the library reports through vl_error/vl_log). */
+     * left alone. Its lines go through vllm_set_log_callback (av_log.h). */
+    vl_av_log_install();
     vl_video *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->fmt = avformat_alloc_context();
@@ -207,12 +230,19 @@ static vl_video *alloc_video(void)
         free(v);
         return NULL;
     }
+    vl_video_warn_init_(v);
+    v->last_pkt_ts = AV_NOPTS_VALUE;
     v->sidx = -1;
     atomic_init(&v->cancel, 0);
     return v;
 }
 
 vllm_status vl_video_open(const char *path_or_url, vl_video **out)
+{
+    return vl_video_open_ex(path_or_url, NULL, out);
+}
+
+vllm_status vl_video_open_ex(const char *path_or_url, const vl_video_open_opts *opts, vl_video **out)
 {
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
     *out = NULL;
@@ -224,6 +254,7 @@ vllm_status vl_video_open(const char *path_or_url, vl_video **out)
         vl_video_close(v);
         return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
     }
+    vl_video_io_setup_(v, opts, path_or_url);
     vllm_status st = open_common(v, path_or_url);
     if (vllm_is_error(st)) {
         vl_video_close(v);
@@ -234,6 +265,11 @@ vllm_status vl_video_open(const char *path_or_url, vl_video **out)
 }
 
 vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out)
+{
+    return vl_video_open_memory_ex(data, size, NULL, out);
+}
+
+vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_video_open_opts *opts, vl_video **out)
 {
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
     *out = NULL;
@@ -250,6 +286,7 @@ vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out)
     }
     v->fmt->pb = v->avio;
     v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    vl_video_io_setup_(v, opts, NULL); /* memory never stalls; the cancel flag still counts */
     vllm_status st = open_common(v, NULL);
     if (vllm_is_error(st)) {
         vl_video_close(v);
@@ -263,8 +300,11 @@ void vl_video_close(vl_video *v)
 {
     if (!v) return;
     vl_par_stop(v);
+    vl_video_warn_close_(v); /* says how many damaged spots were not listed */
+    vl_av_log_flush();
     free(v->url);
     free(v->plan);
+    free(v->times);
     free(v->plan_count);
     vl_rgb_conv_free(&v->conv);
     av_frame_free(&v->frame);

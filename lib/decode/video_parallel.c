@@ -120,7 +120,9 @@ void vl_par_stop(vl_video *v)
 static vl_video *open_worker(vl_video *v)
 {
     vl_video *w = NULL;
-    vllm_status st = v->url ? vl_video_open(v->url, &w) : vl_video_open_memory(v->mem.data, v->mem.size, &w);
+    /* the caller's cancel flag and stall timeout bound the worker's reads too */
+    vl_video_open_opts o = {.cancel = v->ext_cancel, .io_timeout_s = v->io_timeout > 0.0 ? v->io_timeout : -1.0};
+    vllm_status st = v->url ? vl_video_open_ex(v->url, &o, &w) : vl_video_open_memory_ex(v->mem.data, v->mem.size, &o, &w);
     if (st != VLLM_OK) return NULL;
     if (vl_video_set_threads(w, 1) != VLLM_OK || w->info.coded_width != v->info.coded_width ||
         w->info.coded_height != v->info.coded_height || w->n_index_frames != v->n_index_frames) {
@@ -260,7 +262,7 @@ vllm_status vl_par_next(vl_video *v, vl_rgb_frame *out, int64_t *resume_pos)
         return VLLM_OK;
     }
     pthread_mutex_unlock(&p->mutex);
-    if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+    VL_TRY(vl_video_io_status_(v));
     /* anything but the expected frame: the sequential path takes over at
      * the first frame not delivered */
     VL_LOG_DEBUG("video: a decoder thread gave %s for planned frame %lld; continuing on one thread",

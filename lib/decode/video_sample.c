@@ -14,11 +14,44 @@ vl_sampling vl_sampling_default(void)
     return (vl_sampling){.policy = VL_SAMPLE_FPS, .fps = 1.0, .max_frames = 64, .scale_filter = VL_SCALE_BICUBIC};
 }
 
-static int index_policy(const vl_video *v) { return v->s.policy == VL_SAMPLE_FPS || v->s.policy == VL_SAMPLE_UNIFORM; }
+static int index_policy(const vl_video *v)
+{
+    return (v->s.policy == VL_SAMPLE_FPS && !v->time_rule) || v->s.policy == VL_SAMPLE_UNIFORM;
+}
 
 /* Served by the index path (a sorted list of source frames, seeking
  * allowed): the index rules, and FFMPEG_FPS precomputed on a CFR grid. */
 static int uses_plan(const vl_video *v) { return index_policy(v) || v->ffps_seek; }
+
+/* The fps rule on a variable-rate stream: frame k of the rule is the frame
+ * on screen at the rule's k-th point in time (vl_plan_smolvlm_times), so a
+ * burst of short frames does not take a burst of samples. The rule sees
+ * the range as round(duration · average rate) frames, as the index rule
+ * sees a constant-rate stream. */
+static vllm_status make_time_plan(vl_video *v)
+{
+    const vl_video_info *in = &v->info;
+    if (!(in->fps > 0.0) || in->n_frames_est <= 0 || !(in->duration > 0.0))
+        return vl_error(VLLM_ERR_FORMAT,
+                        "video: the fps rule needs the duration and frame rate, but the stream reports %lld frames "
+                        "at %g fps over %g s",
+                        (long long)in->n_frames_est, in->fps, in->duration);
+    double end = v->s.end > 0.0 && v->s.end < in->duration ? v->s.end : in->duration;
+    if (!(end > v->s.start))
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: range [%g, %g) lies outside this %g s video", v->s.start,
+                        v->s.end, in->duration);
+    int64_t total = v->s.start > 0.0 || end < in->duration ? llround((end - v->s.start) * in->fps) : in->n_frames_est;
+    vl_plan_input pi = {.total_frames = total > 0 ? total : 1, .video_fps = in->fps};
+    int64_t cap = vl_plan_smolvlm_capacity(&pi, v->s.fps, v->s.max_frames);
+    if (cap <= 0 || cap > VL_PLAN_MAX_FRAMES)
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: sampling would keep %lld frames (limit %d)", (long long)cap,
+                        VL_PLAN_MAX_FRAMES);
+    v->times = malloc((size_t)cap * sizeof *v->times);
+    if (!v->times) return vl_error(VLLM_ERR_NOMEM, "video: out of memory for a %lld-frame plan", (long long)cap);
+    VL_TRY(vl_plan_smolvlm_times(&pi, v->s.fps, v->s.max_frames, v->times, &v->times_n));
+    for (int64_t i = 0; i < v->times_n; i++) v->times[i] += v->s.start;
+    return VLLM_OK;
+}
 
 static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
 {
@@ -84,8 +117,10 @@ static vllm_status make_plan(vl_video *v)
 /* Back to the first frame (second iteration, or a failed seek). */
 vllm_status vl_video_rewind_(vl_video *v)
 {
+    vl_video_io_arm_(v);
     int ret = av_seek_frame(v->fmt, v->sidx, v->start_pts, AVSEEK_FLAG_BACKWARD);
     if (ret < 0) ret = avformat_seek_file(v->fmt, -1, INT64_MIN, 0, 0, 0);
+    if (ret < 0) VL_TRY(vl_video_io_status_(v));
     if (ret < 0) return vl_error(VLLM_ERR_STATE, "video: the input cannot be rewound for another pass");
     avcodec_flush_buffers(v->dec);
     v->next_sample = 0;
@@ -146,7 +181,11 @@ static vllm_status reset_iteration(vl_video *v, const vl_sampling *s)
     int touched = v->stats.packets_read > 0 || v->demux_eof;
     free(v->plan);
     free(v->plan_count);
+    free(v->times);
     v->plan = v->plan_count = NULL;
+    v->times = NULL;
+    v->times_n = v->times_pos = 0;
+    v->time_rule = s->policy == VL_SAMPLE_FPS && !v->info.cfr && !v->parent;
     v->ffps_seek = v->ffps_fallback = 0;
     v->skip_out = 0;
     v->plan_n = v->plan_pos = 0;
@@ -178,6 +217,7 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     if (!v || !s) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
     VL_TRY(check_sampling(v, s));
     VL_TRY(reset_iteration(v, s));
+    if (v->time_rule) VL_TRY(make_time_plan(v));
     if (index_policy(v)) VL_TRY(make_plan(v));
     if (s->policy == VL_SAMPLE_FFMPEG_FPS) {
         VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, s->fps));
@@ -211,6 +251,7 @@ vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const i
 
 int32_t vl_video_sample_planned(const vl_video *v)
 {
+    if (v && v->active && v->time_rule) return (int32_t)v->times_n;
     if (!v || !v->active || !index_policy(v)) return -1;
     return (int32_t)v->plan_n;
 }
@@ -246,6 +287,7 @@ static void maybe_seek(vl_video *v)
     int64_t gap = VL_SEEK_MIN_GAP + v->dec->has_b_frames + (v->dec->thread_count > 1 ? v->dec->thread_count : 0);
     if (e < 0 || e <= v->next_sample + gap) return;
     const AVIndexEntry *ent = avformat_index_get_entry(v->st, e);
+    vl_video_io_arm_(v);
     if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
         v->seek_ok = 0;
         return;
@@ -268,6 +310,7 @@ static vllm_status seek_earlier(vl_video *v)
     const AVIndexEntry *cur = avformat_index_get_entry(v->st, (int)v->seek_entry);
     int e = cur ? av_index_search_timestamp(v->st, cur->timestamp - 1, AVSEEK_FLAG_BACKWARD) : -1;
     const AVIndexEntry *ent = e >= 0 ? avformat_index_get_entry(v->st, e) : NULL;
+    vl_video_io_arm_(v);
     if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
         v->seek_ok = 0;
         return vl_video_rewind_(v);
@@ -318,20 +361,26 @@ static vllm_status verify_seek(vl_video *v, const AVPacket *pkt, int *restarted)
     return VLLM_OK;
 }
 
+static int64_t frame_ts(const AVFrame *f)
+{
+    return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+}
+
 /* Next decoded frame into v->frame: VLLM_OK, VLLM_DONE at the end of the
  * stream, or an error. Corrupt frames and rejected packets are skipped. */
 static vllm_status decode_next(vl_video *v)
 {
     char eb[128];
     for (;;) {
-        if (atomic_load(&v->cancel) || (v->parent && atomic_load(&v->parent->cancel)))
-            return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+        VL_TRY(vl_video_io_status_(v)); /* cancelled, or the input stalled */
         int ret = avcodec_receive_frame(v->dec, v->frame);
         if (ret == 0) {
             v->stats.frames_decoded++;
             v->seq_count++;
             if (v->frame->decode_error_flags || (v->frame->flags & AV_FRAME_FLAG_CORRUPT)) {
-                VL_LOG_WARN("video: skipping a corrupt frame (pts %lld)", (long long)v->frame->pts);
+                int64_t ts = frame_ts(v->frame);
+                vl_video_warn_(v, VL_WARN_CORRUPT_FRAME, ts, "video: skipping a corrupt frame at %.3f s",
+                               vl_video_ts_seconds_(v, ts));
                 av_frame_unref(v->frame);
                 if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
                     return vl_error(VLLM_ERR_DECODE, "video: %d corrupt frames in a row", v->consecutive_bad);
@@ -343,7 +392,9 @@ static vllm_status decode_next(vl_video *v)
         if (ret == AVERROR_EOF) return VLLM_DONE;
         if (ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
-            VL_LOG_WARN("video: decoder error (%s); skipping", eb);
+            vl_video_warn_(v, VL_WARN_DECODER_ERROR, v->last_pkt_ts,
+                           "video: decoder error (%s) near %.3f s; skipping", eb,
+                           vl_video_ts_seconds_(v, v->last_pkt_ts));
             if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
                 return vl_error(VLLM_ERR_DECODE, "video: %d decoding errors in a row, last: %s",
                                 v->consecutive_bad, eb);
@@ -352,11 +403,15 @@ static vllm_status decode_next(vl_video *v)
         }
         if (v->demux_eof) return VLLM_DONE; /* drained */
         if (uses_plan(v)) maybe_seek(v);
+        vl_video_io_arm_(v);
         ret = av_read_frame(v->fmt, v->pkt);
         if (ret < 0) {
+            VL_TRY(vl_video_io_status_(v)); /* not the end of the data: a cancel or a stall */
             if (ret != AVERROR_EOF) {
                 av_strerror(ret, eb, sizeof eb);
-                VL_LOG_WARN("video: input ended with an error (%s); using the frames read so far", eb);
+                vl_video_warn_(v, VL_WARN_INPUT_ERROR, 0,
+                               "video: input ended with an error (%s) after %.3f s; using the frames read so far",
+                               eb, vl_video_ts_seconds_(v, v->last_pkt_ts));
                 v->truncated = 1;
             }
             v->demux_eof = 1;
@@ -387,22 +442,20 @@ static vllm_status decode_next(vl_video *v)
         v->stats.packets_read++;
         if (uses_plan(v)) choose_discard(v, v->pkt);
         if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) v->truncated = 1;
+        v->last_pkt_ts = v->pkt->pts != AV_NOPTS_VALUE ? v->pkt->pts : v->pkt->dts;
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
         if (ret < 0 && ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
             v->stats.bad_packets++;
-            VL_LOG_WARN("video: the decoder rejected a packet (%s); skipping it", eb);
+            vl_video_warn_(v, VL_WARN_BAD_PACKET, v->last_pkt_ts,
+                           "video: the decoder rejected the packet at %.3f s (%s); skipping it",
+                           vl_video_ts_seconds_(v, v->last_pkt_ts), eb);
             if (++v->consecutive_bad > VL_VIDEO_MAX_BAD_PACKETS)
                 return vl_error(VLLM_ERR_DECODE, "video: %d undecodable packets in a row, last: %s",
                                 v->consecutive_bad, eb);
         }
     }
-}
-
-static int64_t frame_ts(const AVFrame *f)
-{
-    return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
 }
 
 /* Source index of a decoded frame: its position in presentation order,
@@ -470,8 +523,9 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
         }
         if (st == VLLM_DONE) {
             if (!v->parent) /* a worker's early end is redone (and reported) by the coordinator */
-                VL_LOG_WARN("video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
-                        (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
+                vl_video_warn_(v, VL_WARN_EARLY_END, 0,
+                               "video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
+                               (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
             v->truncated = 1;
             v->plan_pos = v->plan_n;
             return VLLM_DONE;
@@ -513,6 +567,49 @@ static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
             v->dup_left = slots - 1;
         }
         return st;
+    }
+    return VLLM_DONE;
+}
+
+/* The time rule: a decoded frame is held until its successor shows how long
+ * it stays on screen; it is yielded once if any target time falls in
+ * [its time, the successor's time). Targets before the first frame take
+ * the first frame, targets after the last frame the last one. */
+static vllm_status next_time_rule(vl_video *v, vl_rgb_frame *out)
+{
+    while (v->times_pos < v->times_n) {
+        vllm_status st = decode_next(v);
+        int have_held = v->held->buf[0] != NULL;
+        double t = 0.0;
+        int64_t idx = 0;
+        if (st == VLLM_OK) {
+            idx = frame_index(v, v->frame);
+            t = frame_seconds(v, v->frame, idx);
+            if (in_range_after(v, t)) {
+                av_frame_unref(v->frame);
+                st = VLLM_DONE;
+            }
+        }
+        if (st == VLLM_DONE) { /* the held frame stays on screen to the end */
+            v->times_pos = v->times_n;
+            if (!have_held) return VLLM_DONE;
+            st = emit(v, v->held, v->held_index, out);
+            av_frame_unref(v->held);
+            return st;
+        }
+        VL_TRY(st);
+        /* a frame within a microsecond of a point counts as on screen at it
+         * (pts and points are computed differently: x/fps vs ticks·tb) */
+        const double eps = 1e-6;
+        int due = have_held && t > v->times[v->times_pos] + eps;
+        if (due) {
+            st = emit(v, v->held, v->held_index, out);
+            while (v->times_pos < v->times_n && v->times[v->times_pos] + eps < t) v->times_pos++;
+        }
+        av_frame_unref(v->held);
+        av_frame_move_ref(v->held, v->frame);
+        v->held_index = idx;
+        if (due) return st;
     }
     return VLLM_DONE;
 }
@@ -665,7 +762,7 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
 {
     if (!v || !out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL argument");
     if (!v->active) return vl_error(VLLM_ERR_STATE, "video: vl_video_sample_begin() was not called");
-    if (atomic_load(&v->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
+    VL_TRY(vl_video_io_status_(v));
     vllm_status st;
     if (v->par) {
         int64_t resume;
@@ -678,6 +775,8 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
     }
     if (v->ffps_seek)
         st = next_ffmpeg_seek(v, out);
+    else if (v->time_rule)
+        st = next_time_rule(v, out);
     else if (index_policy(v))
         st = next_index_policy(v, out);
     else if (v->s.policy == VL_SAMPLE_FFMPEG_FPS)

@@ -10,14 +10,31 @@
 
 typedef struct arch_info {
     const char *name;
-    int rope_neox;
+    vl_rope_kind rope;
+    int qk_norm;          /* blk.N.attn_{q,k}_norm.weight required */
+    double default_eps;   /* when the GGUF has no layer_norm_rms_epsilon */
+    int eps_zero_compat;  /* llama.cpp never reads the epsilon: it is 0 there */
 } arch_info;
 
 /* Architectures whose graph is the one in llm_forward.c. */
 static const arch_info archs[] = {
-    {"llama", 0},
-    {"qwen2", 1},
+    {"llama", VL_ROPE_NORM, 0, 1e-5, 0},
+    {"qwen2", VL_ROPE_NEOX, 0, 1e-6, 0},
+    {"qwen3", VL_ROPE_NEOX, 1, 1e-6, 0},
+    /* Qwen2-VL / Qwen2.5-VL text: Qwen2 + M-RoPE sections. llama.cpp's
+     * llama_model_qwen2vl::load_arch_hparams reads only the sections, so
+     * its RMSNorm epsilon is 0 (tiny-qwen25vl/README.md 1.4). */
+    {"qwen2vl", VL_ROPE_MROPE, 0, 1e-6, 1},
+    /* Qwen3-VL text: Qwen3 + interleaved M-RoPE + deepstack. */
+    {"qwen3vl", VL_ROPE_IMROPE, 1, 1e-6, 0},
 };
+
+static const arch_info *find_arch(vl_str name)
+{
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (vl_str_eq(name, archs[i].name)) return &archs[i];
+    return NULL;
+}
 
 static vllm_status key_i32(const vl_gguf *g, const char *arch, const char *suffix, int64_t def, int64_t lo,
                            int64_t hi, int32_t *out)
@@ -39,20 +56,50 @@ static vllm_status key_f32(const vl_gguf *g, const char *arch, const char *suffi
     return VLLM_OK;
 }
 
-static vllm_status read_hparams(const vl_gguf *g, vl_llm_hparams *hp)
+/* rope.dimension_sections: 4 non-negative section widths (pairs) that
+ * sum to at most n_rot/2 (ggml asserts the same). */
+static vllm_status read_sections(const vl_gguf *g, const char *arch, vl_rope_cfg *r)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.dimension_sections", arch);
+    const vl_gguf_value *arr;
+    VL_TRY(vl_gguf_get_arr(g, key, VL_GGUF_VTYPE_COUNT, &arr));
+    if (!arr) return vl_error(VLLM_ERR_FORMAT, "%s: required key '%s' is missing", g->path, key);
+    const vl_gguf_vtype et = arr->v.arr.elem;
+    const int integer = et == VL_GGUF_INT32 || et == VL_GGUF_UINT32 || et == VL_GGUF_INT64 || et == VL_GGUF_UINT64;
+    if (!integer || arr->v.arr.n < 3 || arr->v.arr.n > 4)
+        return vl_error(VLLM_ERR_FORMAT, "%s: key '%s' must be an array of 3 or 4 integers", g->path, key);
+    int64_t sum = 0;
+    memset(r->sections, 0, sizeof r->sections);
+    for (uint64_t i = 0; i < arr->v.arr.n; i++) {
+        const int64_t v = vl_gguf_arr_int(arr, i);
+        if (v < 0 || v > r->n_rot)
+            return vl_error(VLLM_ERR_FORMAT, "%s: %s[%d] = %lld is out of range 0..%d", g->path, key, (int)i,
+                            (long long)v, r->n_rot);
+        r->sections[i] = (int32_t)v;
+        sum += v;
+    }
+    if (sum < 1 || sum > r->n_rot / 2)
+        return vl_error(VLLM_ERR_FORMAT, "%s: %s sum to %lld pairs; expected 1..%d (rope dimensions / 2)", g->path, key,
+                        (long long)sum, r->n_rot / 2);
+    return VLLM_OK;
+}
+
+static vllm_status read_hparams(const vl_gguf *g, const vl_llm_options *opts, vl_llm_hparams *hp)
 {
     vl_str arch;
     VL_TRY(vl_gguf_get_str(g, "general.architecture", NULL, &arch));
     if (!arch.ptr) return vl_error(VLLM_ERR_FORMAT, "%s: key 'general.architecture' is missing", g->path);
-    const arch_info *ai = NULL;
-    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
-        if (vl_str_eq(arch, archs[i].name)) ai = &archs[i];
+    const arch_info *ai = find_arch(arch);
     if (!ai) {
-        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: text architecture '%.*s' is not supported (supported: llama, qwen2)",
+        return vl_error(VLLM_ERR_UNSUPPORTED,
+                        "%s: text architecture '%.*s' is not supported (supported: llama, qwen2, qwen3, qwen2vl, qwen3vl)",
                         g->path, (int)(arch.len < 64 ? arch.len : 64), arch.ptr);
     }
     snprintf(hp->arch, sizeof hp->arch, "%s", ai->name);
-    hp->rope_neox = ai->rope_neox;
+    hp->llamacpp_compat = opts && opts->llamacpp_compat;
+    hp->rope.kind = ai->rope;
+    hp->pin_e_to_zero = hp->llamacpp_compat;
     const char *a = ai->name;
     VL_TRY(key_i32(g, a, "embedding_length", -1, 1, 1 << 16, &hp->n_embd));
     VL_TRY(key_i32(g, a, "block_count", -1, 1, 1024, &hp->n_layer));
@@ -71,11 +118,18 @@ static vllm_status read_hparams(const vl_gguf *g, vl_llm_hparams *hp)
         return vl_error(VLLM_ERR_UNSUPPORTED, "%s: key_length %d != value_length %d is not supported", g->path,
                         hp->head_dim, vlen);
     if (hp->head_dim % 2) return vl_error(VLLM_ERR_FORMAT, "%s: head dimension %d is odd", g->path, hp->head_dim);
-    VL_TRY(key_i32(g, a, "rope.dimension_count", hp->head_dim, 2, hp->head_dim, &hp->n_rot));
-    if (hp->n_rot % 2) return vl_error(VLLM_ERR_FORMAT, "%s: rope.dimension_count %d is odd", g->path, hp->n_rot);
-    VL_TRY(key_f32(g, a, "rope.freq_base", 10000.0, &hp->rope_base));
-    VL_TRY(key_f32(g, a, "attention.layer_norm_rms_epsilon", 1e-5, &hp->rms_eps));
-    if (hp->rope_base <= 0) return vl_error(VLLM_ERR_FORMAT, "%s: rope.freq_base must be positive", g->path);
+    vl_rope_cfg *r = &hp->rope;
+    r->head_dim = hp->head_dim;
+    VL_TRY(key_i32(g, a, "rope.dimension_count", hp->head_dim, 2, hp->head_dim < 1024 ? hp->head_dim : 1024, &r->n_rot));
+    if (r->n_rot % 2) return vl_error(VLLM_ERR_FORMAT, "%s: rope.dimension_count %d is odd", g->path, r->n_rot);
+    VL_TRY(key_f32(g, a, "rope.freq_base", 10000.0, &r->base));
+    if (r->base <= 0) return vl_error(VLLM_ERR_FORMAT, "%s: rope.freq_base must be positive", g->path);
+    if (r->kind == VL_ROPE_MROPE || r->kind == VL_ROPE_IMROPE) VL_TRY(read_sections(g, a, r));
+    VL_TRY(key_f32(g, a, "attention.layer_norm_rms_epsilon", ai->default_eps, &hp->rms_eps));
+    if (ai->eps_zero_compat && hp->llamacpp_compat) hp->rms_eps = 0.0f;
+    hp->n_deepstack = 0;
+    if (r->kind == VL_ROPE_IMROPE)
+        VL_TRY(key_i32(g, a, "n_deepstack_layers", 0, 0, hp->n_layer, &hp->n_deepstack));
 
     char key[128];
     snprintf(key, sizeof key, "%s.rope.scaling.type", a);
@@ -187,14 +241,17 @@ static vllm_status bind_all(const vl_gguf *g, vl_llm *m)
     vec_slot top[] = {{"output_norm.weight", &m->output_norm, E, 1}};
     VL_TRY(bind_vectors(g, m, top, 1));
 
+    vl_str arch_name = {hp->arch, strlen(hp->arch)};
+    const int qk_norm = find_arch(arch_name)->qk_norm;
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers) return vl_error(VLLM_ERR_NOMEM, "out of memory");
     for (int il = 0; il < hp->n_layer; il++) {
         vl_llm_layer *L = &m->layers[il];
-        char n[10][64];
-        const char *suffix[10] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
-                                  "attn_q.bias", "attn_k.bias", "attn_v.bias"};
-        for (int i = 0; i < 10; i++)
+        char n[12][64];
+        const char *suffix[12] = {"attn_q",      "attn_k",      "attn_v",      "attn_output",         "ffn_gate",
+                                  "ffn_up",      "ffn_down",    "attn_q.bias", "attn_k.bias",         "attn_v.bias",
+                                  "attn_q_norm.weight", "attn_k_norm.weight"};
+        for (int i = 0; i < 12; i++)
             snprintf(n[i], sizeof n[i], i < 7 ? "blk.%d.%s.weight" : "blk.%d.%s", il, suffix[i]);
         VL_TRY(bind_weight(g, n[0], E, Dq, 1, &L->wq, m));
         VL_TRY(bind_weight(g, n[1], E, Dkv, 1, &L->wk, m));
@@ -212,18 +269,24 @@ static vllm_status bind_all(const vl_gguf *g, vl_llm *m)
             {n[7], &L->bq, Dq, 0},
             {n[8], &L->bk, Dkv, 0},
             {n[9], &L->bv, Dkv, 0},
+            {n[10], &L->q_norm, hp->head_dim, 1},
+            {n[11], &L->k_norm, hp->head_dim, 1},
         };
-        VL_TRY(bind_vectors(g, m, v, 5));
+        /* QK-norm only where the architecture has it (the tensors of another
+         * architecture's file are not silently applied) */
+        VL_TRY(bind_vectors(g, m, v, qk_norm ? 7 : 5));
     }
     return VLLM_OK;
 }
 
-vllm_status vl_llm_load(const vl_gguf *g, vl_llm **out)
+vllm_status vl_llm_load(const vl_gguf *g, vl_llm **out) { return vl_llm_load_ex(g, NULL, out); }
+
+vllm_status vl_llm_load_ex(const vl_gguf *g, const vl_llm_options *opts, vl_llm **out)
 {
     *out = NULL;
     vl_llm *m = calloc(1, sizeof *m);
     if (!m) return vl_error(VLLM_ERR_NOMEM, "out of memory");
-    vllm_status st = read_hparams(g, &m->hp);
+    vllm_status st = read_hparams(g, opts, &m->hp);
     if (!vllm_is_error(st)) st = bind_all(g, m);
     if (vllm_is_error(st)) {
         vl_llm_free(m);

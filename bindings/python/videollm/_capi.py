@@ -140,7 +140,8 @@ class vllm_video_params(SizedStructure):
                 ("dedup_threshold", c_float),
                 ("prune_rate", c_float),
                 ("prune_merge", c_int32),
-                ("max_visual_tokens", c_int32)]
+                ("max_visual_tokens", c_int32),
+                ("io_timeout_s", c_double)]
 
 
 class vllm_offload_params(SizedStructure):

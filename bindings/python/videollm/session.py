@@ -361,7 +361,7 @@ class Session:
             self._check(fn(self._ptr(), ctypes.byref(frame)))
         del keep
 
-    def _video_params(self, fps, max_frames, n_frames, start, end, progress, tramp, compression):
+    def _video_params(self, fps, max_frames, n_frames, start, end, progress, tramp, compression, io_timeout_s=0.0):
         p = need(self._lib, "vllm_video_default_params")()
         compression = dict(compression)
         preset = compression.pop("compression", None)
@@ -377,23 +377,27 @@ class Session:
         p.n_frames = _int32(n_frames, "n_frames")
         p.start = float(start)
         p.end = float(end)
+        p.io_timeout_s = float(io_timeout_s)
         cb = progress_fn(progress, tramp)
         p.progress = cb
         return p, cb
 
     def push_video(self, path, *, fps=0.0, max_frames=0, n_frames=0, start=0.0, end=0.0, progress=None,
-                   **compression):
+                   io_timeout_s=0.0, **compression):
         """Decode a video file or URL, sample frames and encode them into the
         context. 0 means the model family's default for fps/max_frames;
         n_frames > 0 takes exactly that many frames; end <= 0 = to the end.
         `progress(stage, fraction)` may return True (or raise) to cancel.
+        `io_timeout_s`: seconds the source may send nothing before the call
+        fails (0 = 30 s for network URLs, none for local files; < 0 = never);
+        cancel() interrupts a waiting read.
         Compression for this video (0 = the session's setting):
         compression (preset name), dedup_threshold, prune_rate, prune_merge,
         max_visual_tokens."""
         self._ptr()
         fn = need(self._lib, "vllm_session_push_video")
         tramp = Trampoline()
-        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp, compression)
+        p, cb = self._video_params(fps, max_frames, n_frames, start, end, progress, tramp, compression, io_timeout_s)
         with self._lock:
             st = fn(self._ptr(), enc(os.fspath(path), "path"), ctypes.byref(p))
             tramp.reraise()

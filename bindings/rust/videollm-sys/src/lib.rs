@@ -244,6 +244,7 @@ pub struct vllm_video_params {
     pub prune_rate: c_float,
     pub prune_merge: i32,
     pub max_visual_tokens: i32,
+    pub io_timeout_s: c_double,
 }
 
 extern "C" {

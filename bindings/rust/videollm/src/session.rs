@@ -118,6 +118,10 @@ pub struct VideoParams {
     pub prune_merge: bool,
     /// > 0: budget of visual tokens for this video.
     pub max_visual_tokens: i32,
+    /// Seconds the source may send nothing before `push_video` fails with
+    /// an I/O error naming the URL; 0 = 30 s for network URLs, none for
+    /// local files; < 0 = never. A cancel interrupts a waiting read.
+    pub io_timeout_s: f64,
 }
 
 /// One generated token and its raw bytes (`id` is -1 for text released
@@ -545,6 +549,7 @@ impl Session {
         p.prune_rate = params.prune_rate;
         p.prune_merge = params.prune_merge as i32;
         p.max_visual_tokens = params.max_visual_tokens;
+        p.io_timeout_s = params.io_timeout_s;
         p
     }
 

@@ -96,7 +96,7 @@ fn structs_match_the_c_compiler() {
     check_struct!(&c, vllm_frame, [struct_size, format, width, height, planes, strides, pts]);
     check_struct!(&c, vllm_video_params, [struct_size, fps, max_frames, n_frames, start, end, progress,
                                          progress_user_data, dedup_threshold, prune_rate, prune_merge,
-                                         max_visual_tokens]);
+                                         max_visual_tokens, io_timeout_s]);
     check_struct!(&c, vllm_offload_params, [struct_size, enabled, retrieve_top_k, max_ram_bytes, max_file_bytes,
                                             spill_dir]);
     check_struct!(&c, vllm_offload_stats, [struct_size, frames_offloaded, frames_in_ram, frames_in_file,
