@@ -220,7 +220,9 @@ static void unpin_all(vllm_session *s)
 vllm_status vl_sess_recall(vllm_session *s, double t0, double t1, int32_t *n_reloaded)
 {
     if (n_reloaded) *n_reloaded = 0;
-    if (!(t0 <= t1)) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_recall: bad range [%g, %g)", t0, t1));
+    if (!(t0 <= t1))
+        return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG,
+                                           "vllm_session_recall: the range starts at %g s, after its end %g s", t0, t1));
     if (!s->kvs) return vl_session_fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_recall: offload is off"));
     if (s->armed) return vl_session_fail(s, vl_error(VLLM_ERR_STATE, "vllm_session_recall: an answer is being generated"));
     int32_t got = 0;

@@ -153,26 +153,47 @@ typedef struct zreader {
     ZSTD_inBuffer ib;
     size_t last;          /* last ZSTD_decompressStream result: 0 = frame complete */
     const char *path;
+    long long file_bytes; /* read from the file so far */
+    long long out_bytes;  /* decompressed so far */
 } zreader;
 
-/* Exactly n bytes or a FORMAT error naming what was being read. */
+static size_t zr_fill(zreader *r)
+{
+    r->ib.size = fread(r->in, 1, sizeof r->in, r->f);
+    r->ib.pos = 0;
+    r->ib.src = r->in;
+    r->file_bytes += (long long)r->ib.size;
+    return r->ib.size;
+}
+
+/* The file ended before the snapshot did. */
+static vllm_status truncated(const zreader *r)
+{
+    if (r->file_bytes == 0) return vl_error(VLLM_ERR_FORMAT, "%s: the file is empty: not a snapshot", r->path);
+    return vl_error(VLLM_ERR_FORMAT,
+                    "%s: the snapshot is truncated: the file ends after %lld bytes, before the snapshot is complete "
+                    "(a copy or save that was cut short)",
+                    r->path, r->file_bytes);
+}
+
+/* Exactly n bytes or a FORMAT error: truncated, not a snapshot, or
+ * corrupt (naming what was being read). */
 static vllm_status zr_get(zreader *r, void *p, size_t n, const char *what)
 {
     ZSTD_outBuffer out = {p, n, 0};
     while (out.pos < out.size) {
-        if (r->ib.pos == r->ib.size) {
-            r->ib.size = fread(r->in, 1, sizeof r->in, r->f);
-            r->ib.pos = 0;
-            r->ib.src = r->in;
-            if (r->ib.size == 0)
-                return vl_error(VLLM_ERR_FORMAT, "%s: snapshot truncated while reading %s", r->path, what);
-        }
+        if (r->ib.pos == r->ib.size && zr_fill(r) == 0) return truncated(r);
         size_t ret = ZSTD_decompressStream(r->dctx, &out, &r->ib);
-        if (ZSTD_isError(ret))
-            return vl_error(VLLM_ERR_FORMAT, "%s: snapshot is corrupt (%s) while reading %s", r->path,
-                            ZSTD_getErrorName(ret), what);
+        if (ZSTD_isError(ret)) {
+            if (r->out_bytes + (long long)out.pos == 0) /* not even the start decodes */
+                return vl_error(VLLM_ERR_FORMAT, "%s: not a libvideollm snapshot (not zstd data: %s)", r->path,
+                                ZSTD_getErrorName(ret));
+            return vl_error(VLLM_ERR_FORMAT, "%s: the snapshot is corrupt (%s) in %s", r->path, ZSTD_getErrorName(ret),
+                            what);
+        }
         r->last = ret;
     }
+    r->out_bytes += (long long)n;
     return VLLM_OK;
 }
 
@@ -183,17 +204,13 @@ static vllm_status zr_finish(zreader *r)
     for (;;) {
         if (r->last == 0) return VLLM_OK; /* frame and checksum fully decoded */
         ZSTD_outBuffer out = {&extra, 1, 0};
-        if (r->ib.pos == r->ib.size) {
-            r->ib.size = fread(r->in, 1, sizeof r->in, r->f);
-            r->ib.pos = 0;
-            r->ib.src = r->in;
-        }
+        if (r->ib.pos == r->ib.size) zr_fill(r);
         size_t ret = ZSTD_decompressStream(r->dctx, &out, &r->ib);
         if (ZSTD_isError(ret))
             return vl_error(VLLM_ERR_FORMAT, "%s: snapshot is corrupt (%s)", r->path, ZSTD_getErrorName(ret));
         if (out.pos) return vl_error(VLLM_ERR_FORMAT, "%s: unexpected data after the snapshot's end marker", r->path);
         r->last = ret;
-        if (ret != 0 && r->ib.size == 0) return vl_error(VLLM_ERR_FORMAT, "%s: snapshot truncated at its checksum", r->path);
+        if (ret != 0 && r->ib.size == 0) return truncated(r);
     }
 }
 
@@ -202,6 +219,12 @@ typedef struct snap_header {
     int32_t n_layer, n_head_kv, head_dim, kv_type, n_past, turns, pending, turn_open, outro_pending;
     uint64_t text_len;
 } snap_header;
+
+static const char *kv_type_name(int32_t t)
+{
+    static const char *const names[] = {"f32", "f16", "q8_0", "q4_0"}; /* vllm_kv_type order */
+    return t >= 0 && t < (int32_t)(sizeof names / sizeof *names) ? names[t] : "unknown";
+}
 
 static vllm_status read_header(zreader *r, vllm_session *s, snap_header *h)
 {
@@ -225,8 +248,10 @@ static vllm_status read_header(zreader *r, vllm_session *s, snap_header *h)
         return vl_error(VLLM_ERR_FORMAT, "%s: snapshot shape %d/%d/%d does not match the model", r->path, h->n_layer,
                         h->n_head_kv, h->head_dim);
     if (h->kv_type != (int32_t)vl_llm_state_kv_type(s->st))
-        return vl_error(VLLM_ERR_INVALID_ARG, "%s: snapshot KV cache type %d differs from the session's (%d)", r->path,
-                        h->kv_type, (int)vl_llm_state_kv_type(s->st));
+        return vl_error(VLLM_ERR_INVALID_ARG,
+                        "%s: the snapshot's KV type %s differs from the session's %s (create the session with "
+                        "vllm_session_params.kv_type = the snapshot's)",
+                        r->path, kv_type_name(h->kv_type), kv_type_name((int32_t)vl_llm_state_kv_type(s->st)));
     if (h->n_past < 0 || h->n_past > vl_llm_state_n_ctx(s->st))
         return vl_error(VLLM_ERR_CONTEXT_FULL, "%s: snapshot holds %d positions, the session's context is %d", r->path,
                         h->n_past, vl_llm_state_n_ctx(s->st));

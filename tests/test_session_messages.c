@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "vllm/videollm.h"
@@ -105,6 +106,60 @@ TEST_MAIN_BEGIN
     CHECK(vllm_session_set_offload(s, &op) == VLLM_ERR_INVALID_ARG, "retrieve_top_k -1 accepted");
     const char *const k_words[] = {"retrieve_top_k = -1", NULL}, *const k_not[] = {"max_ram_bytes", "max_file_bytes", NULL};
     CHECK(says(vllm_session_last_error(s), k_words, k_not), "retrieve_top_k message: %s", vllm_session_last_error(s));
+
+    /* a time range with an open end reads "to the end", never "[20, 0)" */
+    vp = vllm_video_default_params();
+    vp.start = 20;
+    CHECK(vllm_session_push_video(s, video, &vp) == VLLM_ERR_INVALID_ARG, "start 20 s in a 10 s clip: %s",
+          vllm_session_last_error(s));
+    const char *const range_words[] = {"20 s to the end", NULL}, *const range_not[] = {", 0)", NULL};
+    CHECK(says(vllm_session_last_error(s), range_words, range_not), "range message: %s", vllm_session_last_error(s));
+    vllm_session_free(s);
+
+    /* snapshots: a truncated file says so; a KV type mismatch names both types */
+    s = new_session(512);
+    int32_t ids[100];
+    for (int i = 0; i < 100; i++) ids[i] = 50 + i;
+    REQUIRE(vllm_session_eval_tokens(s, ids, 100) == VLLM_OK, "%s", vllm_session_last_error(s));
+    char dir[] = "/tmp/videollm-msg-XXXXXX", snap[128], cut[128];
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    snprintf(snap, sizeof snap, "%s/good.snap", dir);
+    snprintf(cut, sizeof cut, "%s/cut.snap", dir);
+    REQUIRE(vllm_session_save(s, snap) == VLLM_OK, "%s", vllm_session_last_error(s));
+    FILE *fp = fopen(snap, "rb");
+    REQUIRE(fp, "open");
+    static char buf[1 << 20];
+    const long size = (long)fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    const long cuts[] = {0, 5, 20, size / 2, size - 1};
+    vllm_session *r = new_session(512);
+    for (int i = 0; i < 5; i++) {
+        fp = fopen(cut, "wb");
+        fwrite(buf, 1, (size_t)cuts[i], fp);
+        fclose(fp);
+        CHECK(vllm_session_load(r, cut) == VLLM_ERR_FORMAT, "cut at %ld: %s", cuts[i], vllm_session_last_error(r));
+        const char *const cut_words[] = {cuts[i] ? "truncated" : "empty", NULL},
+                          *const cut_not[] = {"magic", "while reading", NULL};
+        CHECK(says(vllm_session_last_error(r), cut_words, cut_not), "snapshot cut at %ld of %ld bytes: %s", cuts[i], size,
+              vllm_session_last_error(r));
+    }
+    fp = fopen(cut, "wb");
+    fputs("just some text, not a snapshot\n", fp);
+    fclose(fp);
+    CHECK(vllm_session_load(r, cut) == VLLM_ERR_FORMAT && strstr(vllm_session_last_error(r), "not a libvideollm snapshot"),
+          "text file: %s", vllm_session_last_error(r));
+    vllm_session_free(r);
+    vllm_session_params sp16 = vllm_session_default_params();
+    sp16.n_ctx = 512;
+    sp16.kv_type = VLLM_KV_F16;
+    REQUIRE(vllm_session_create(m, &sp16, &r) == VLLM_OK, "%s", vllm_last_error());
+    CHECK(vllm_session_load(r, snap) == VLLM_ERR_INVALID_ARG, "f32 snapshot into an f16 session");
+    const char *const kv_words[] = {"KV type f32 differs from the session's f16", NULL};
+    CHECK(says(vllm_session_last_error(r), kv_words, NULL), "KV type message: %s", vllm_session_last_error(r));
+    vllm_session_free(r);
+    remove(snap);
+    remove(cut);
+    rmdir(dir);
     vllm_session_free(s);
     vllm_model_free(m);
 TEST_MAIN_END

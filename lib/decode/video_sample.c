@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/time_range.h"
 #include "video_internal.h"
 
 vl_sampling vl_sampling_default(void)
@@ -37,9 +38,11 @@ static vllm_status make_time_plan(vl_video *v)
                         "at %g fps over %g s",
                         (long long)in->n_frames_est, in->fps, in->duration);
     double end = v->s.end > 0.0 && v->s.end < in->duration ? v->s.end : in->duration;
-    if (!(end > v->s.start))
-        return vl_error(VLLM_ERR_INVALID_ARG, "video: range [%g, %g) lies outside this %g s video", v->s.start,
-                        v->s.end, in->duration);
+    if (!(end > v->s.start)) {
+        char r[96];
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: the range %s lies outside this %g s video",
+                        vl_format_time_range(r, sizeof r, v->s.start, v->s.end), in->duration);
+    }
     int64_t total = v->s.start > 0.0 || end < in->duration ? llround((end - v->s.start) * in->fps) : in->n_frames_est;
     vl_plan_input pi = {.total_frames = total > 0 ? total : 1, .video_fps = in->fps};
     int64_t cap = vl_plan_smolvlm_capacity(&pi, v->s.fps, v->s.max_frames);
@@ -67,8 +70,11 @@ static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
     if (s->policy == VL_SAMPLE_UNIFORM && (s->n_frames <= 0 || s->n_frames > VL_PLAN_MAX_FRAMES))
         return vl_error(VLLM_ERR_INVALID_ARG, "video: n_frames must be in 1..%d (got %d)", VL_PLAN_MAX_FRAMES,
                         s->n_frames);
-    if (!isfinite(s->start) || !isfinite(s->end) || s->start < 0.0 || (s->end > 0.0 && s->end <= s->start))
-        return vl_error(VLLM_ERR_INVALID_ARG, "video: bad time range [%g, %g)", s->start, s->end);
+    if (!isfinite(s->start) || !isfinite(s->end) || s->start < 0.0 || (s->end > 0.0 && s->end <= s->start)) {
+        char r[96];
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: bad time range %s (start >= 0, before the end)",
+                        vl_format_time_range(r, sizeof r, s->start, s->end));
+    }
     if ((s->out_width == 0) != (s->out_height == 0) || s->out_width < 0 || s->out_height < 0 ||
         s->out_width > VL_VIDEO_MAX_SIDE || s->out_height > VL_VIDEO_MAX_SIDE)
         return vl_error(VLLM_ERR_INVALID_ARG, "video: output size %dx%d (both 0, or both in 1..%d)", s->out_width,
@@ -93,9 +99,11 @@ static vllm_status make_plan(vl_video *v)
         int64_t e = (int64_t)ceil(v->s.end * v->rate - 1e-6) - 1;
         if (e < last) last = e;
     }
-    if (first > last)
-        return vl_error(VLLM_ERR_INVALID_ARG, "video: range [%g, %g) holds no frame of this %lld-frame video",
-                        v->s.start, v->s.end, (long long)in->n_frames_est);
+    if (first > last) {
+        char r[96];
+        return vl_error(VLLM_ERR_INVALID_ARG, "video: the range %s holds no frame of this %lld-frame video",
+                        vl_format_time_range(r, sizeof r, v->s.start, v->s.end), (long long)in->n_frames_est);
+    }
     vl_plan_input pi = {.total_frames = last - first + 1, .video_fps = in->fps};
     int64_t cap = v->s.policy == VL_SAMPLE_FPS ? vl_plan_smolvlm_capacity(&pi, v->s.fps, v->s.max_frames)
                                                : v->s.n_frames;
