@@ -6,6 +6,7 @@
  * end-of-generation token is never evaluated, and a token left pending
  * when generation stops (max_tokens) is evaluated at the next query, so
  * the context always holds the whole conversation. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,39 @@ double vl_now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uintptr_t vl_thread_tag(void)
+{
+    static _Thread_local char tag;
+    return (uintptr_t)&tag;
+}
+
+static void lock_acquired(vllm_session *s)
+{
+    if (s->lock_depth++ == 0) atomic_store(&s->lock_owner, vl_thread_tag());
+}
+
+void vl_session_lock_push(vllm_session *s)
+{
+    atomic_fetch_add(&s->pushers_waiting, 1);
+    pthread_mutex_lock(&s->lock);
+    atomic_fetch_sub(&s->pushers_waiting, 1);
+    lock_acquired(s);
+}
+
+void vl_session_lock(vllm_session *s)
+{
+    if (atomic_load(&s->lock_owner) != vl_thread_tag())
+        while (atomic_load(&s->pushers_waiting) > 0) sched_yield();
+    pthread_mutex_lock(&s->lock);
+    lock_acquired(s);
+}
+
+void vl_session_unlock(vllm_session *s)
+{
+    if (--s->lock_depth == 0) atomic_store(&s->lock_owner, 0);
+    pthread_mutex_unlock(&s->lock);
 }
 
 vllm_status vl_session_context_full(const vllm_session *s, const char *what, int64_t need)

@@ -11,9 +11,6 @@
 #include "core/error.h"
 #include "session_internal.h"
 
-/* A per-thread address: distinct for every live thread, never 0. */
-static _Thread_local char thread_tag;
-
 /* Claim `s` for this thread. Returns 1 when claimed (release with
  * leave()), 0 when this thread already holds it (nested call), and -1
  * with the thread's error set when another thread's call is running. The
@@ -21,7 +18,7 @@ static _Thread_local char thread_tag;
  * to the call that is running. */
 static int enter(vllm_session *s, const char *name)
 {
-    const uintptr_t me = (uintptr_t)&thread_tag;
+    const uintptr_t me = vl_thread_tag();
     uintptr_t none = 0;
     if (atomic_compare_exchange_strong(&s->owner, &none, me)) {
         atomic_store(&s->owner_call, name);

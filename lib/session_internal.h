@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include <pthread.h>
-#include <sched.h>
 
 #include "compression/compress.h"
 #include "compression/kv_offload.h"
@@ -51,6 +50,8 @@ struct vllm_session {
     _Atomic(uintptr_t) owner;
     _Atomic(const char *) owner_call;
     atomic_int pushers_waiting; /* push_frame threads waiting for the lock: other calls yield to them */
+    _Atomic(uintptr_t) lock_owner; /* vl_thread_tag() of the thread holding the lock, 0 if none */
+    int lock_depth;               /* its recursion depth (changed only under the lock) */
     int draining; /* the generating thread is moving queued frames into the context, one per lock hold */
     vl_queued_frame *queue; /* ring of queue_cap */
     int queue_head, queue_len, queue_cap;
@@ -122,21 +123,15 @@ double vl_now_seconds(void);
  * thread releases the lock after every token and would win it straight
  * back (a mutex is not fair), starving a pusher for a whole answer; so a
  * pusher announces itself and the other side waits for it to get in
- * first. A pusher then holds the lock only for short bookkeeping. */
-static inline void vl_session_lock_push(vllm_session *s)
-{
-    atomic_fetch_add(&s->pushers_waiting, 1);
-    pthread_mutex_lock(&s->lock);
-    atomic_fetch_sub(&s->pushers_waiting, 1);
-}
-
-static inline void vl_session_lock(vllm_session *s)
-{
-    while (atomic_load(&s->pushers_waiting) > 0) sched_yield();
-    pthread_mutex_lock(&s->lock);
-}
-
-static inline void vl_session_unlock(vllm_session *s) { pthread_mutex_unlock(&s->lock); }
+ * first. A pusher then holds the lock only for short bookkeeping.
+ * A thread that already holds the lock (a progress callback calling
+ * get_stats, load resetting) takes it again at once: waiting for the
+ * pusher there would wait for itself. */
+void vl_session_lock_push(vllm_session *s);
+void vl_session_lock(vllm_session *s);
+void vl_session_unlock(vllm_session *s);
+/* A per-thread identity (never 0). */
+uintptr_t vl_thread_tag(void);
 
 /* After vl_sess_next_token() returned `st`, with the lock released: hand
  * the piece to the token callback on the calling thread (never under the

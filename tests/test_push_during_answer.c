@@ -91,6 +91,37 @@ static void *pusher(void *p)
     return NULL;
 }
 
+/* push_video's progress callback runs under the session lock; calling
+ * get_stats from it while a pusher waits for that lock must not deadlock. */
+typedef struct progress_probe {
+    vllm_session *s;
+    pthread_t th;
+    atomic_int started, pushed;
+    int calls;
+} progress_probe;
+
+static void *late_pusher(void *p)
+{
+    progress_probe *pp = p;
+    atomic_store(&pp->started, 1);
+    if (push(pp->s, 90000) == VLLM_OK) atomic_store(&pp->pushed, 1);
+    return NULL;
+}
+
+static int on_progress(void *user, const char *stage, float fraction)
+{
+    (void)stage, (void)fraction;
+    progress_probe *pp = user;
+    if (pp->calls++ == 0) {
+        pthread_create(&pp->th, NULL, late_pusher, pp);
+        while (!atomic_load(&pp->started)) nap_us(100);
+        nap_us(20000); /* the pusher is now waiting for the lock this thread holds */
+    }
+    vllm_session_stats st = {.struct_size = sizeof st};
+    vllm_session_get_stats(pp->s, &st);
+    return 0;
+}
+
 static vllm_session_stats stats(vllm_session *s)
 {
     vllm_session_stats st = {.struct_size = sizeof st};
@@ -167,6 +198,20 @@ TEST_MAIN_BEGIN
     const vllm_session_stats af = stats(s);
     CHECK(af.n_visual_tokens - done.n_visual_tokens == mi.tokens_per_frame, "an idle push prefilled %lld visual tokens",
           (long long)(af.n_visual_tokens - done.n_visual_tokens));
+
+    /* 5. get_stats from a progress callback (lock held) while a pusher waits */
+    const char *data_dir = data;
+    char video[1100];
+    snprintf(video, sizeof video, "%s/media/test-3.mp4", data_dir);
+    progress_probe pp = {.s = s};
+    vllm_video_params vp = vllm_video_default_params();
+    vp.n_frames = 3;
+    vp.progress = on_progress;
+    vp.progress_user_data = &pp;
+    vllm_session_reset(s);
+    CHECK(vllm_session_push_video(s, video, &vp) == VLLM_OK, "%s", vllm_session_last_error(s));
+    pthread_join(pp.th, NULL);
+    CHECK(atomic_load(&pp.pushed), "the waiting push failed: %s", vllm_session_last_error(s));
     vllm_session_free(s);
     vllm_model_free(m);
 TEST_MAIN_END
