@@ -57,7 +57,7 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
         return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
                         p->mmproj_path, vl_vision_n_embd_out(m->vision), m->llm->hp.n_embd);
     m->preproc = p->llamacpp_compat ? VL_PREPROC_LLAMACPP : VL_PREPROC_HF;
-    return VLLM_OK;
+    return vl_media_plan_measure(m, &m->plan);
 }
 
 static int report(const vllm_model_params *p, float f)

@@ -92,7 +92,8 @@ def _free_session(lib, box, model_handle):
 class Session:
     """One conversation over `model`.
 
-    Parameters: n_ctx (0 = min(train ctx, 4096)), n_threads (0 = one per
+    Parameters: n_ctx (0 = enough for the default video sampling and the
+    default answer, within the trained context; see vllm_session_params), n_threads (0 = one per
     CPU), kv_type (KVType.F32 / KVType.F16); frame compression, all off by
     default: compression (a preset name, "fast" or "off", applied first),
     dedup_threshold, prune_rate, prune_merge. Use as a context manager or
