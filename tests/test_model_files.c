@@ -3,6 +3,8 @@
  *  - non-regular files (FIFO, socket, directory, character device) are
  *    refused before open() can block on them (a FIFO without a writer
  *    blocks in open(); an alarm turns such a hang into a failure);
+ *  - an mmproj given as the text model, or a text model as the mmproj,
+ *    is named as such (not "tokenizer: missing key ...");
  * usage: test_model_files PATH-TO-videollm-gen-model */
 #include <signal.h>
 #include <stdio.h>
@@ -65,6 +67,20 @@ static void test_non_regular(void)
     unlink(fifo);
 }
 
+static void test_swapped_roles(void)
+{
+    refused(mmproj, 0, "is a vision projector (mmproj", "the mmproj");
+    CHECK(strstr(vllm_last_error(), "--mmproj") != NULL, "the message says where an mmproj goes: %s", vllm_last_error());
+    refused(text_model, 1, "is a text model", "the text model");
+    CHECK(strstr(vllm_last_error(), "-m") != NULL, "the message says where a text model goes: %s", vllm_last_error());
+    /* the right way round still loads */
+    vllm_model_params p = vllm_model_default_params();
+    p.mmproj_path = mmproj;
+    vllm_model *m = NULL;
+    CHECK(vllm_model_load(text_model, &p, &m) == VLLM_OK, "fixture pair: %s", vllm_last_error());
+    vllm_model_free(m);
+}
+
 TEST_MAIN_BEGIN
     REQUIRE(argc > 1, "usage: test_model_files PATH-TO-videollm-gen-model");
     REQUIRE(mkdtemp(dir), "mkdtemp");
@@ -73,6 +89,7 @@ TEST_MAIN_BEGIN
     snprintf(text_model, sizeof text_model, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
     snprintf(mmproj, sizeof mmproj, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
     test_non_regular();
+    test_swapped_roles();
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
