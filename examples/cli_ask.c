@@ -3,136 +3,13 @@
  *
  * Media (with --mmproj): --video FILE|URL, --image FILE (repeatable), or
  * --frames-from-stdin WxH:FMT (raw frames, e.g. from a camera pipeline). */
-#define VLLM_EXPERIMENTAL
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "vllm/videollm.h"
-
-static void usage(const char *cmd)
-{
-    fprintf(stderr,
-            "usage: videollm %s -m MODEL.gguf [--mmproj MMPROJ.gguf (--video F | --image F | --frames-from-stdin WxH:FMT)]%s [options]\n"
-            "  --mmproj FILE        vision projector GGUF (needed for media)\n"
-            "  --video FILE|URL     video to ask about (sampled with the model's rule)\n"
-            "  --image FILE         still image to ask about (repeatable)\n"
-            "  --frames-from-stdin WxH:FMT   raw frames on stdin (FMT rgb24|rgba|bgra|nv12|yuv420p),\n"
-            "                       one every 1/--fps seconds (default 1 fps)\n"
-            "  --fps F, --max-frames N, --n-frames N (uniform), --start S, --end E\n"
-            "  --vision f32|ggml|bf16|auto   vision encoder precision (default auto)\n"
-            "  --llamacpp-compat    lay out still images exactly as llama.cpp's libmtmd\n"
-            "  --dedup [T]          skip sampled frames nearly identical to the last kept one\n"
-            "                       (T: mean 32x32 luma change, fraction of full scale; default 0.02)\n"
-            "  --prune-rate Q       drop fraction Q of each frame's visual tokens, keeping the most\n"
-            "                       changed since the previous kept frame (first frame whole)\n"
-            "  --merge              merge dropped tokens into their most similar kept token\n"
-            "  --video-max-tokens N fit the video's visual tokens into N (fewer frames, then pruning)\n"
-            "  --fast               the recommended compression preset (dedup + pruning)\n"
-            "  --stats              print timing and memory statistics to stderr\n"
-            "  --json               print one JSON object (answer, token ids, statistics) instead\n"
-            "  -n N                 generate at most N tokens (default 256)\n"
-            "  --temp T             temperature (default 0 = greedy)\n"
-            "  --seed S             sampling seed (default 0)\n"
-            "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, --repeat-last-n N\n"
-            "  --stop STR           stop when STR is generated (repeatable)\n"
-            "  --raw                no chat template: the prompt is used verbatim\n"
-            "  -t N, --threads N    threads (default: all CPUs)\n"
-            "  -c N                 context size (default: min(train, 4096))\n"
-            "  --kv-type f32|f16|q8_0|q4_0  KV cache storage (default f32; --kv-f16 = f16)\n"
-            "  --print-ids          print the generated token ids after the text\n"
-            "  --dump-logits FILE   write the float32 logits after the prompt (vocabulary order)\n",
-            cmd, strcmp(cmd, "ask") ? "" : " -p TEXT");
-}
-
-typedef struct options {
-    const char *model_path, *prompt, *dump_logits, *video, *stdin_frames;
-    const char *stops[16], *images[16];
-    int print_ids, n_images, show_stats, fast, json;
-    vllm_model_params mp;
-    vllm_video_params vp;
-    vllm_generate_params gp;
-    vllm_session_params sp;
-} options;
-
-/* Returns 0 when the arguments are usable. */
-static int parse(int argc, char **argv, options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->mp = vllm_model_default_params();
-    o->vp = vllm_video_default_params();
-    o->gp = vllm_generate_default_params();
-    o->sp = vllm_session_default_params();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-m") && v) o->model_path = argv[++i];
-        else if (!strcmp(a, "-p") && v) o->prompt = argv[++i];
-        else if (!strcmp(a, "-n") && v) o->gp.max_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--temp") && v) o->gp.temperature = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--seed") && v) o->gp.seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--top-k") && v) o->gp.top_k = atoi(argv[++i]);
-        else if (!strcmp(a, "--top-p") && v) o->gp.top_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--min-p") && v) o->gp.min_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--repeat-penalty") && v) o->gp.repeat_penalty = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--repeat-last-n") && v) o->gp.repeat_last_n = atoi(argv[++i]);
-        else if (!strcmp(a, "--stop") && v && o->gp.n_stop_strings < 16) o->stops[o->gp.n_stop_strings++] = argv[++i];
-        else if (!strcmp(a, "--raw")) o->gp.raw = 1;
-        else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && v) o->sp.n_threads = atoi(argv[++i]);
-        else if (!strcmp(a, "-c") && v) o->sp.n_ctx = atoi(argv[++i]);
-        else if (!strcmp(a, "--kv-f16")) o->sp.kv_type = VLLM_KV_F16;
-        else if (!strcmp(a, "--kv-type") && v) {
-            const char *t = argv[++i];
-            o->sp.kv_type = !strcmp(t, "f32") ? VLLM_KV_F32 : !strcmp(t, "f16") ? VLLM_KV_F16
-                          : !strcmp(t, "q8_0") ? VLLM_KV_Q8_0 : !strcmp(t, "q4_0") ? VLLM_KV_Q4_0 : (vllm_kv_type)-1;
-        }
-        else if (!strcmp(a, "--print-ids")) o->print_ids = 1;
-        else if (!strcmp(a, "--dump-logits") && v) o->dump_logits = argv[++i];
-        else if (!strcmp(a, "--mmproj") && v) o->mp.mmproj_path = argv[++i];
-        else if (!strcmp(a, "--video") && v) o->video = argv[++i];
-        else if (!strcmp(a, "--image") && v && o->n_images < 16) o->images[o->n_images++] = argv[++i];
-        else if (!strcmp(a, "--frames-from-stdin") && v) o->stdin_frames = argv[++i];
-        else if (!strcmp(a, "--fps") && v) o->vp.fps = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--max-frames") && v) o->vp.max_frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--n-frames") && v) o->vp.n_frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--start") && v) o->vp.start = atof(argv[++i]);
-        else if (!strcmp(a, "--end") && v) o->vp.end = atof(argv[++i]);
-        else if (!strcmp(a, "--llamacpp-compat")) o->mp.llamacpp_compat = 1;
-        else if (!strcmp(a, "--stats")) o->show_stats = 1;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--dedup")) {
-            /* the threshold is optional: take the next argument only if it is a number */
-            char *end = NULL;
-            double t = v ? strtod(v, &end) : 0;
-            if (v && end && end != v && !*end) o->vp.dedup_threshold = (float)t, i++;
-            else o->vp.dedup_threshold = 0.02f;
-        } else if (!strcmp(a, "--prune-rate") && v) o->vp.prune_rate = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--merge")) o->vp.prune_merge = 1;
-        else if (!strcmp(a, "--video-max-tokens") && v) o->vp.max_visual_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--fast")) o->fast = 1;
-        else if (!strcmp(a, "--vision") && v) {
-            const char *m = argv[++i];
-            o->mp.vision_precision = !strcmp(m, "f32") ? VLLM_VISION_F32 : !strcmp(m, "ggml") ? VLLM_VISION_GGML
-                                   : !strcmp(m, "bf16") ? VLLM_VISION_BF16 : !strcmp(m, "auto") ? VLLM_VISION_AUTO : -1;
-        } else {
-            return 1;
-        }
-    }
-    if (!o->model_path) return 1;
-    o->gp.stop_strings = o->gp.n_stop_strings ? o->stops : NULL;
-    if (o->fast) { /* the preset first, explicit flags win where given */
-        vllm_video_params f = vllm_video_default_params();
-        vllm_session_params s = vllm_session_default_params();
-        vllm_compression_preset("fast", &s, &f);
-        if (o->vp.dedup_threshold == 0) o->vp.dedup_threshold = f.dedup_threshold;
-        if (o->vp.prune_rate == 0) o->vp.prune_rate = f.prune_rate;
-        if (o->sp.dedup_threshold == 0) o->sp.dedup_threshold = s.dedup_threshold;
-        if (o->sp.prune_rate == 0) o->sp.prune_rate = s.prune_rate;
-    }
-    return 0;
-}
+#include "cli_ask.h"
 
 /* ---- progress bar (only when stderr is a terminal) ----------------------- */
 
@@ -164,7 +41,7 @@ static int parse_stdin_format(const char *spec, int *w, int *h, vllm_pixel_forma
 }
 
 /* Frames are read until end of input; each is pushed as it arrives. */
-static int push_stdin_frames(vllm_session *s, const options *o)
+static int push_stdin_frames(vllm_session *s, const cli_ask_options *o)
 {
     int w, h;
     vllm_pixel_format fmt;
@@ -205,7 +82,7 @@ static int push_stdin_frames(vllm_session *s, const options *o)
     return rc;
 }
 
-static int push_media(vllm_session *s, options *o)
+static int push_media(vllm_session *s, cli_ask_options *o)
 {
     for (int i = 0; i < o->n_images; i++)
         if (vllm_is_error(vllm_session_push_image(s, o->images[i]))) {
@@ -305,7 +182,7 @@ static void print_stats(FILE *f, const vllm_session_stats *st, int as_json)
             tps, st->first_token_seconds, (double)st->peak_rss_bytes / 1048576.0);
 }
 
-static int ask_one(vllm_model *model, vllm_session *s, options *o, const char *prompt)
+static int ask_one(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt)
 {
     answer a = {.echo = !o->json};
     o->gp.on_token = on_token;
@@ -364,10 +241,11 @@ out:
 static int run(int argc, char **argv, int interactive)
 {
     const char *cmd = interactive ? "chat" : "ask";
-    options o;
-    if (parse(argc, argv, &o) || (!interactive && !o.prompt) || (interactive && o.stdin_frames)) {
-        usage(cmd);
-        return 2;
+    cli_ask_options o;
+    const int parsed = cli_ask_parse(cmd, argc, argv, &o);
+    if (parsed) {
+        cli_ask_options_free(&o);
+        return parsed == CLI_PARSE_HELP ? 0 : parsed;
     }
     vllm_model *model = NULL;
     vllm_session *s = NULL;
@@ -395,6 +273,7 @@ static int run(int argc, char **argv, int interactive)
 done:
     vllm_session_free(s);
     vllm_model_free(model);
+    cli_ask_options_free(&o);
     return rc;
 }
 

@@ -1,0 +1,32 @@
+/* `videollm ask` and `videollm chat`: their shared options (cli_ask_options.c),
+ * the answer loop and reports (cli_ask.c, cli_report.c), raw frames from
+ * stdin (cli_stdin_frames.c) and the interactive loop (cli_chat.c). */
+#ifndef VL_EXAMPLES_CLI_ASK_H
+#define VL_EXAMPLES_CLI_ASK_H
+
+#define VLLM_EXPERIMENTAL
+#include "vllm/videollm.h"
+
+#define CLI_MAX_IMAGES 16
+#define CLI_MAX_STOPS 16
+
+typedef struct cli_ask_options {
+    const char *cmd;             /* "ask" or "chat" (messages, --help) */
+    const char *model_path, *prompt, *prompt_file, *dump_logits, *video, *stdin_frames;
+    const char *stops[CLI_MAX_STOPS], *images[CLI_MAX_IMAGES];
+    char *prompt_owned;          /* -f FILE's text (freed by cli_ask_options_free) */
+    int n_images, print_ids, show_stats, fast, json, verbose, seed_given;
+    vllm_model_params mp;
+    vllm_video_params vp;
+    vllm_generate_params gp;
+    vllm_session_params sp;
+} cli_ask_options;
+
+/* Defaults, then the arguments, then the checks between them. Returns 0
+ * when the options are usable, CLI_PARSE_HELP after printing --help to
+ * stdout, or 2 after printing one line saying what is wrong and the hint. */
+#define CLI_PARSE_HELP (-1)
+int cli_ask_parse(const char *cmd, int argc, char **argv, cli_ask_options *o);
+void cli_ask_options_free(cli_ask_options *o);
+
+#endif
