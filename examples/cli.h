@@ -39,6 +39,12 @@ int cli_is_number(const char *val);
  * NUL); NULL on failure. */
 char *cli_read_file(const char *path, size_t *len);
 
+/* ---- cli_utf8.c ------------------------------------------------------------ */
+
+/* `n` raw bytes as valid UTF-8 (malloc'ed, NUL-terminated, *out_len bytes):
+ * each maximal invalid subsequence becomes U+FFFD. NULL when out of memory. */
+char *cli_utf8_sanitize(const char *text, size_t n, size_t *out_len);
+
 /* ---- cli_png.c ------------------------------------------------------------- */
 
 /* Packed RGB24 pixels to a PNG file through libavcodec; 0 on success. */

@@ -102,17 +102,9 @@ static int push_media(vllm_session *s, cli_ask_options *o)
 
 /* ---- one answer -------------------------------------------------------------- */
 
-typedef struct answer {
-    int32_t *ids;
-    size_t n, cap;
-    char *text;
-    size_t len, text_cap;
-    int echo;
-} answer;
-
 static int on_token(void *user, int32_t token, const char *piece, size_t len)
 {
-    answer *a = user;
+    cli_answer *a = user;
     if (a->echo) {
         fwrite(piece, 1, len, stdout);
         fflush(stdout);
@@ -139,52 +131,9 @@ static int on_token(void *user, int32_t token, const char *piece, size_t len)
     return 0;
 }
 
-static void json_string(FILE *f, const char *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void print_stats(FILE *f, const vllm_session_stats *st, int as_json)
-{
-    const double ms_frame = st->n_frames_encoded ? 1000.0 * st->encode_seconds / (double)st->n_frames_encoded : 0.0;
-    const double tps = st->generate_seconds > 0 ? (double)st->n_generated_tokens / st->generate_seconds : 0.0;
-    if (as_json) {
-        fprintf(f,
-                "{\"frames_seen\":%lld,\"frames_encoded\":%lld,\"frames_deduped\":%lld,\"frames_dropped\":%lld,"
-                "\"visual_tokens\":%lld,\"tokens_pruned\":%lld,\"n_past\":%d,\"n_ctx\":%d,\"decode_s\":%.4f,"
-                "\"encode_s\":%.4f,\"encode_ms_per_frame\":%.2f,\"media_prefill_s\":%.4f,\"prompt_tokens\":%lld,"
-                "\"prompt_s\":%.4f,\"generated_tokens\":%lld,\"generate_s\":%.4f,\"tokens_per_s\":%.2f,"
-                "\"first_token_s\":%.4f,\"peak_rss_bytes\":%lld}",
-                (long long)st->n_frames_seen, (long long)st->n_frames_encoded, (long long)st->n_frames_deduped,
-                (long long)st->n_frames_dropped, (long long)st->n_visual_tokens, (long long)st->n_tokens_pruned,
-                st->n_past, st->n_ctx, st->decode_seconds, st->encode_seconds, ms_frame, st->media_prefill_seconds,
-                (long long)st->n_prompt_tokens, st->prompt_seconds, (long long)st->n_generated_tokens,
-                st->generate_seconds, tps, st->first_token_seconds, (long long)st->peak_rss_bytes);
-        return;
-    }
-    fprintf(f,
-            "videollm: frames: %lld seen, %lld encoded, %lld deduped, %lld dropped; visual tokens %lld (%lld pruned); context %d of %d\n"
-            "videollm: decode %.3f s, encode %.3f s (%.1f ms/frame), media prefill %.3f s\n"
-            "videollm: text prompt %lld tokens in %.3f s; generated %lld tokens in %.3f s (%.1f tok/s)\n"
-            "videollm: time to first token %.3f s after the question; peak RSS %.1f MiB\n",
-            (long long)st->n_frames_seen, (long long)st->n_frames_encoded, (long long)st->n_frames_deduped,
-            (long long)st->n_frames_dropped, (long long)st->n_visual_tokens, (long long)st->n_tokens_pruned, st->n_past,
-            st->n_ctx, st->decode_seconds, st->encode_seconds, ms_frame, st->media_prefill_seconds,
-            (long long)st->n_prompt_tokens, st->prompt_seconds, (long long)st->n_generated_tokens, st->generate_seconds,
-            tps, st->first_token_seconds, (double)st->peak_rss_bytes / 1048576.0);
-}
-
 static int ask_one(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt)
 {
-    answer a = {.echo = !o->json};
+    cli_answer a = {.echo = !o->json};
     o->gp.on_token = on_token;
     o->gp.user_data = &a;
     int rc = 1;
@@ -213,13 +162,7 @@ static int ask_one(vllm_model *model, vllm_session *s, cli_ask_options *o, const
     vllm_session_stats stats = {.struct_size = sizeof stats};
     vllm_session_get_stats(s, &stats);
     if (o->json) {
-        fputs("{\"answer\":", stdout);
-        json_string(stdout, a.text ? a.text : "", a.len);
-        fputs(",\"tokens\":[", stdout);
-        for (size_t i = 0; i < a.n; i++) printf(i ? ",%d" : "%d", a.ids[i]);
-        fputs("],\"stats\":", stdout);
-        print_stats(stdout, &stats, 1);
-        fputs("}\n", stdout);
+        if (cli_report_json(stdout, &a, &stats)) goto out;
     } else {
         printf("\n");
         if (o->print_ids) {
@@ -228,7 +171,7 @@ static int ask_one(vllm_model *model, vllm_session *s, cli_ask_options *o, const
         }
     }
     fflush(stdout);
-    if (o->show_stats) print_stats(stderr, &stats, 0);
+    if (o->show_stats) cli_report_stats(stderr, &stats);
     rc = 0;
 out:
     free(a.ids);

@@ -4,6 +4,8 @@
 #ifndef VL_EXAMPLES_CLI_ASK_H
 #define VL_EXAMPLES_CLI_ASK_H
 
+#include <stdio.h>
+
 #define VLLM_EXPERIMENTAL
 #include "vllm/videollm.h"
 
@@ -28,5 +30,20 @@ typedef struct cli_ask_options {
 #define CLI_PARSE_HELP (-1)
 int cli_ask_parse(const char *cmd, int argc, char **argv, cli_ask_options *o);
 void cli_ask_options_free(cli_ask_options *o);
+
+/* One answer as it streamed: the raw bytes of its pieces (possibly invalid
+ * UTF-8, possibly a character split across pieces) and the token ids. */
+typedef struct cli_answer {
+    int32_t *ids;
+    size_t n, cap;
+    char *text;
+    size_t len, text_cap;
+    int echo;                    /* also write each piece to stdout as it comes */
+} cli_answer;
+
+/* cli_report.c: the --json object (one line; the text as valid UTF-8, the
+ * ids exact) and the --stats lines. */
+int cli_report_json(FILE *f, const cli_answer *a, const vllm_session_stats *st);
+void cli_report_stats(FILE *f, const vllm_session_stats *st);
 
 #endif

@@ -32,6 +32,31 @@ printf 'What is it?\nAnd then?\n' | $exe chat $pair --video "$VIDEOLLM_TEST_DATA
 head -c $((64 * 48 * 3 * 3)) /dev/zero | $exe ask $pair --frames-from-stdin 64x48:rgb24 -p "Hi" -n 2 --json >"$tmp/stdin" 2>"$tmp/err"
 grep -q '"frames_seen":3' "$tmp/stdin" || { echo "FAIL: stdin frames"; cat "$tmp/stdin" "$tmp/err"; fail=1; }
 
+# --json is valid UTF-8 JSON whatever bytes random weights produce (issue 12
+# item 8): the answer is the streamed bytes with invalid sequences replaced
+# by U+FFFD (Python's own decoder is the reference), the ids are exact.
+text="-m $m/tiny-smolvlm2-main-text-F32.gguf"
+for seed in 1 2 3 4 5; do
+    for temp in 0.7 1.5; do
+        $exe ask $text -p "Say something" -n 48 --temp $temp --seed $seed -t 1 --json >"$tmp/j" 2>"$tmp/err" \
+            || { echo "FAIL: --json seed $seed exited non-zero"; cat "$tmp/err"; fail=1; }
+        $exe ask $text -p "Say something" -n 48 --temp $temp --seed $seed -t 1 --print-ids >"$tmp/raw" 2>"$tmp/err" \
+            || { echo "FAIL: seed $seed exited non-zero"; cat "$tmp/err"; fail=1; }
+        python3 - "$tmp/j" "$tmp/raw" <<'PY' || { echo "FAIL: --json seed $seed temp $temp"; fail=1; }
+import json, sys
+data = open(sys.argv[1], 'rb').read()
+raw = open(sys.argv[2], 'rb').read()
+obj = json.loads(data.decode('utf-8'))          # strict: raises on invalid UTF-8
+text, _, ids = raw[:-1].rpartition(b'\n')        # "<answer>\n<ids>\n"
+want_ids = [int(x) for x in ids.split()]
+ok = obj['tokens'] == want_ids and obj['answer'] == text.decode('utf-8', 'replace')
+if not ok:
+    print('json:', obj['answer'], obj['tokens'], '\nraw:', text, want_ids)
+sys.exit(0 if ok else 1)
+PY
+    done
+done
+
 $exe ask $pair --video /nonexistent.mp4 -p x >/dev/null 2>"$tmp/err" && { echo "FAIL: missing video accepted"; fail=1; }
 grep -q "nonexistent.mp4" "$tmp/err" || { echo "FAIL: message does not name the file"; cat "$tmp/err"; fail=1; }
 $exe ask -m "$m/tiny-smolvlm2-main-text-F32.gguf" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
