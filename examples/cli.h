@@ -39,6 +39,11 @@ int cli_is_number(const char *val);
  * NUL); NULL on failure. */
 char *cli_read_file(const char *path, size_t *len);
 
+/* Replace `path` atomically with `len` bytes (temporary file in the same
+ * directory, fsync, rename); 0 on success, -1 after a message. Refuses a
+ * path that exists and is not a regular file. */
+int cli_write_file(const char *path, const void *data, size_t len);
+
 /* ---- cli_utf8.c ------------------------------------------------------------ */
 
 /* `n` raw bytes as valid UTF-8 (malloc'ed, NUL-terminated, *out_len bytes):

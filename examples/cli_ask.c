@@ -1,15 +1,25 @@
-/* videollm ask  -m MODEL.gguf [media] -p TEXT [options]   one question, answer streamed
- * videollm chat -m MODEL.gguf [media] [options]           questions read line by line
+/* videollm ask -m MODEL.gguf [media] (-p TEXT | -f FILE) [options]: one
+ * question, the answer streamed. The pieces `chat` shares (opening the
+ * model and session, pushing the media, answering one question) live here
+ * too; the interactive loop is cli_chat.c.
  *
  * Media (with --mmproj): --video FILE|URL, --image FILE (repeatable), or
  * --frames-from-stdin WxH:FMT (raw frames, e.g. from a camera pipeline). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cli_ask.h"
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* ---- progress bar (only when stderr is a terminal) ----------------------- */
 
@@ -24,80 +34,72 @@ static int show_progress(void *user, const char *stage, float fraction)
     return 0;
 }
 
-/* ---- media ------------------------------------------------------------------ */
+/* ---- model, session, media ---------------------------------------------------- */
 
-static int parse_stdin_format(const char *spec, int *w, int *h, vllm_pixel_format *fmt, size_t *bytes)
+static void log_line(void *user, vllm_log_level level, const char *message)
 {
-    char name[16];
-    if (sscanf(spec, "%dx%d:%15s", w, h, name) != 3 || *w < 2 || *h < 2 || *w > 16384 || *h > 16384) return 1;
-    const size_t px = (size_t)*w * (size_t)*h;
-    if (!strcmp(name, "rgb24")) *fmt = VLLM_PIXFMT_RGB24, *bytes = px * 3;
-    else if (!strcmp(name, "rgba")) *fmt = VLLM_PIXFMT_RGBA, *bytes = px * 4;
-    else if (!strcmp(name, "bgra")) *fmt = VLLM_PIXFMT_BGRA, *bytes = px * 4;
-    else if (!strcmp(name, "nv12")) *fmt = VLLM_PIXFMT_NV12, *bytes = px + 2 * (size_t)((*w + 1) / 2) * ((*h + 1) / 2);
-    else if (!strcmp(name, "yuv420p")) *fmt = VLLM_PIXFMT_YUV420P, *bytes = px + 2 * (size_t)((*w + 1) / 2) * ((*h + 1) / 2);
-    else return 1;
-    return 0;
+    (void)user;
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "videollm: [%s] %s\n", names[level >= 0 && level <= VLLM_LOG_DEBUG ? level : 0], message);
 }
 
-/* Frames are read until end of input; each is pushed as it arrives. */
-static int push_stdin_frames(vllm_session *s, const cli_ask_options *o)
+/* Settings that work but are probably not what the user meant. */
+static void warn_settings(const cli_ask_options *o, const vllm_model *model)
 {
-    int w, h;
-    vllm_pixel_format fmt;
-    size_t bytes;
-    if (parse_stdin_format(o->stdin_frames, &w, &h, &fmt, &bytes)) {
-        fprintf(stderr, "videollm: --frames-from-stdin wants WxH:FMT (FMT rgb24|rgba|bgra|nv12|yuv420p), got '%s'\n",
-                o->stdin_frames);
+    vllm_model_info info = {.struct_size = sizeof info};
+    if (!vllm_is_error(vllm_model_get_info(model, &info)) && o->sp.n_ctx > info.n_ctx_train && info.n_ctx_train > 0)
+        fprintf(stderr, "videollm %s: warning: -c %d is above the %d positions the model was trained on; "
+                        "answers past them may degrade\n", o->cmd, o->sp.n_ctx, info.n_ctx_train);
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && o->sp.n_threads > cores)
+        fprintf(stderr, "videollm %s: warning: -t %d is above the %ld CPU cores; extra threads only wait\n", o->cmd,
+                o->sp.n_threads, cores);
+}
+
+int cli_open(cli_ask_options *o, vllm_model **model, vllm_session **s, cli_run_report *r)
+{
+    if (o->verbose) vllm_set_log_callback(log_line, NULL, VLLM_LOG_DEBUG);
+    if (o->gp.temperature > 0 && !o->seed_given) {
+        /* sampling without --seed: a different answer each run, and the
+         * seed is reported so a run can be repeated */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        o->gp.seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32);
+    }
+    const double t0 = cli_now();
+    if (vllm_is_error(vllm_model_load(o->model_path, &o->mp, model))) {
+        fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_last_error());
         return 1;
     }
-    uint8_t *buf = malloc(bytes);
-    if (!buf) return 1;
-    const double fps = o->vp.fps > 0 ? o->vp.fps : 1.0;
-    int rc = 0;
-    for (long i = 0; fread(buf, 1, bytes, stdin) == bytes; i++) {
-        vllm_frame f = {.struct_size = sizeof f, .format = fmt, .width = w, .height = h, .pts = (double)i / fps};
-        const int cw = (w + 1) / 2, ch = (h + 1) / 2;
-        f.planes[0] = buf;
-        switch (fmt) {
-        case VLLM_PIXFMT_RGB24: f.strides[0] = w * 3; break;
-        case VLLM_PIXFMT_RGBA: case VLLM_PIXFMT_BGRA: f.strides[0] = w * 4; break;
-        case VLLM_PIXFMT_NV12:
-            f.strides[0] = w, f.planes[1] = buf + (size_t)w * h, f.strides[1] = 2 * cw;
-            break;
-        case VLLM_PIXFMT_YUV420P:
-            f.strides[0] = w, f.planes[1] = buf + (size_t)w * h, f.strides[1] = cw;
-            f.planes[2] = f.planes[1] + (size_t)cw * ch, f.strides[2] = cw;
-            break;
-        }
-        if (vllm_is_error(vllm_session_push_frame(s, &f))) {
-            fprintf(stderr, "videollm: frame %ld: %s\n", i, vllm_session_last_error(s));
-            rc = 1;
-            break;
-        }
-        if (isatty(2)) fprintf(stderr, "\rframes %ld", i + 1);
+    warn_settings(o, *model);
+    if (vllm_is_error(vllm_session_create(*model, &o->sp, s))) {
+        fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_last_error());
+        return 1;
     }
-    if (isatty(2)) fputc('\n', stderr);
-    free(buf);
-    return rc;
+    r->load_s = cli_now() - t0;
+    r->media.struct_size = sizeof r->media;
+    vllm_session_get_stats(*s, &r->media);
+    return 0;
 }
 
-static int push_media(vllm_session *s, cli_ask_options *o)
+int cli_push_media(vllm_session *s, cli_ask_options *o, cli_run_report *r)
 {
-    for (int i = 0; i < o->n_images; i++)
+    int rc = 0;
+    for (int i = 0; i < o->n_images && !rc; i++)
         if (vllm_is_error(vllm_session_push_image(s, o->images[i]))) {
-            fprintf(stderr, "videollm: %s\n", vllm_session_last_error(s));
-            return 1;
+            fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
+            rc = 1;
         }
-    if (o->video) {
+    if (!rc && o->video) {
         if (isatty(2) && !o->json) o->vp.progress = show_progress;
         if (vllm_is_error(vllm_session_push_video(s, o->video, &o->vp))) {
-            fprintf(stderr, "videollm: %s\n", vllm_session_last_error(s));
-            return 1;
+            fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
+            rc = 1;
         }
     }
-    if (o->stdin_frames) return push_stdin_frames(s, o);
-    return 0;
+    if (!rc && o->stdin_frames) rc = cli_push_stdin_frames(s, o);
+    vllm_session_get_stats(s, &r->media);
+    return rc;
 }
 
 /* ---- one answer -------------------------------------------------------------- */
@@ -131,61 +133,63 @@ static int on_token(void *user, int32_t token, const char *piece, size_t len)
     return 0;
 }
 
-static int ask_one(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt)
+static int dump_logits(const vllm_model *model, vllm_session *s, const char *path)
+{
+    vllm_model_info info = {.struct_size = sizeof info};
+    vllm_model_get_info(model, &info);
+    const float *lg = vllm_session_logits(s);
+    if (lg && !cli_write_file(path, lg, (size_t)info.n_vocab * sizeof *lg)) return 0;
+    if (!lg) fprintf(stderr, "videollm: --dump-logits: no logits after the prompt\n");
+    return 1;
+}
+
+int cli_answer_question(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt, cli_run_report *r)
 {
     cli_answer a = {.echo = !o->json};
     o->gp.on_token = on_token;
     o->gp.user_data = &a;
+    r->before.struct_size = r->after.struct_size = sizeof r->before;
+    vllm_session_get_stats(s, &r->before);
+    const double t0 = cli_now();
     int rc = 1;
-    if (vllm_is_error(vllm_session_query(s, prompt, &o->gp))) {
-        fprintf(stderr, "videollm: %s\n", vllm_session_last_error(s));
+    vllm_status st = vllm_session_query(s, prompt, &o->gp);
+    if (!vllm_is_error(st) && o->dump_logits && dump_logits(model, s, o->dump_logits)) goto out;
+    if (!vllm_is_error(st))
+        while ((st = vllm_session_next_token(s, NULL, NULL, NULL)) == VLLM_OK) {}
+    r->answer_s = cli_now() - t0;
+    vllm_session_get_stats(s, &r->after);
+    if (a.echo && a.len) fputc('\n', stdout);
+    if (st == VLLM_ERR_CANCELLED) {
+        fprintf(stderr, "videollm %s: answer stopped (cancelled)\n", o->cmd);
+        rc = CLI_ANSWER_CANCELLED;
+    } else if (vllm_is_error(st)) {
+        fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
         goto out;
-    }
-    if (o->dump_logits) {
-        vllm_model_info info = {.struct_size = sizeof info};
-        vllm_model_get_info(model, &info);
-        const float *lg = vllm_session_logits(s);
-        FILE *f = fopen(o->dump_logits, "wb");
-        int ok = f && lg && fwrite(lg, sizeof(float), (size_t)info.n_vocab, f) == (size_t)info.n_vocab;
-        if (f && fclose(f) != 0) ok = 0;
-        if (!ok) {
-            fprintf(stderr, "videollm: cannot write %s\n", o->dump_logits);
-            goto out;
-        }
-    }
-    vllm_status st;
-    while ((st = vllm_session_next_token(s, NULL, NULL, NULL)) == VLLM_OK) {}
-    if (vllm_is_error(st)) {
-        fprintf(stderr, "\nvideollm: %s\n", vllm_session_last_error(s));
-        goto out;
-    }
-    vllm_session_stats stats = {.struct_size = sizeof stats};
-    vllm_session_get_stats(s, &stats);
-    if (o->json) {
-        if (cli_report_json(stdout, &a, &stats)) goto out;
     } else {
+        rc = 0;
+    }
+    r->wall_s = cli_now() - r->start;
+    if (o->json) {
+        if (cli_report_json(stdout, &a, o, r)) rc = 1;
+    } else if (o->print_ids) {
+        for (size_t i = 0; i < a.n; i++) printf(i ? " %d" : "%d", a.ids[i]);
         printf("\n");
-        if (o->print_ids) {
-            for (size_t i = 0; i < a.n; i++) printf(i ? " %d" : "%d", a.ids[i]);
-            printf("\n");
-        }
     }
     fflush(stdout);
-    if (o->show_stats) cli_report_stats(stderr, &stats);
-    rc = 0;
+    if (o->show_stats) cli_report_stats(stderr, o, r);
 out:
     free(a.ids);
     free(a.text);
     return rc;
 }
 
-/* ---- the two commands ------------------------------------------------------------ */
+/* ---- ask ------------------------------------------------------------------------ */
 
-static int run(int argc, char **argv, int interactive)
+int cli_ask(int argc, char **argv)
 {
-    const char *cmd = interactive ? "chat" : "ask";
+    cli_run_report r = {.start = cli_now(), .chat = 0};
     cli_ask_options o;
-    const int parsed = cli_ask_parse(cmd, argc, argv, &o);
+    const int parsed = cli_ask_parse("ask", argc, argv, &o);
     if (parsed) {
         cli_ask_options_free(&o);
         return parsed == CLI_PARSE_HELP ? 0 : parsed;
@@ -193,33 +197,10 @@ static int run(int argc, char **argv, int interactive)
     vllm_model *model = NULL;
     vllm_session *s = NULL;
     int rc = 1;
-    if (vllm_is_error(vllm_model_load(o.model_path, &o.mp, &model)) || vllm_is_error(vllm_session_create(model, &o.sp, &s))) {
-        fprintf(stderr, "videollm: %s\n", vllm_last_error());
-        goto done;
-    }
-    if (push_media(s, &o)) goto done;
-    if (!interactive) {
-        rc = ask_one(model, s, &o, o.prompt);
-        goto done;
-    }
-    /* chat: every line is a question; the context (and the media) carries over */
-    char line[8192];
-    if (o.prompt && ask_one(model, s, &o, o.prompt)) goto done;
-    for (;;) {
-        if (isatty(0)) fputs("> ", stderr);
-        if (!fgets(line, sizeof line, stdin)) break;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0]) continue;
-        if (ask_one(model, s, &o, line)) goto done;
-    }
-    rc = 0;
-done:
+    if (!cli_open(&o, &model, &s, &r) && !cli_push_media(s, &o, &r))
+        rc = cli_answer_question(model, s, &o, o.prompt, &r) ? 1 : 0;
     vllm_session_free(s);
     vllm_model_free(model);
     cli_ask_options_free(&o);
     return rc;
 }
-
-int cli_ask(int argc, char **argv) { return run(argc, argv, 0); }
-
-int cli_chat(int argc, char **argv) { return run(argc, argv, 1); }

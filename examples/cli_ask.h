@@ -41,9 +41,40 @@ typedef struct cli_answer {
     int echo;                    /* also write each piece to stdout as it comes */
 } cli_answer;
 
+/* Figures of one run: what --stats and --json report. Media figures are
+ * session totals (counts and times alike); question figures are the
+ * difference of the session statistics around that question. */
+typedef struct cli_run_report {
+    double start;                /* cli_now() when the command started */
+    double load_s;               /* model load and session creation */
+    double answer_s;             /* the last question: query to its last token */
+    double wall_s;               /* start to the end of the last answer */
+    int chat;                    /* 1: per-question report of `chat` */
+    int question;                /* chat: 1-based number of the question */
+    vllm_session_stats media;    /* after the media was pushed */
+    vllm_session_stats before, after; /* around the last question */
+} cli_run_report;
+
+/* Monotonic seconds. */
+double cli_now(void);
+
+/* cli_ask.c, shared with chat. Each prints its error and returns non-zero. */
+int cli_open(cli_ask_options *o, vllm_model **model, vllm_session **s, cli_run_report *r);
+int cli_push_media(vllm_session *s, cli_ask_options *o, cli_run_report *r);
+/* Ask one question, stream or collect the answer, print it (and --stats /
+ * --json). 0 ok, CLI_ANSWER_CANCELLED when vllm_session_cancel stopped it,
+ * 1 on an error (printed). */
+#define CLI_ANSWER_CANCELLED 3
+int cli_answer_question(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt,
+                        cli_run_report *r);
+
+/* cli_stdin_frames.c: push --frames-from-stdin frames until end of input. */
+int cli_push_stdin_frames(vllm_session *s, const cli_ask_options *o);
+
 /* cli_report.c: the --json object (one line; the text as valid UTF-8, the
- * ids exact) and the --stats lines. */
-int cli_report_json(FILE *f, const cli_answer *a, const vllm_session_stats *st);
-void cli_report_stats(FILE *f, const vllm_session_stats *st);
+ * ids exact), the --stats lines, and the media lines chat prints once. */
+int cli_report_json(FILE *f, const cli_answer *a, const cli_ask_options *o, const cli_run_report *r);
+void cli_report_stats(FILE *f, const cli_ask_options *o, const cli_run_report *r);
+void cli_report_media(FILE *f, const cli_run_report *r);
 
 #endif

@@ -57,6 +57,40 @@ PY
     done
 done
 
+# why generation stopped, and frames_evicted, in --json and --stats (item 7)
+chk="python3 $(dirname "$0")/cli_json_check.py"
+$exe ask $text -p hi -n 3 -t 1 --json >"$tmp/j" 2>"$tmp/err" && $chk stop "$tmp/j" max_tokens || fail=1
+$exe ask $text -p hi -n 3 -t 1 --stats >/dev/null 2>"$tmp/err"
+grep -q "stopped: max tokens" "$tmp/err" && grep -q "0 evicted" "$tmp/err" \
+    || { echo "FAIL: --stats does not say why it stopped / evicted frames"; cat "$tmp/err"; fail=1; }
+greedy=$($exe ask $text -p hi -n 2 -t 1 2>/dev/null | head -n 1)   # the first two pieces of the greedy answer
+$exe ask $text -p hi -n 10 -t 1 --stop "${greedy#?}" --json >"$tmp/j" 2>"$tmp/err" && $chk stop "$tmp/j" stop_string || fail=1
+$exe ask $text -p hi -n -1 -c 64 -t 1 --json >"$tmp/j" 2>"$tmp/err" && $chk stop "$tmp/j" context_full || fail=1
+$exe ask $text -p hi -n -1 -c 64 -t 1 --stats >/dev/null 2>"$tmp/err"
+grep -q "stopped: context full" "$tmp/err" || { echo "FAIL: --stats does not say the context is full"; cat "$tmp/err"; fail=1; }
+
+# every second of ask is accounted to a named stage; chat reports per question (item 11)
+$exe ask $pair --video "$VIDEOLLM_TEST_DATA/media/test-3.mp4" -p hi -n 4 -t 1 --json >"$tmp/j" 2>"$tmp/err" \
+    && $chk stages "$tmp/j" || fail=1
+$exe ask $text -p hi -n 4 -t 1 --stats >/dev/null 2>"$tmp/err"
+grep -q "wall .* = load .* + decode .* + encode .* + media prefill .* + prompt .* + generate .* + other" "$tmp/err" \
+    && grep -q "prompt [0-9]* tokens in [0-9.]* ms" "$tmp/err" \
+    || { echo "FAIL: --stats wall time line / sub-second times in ms"; cat "$tmp/err"; fail=1; }
+printf 'What is it?\nAnd then?\nAnd?\n' | $exe chat $pair --video "$VIDEOLLM_TEST_DATA/media/test-3.mp4" -n 4 -t 1 --json \
+    >"$tmp/j" 2>"$tmp/err" && $chk per_question "$tmp/j" || fail=1
+
+# --temp without --seed seeds from the clock and reports it; the seed repeats the answer (item 12)
+r1=; r2=
+$exe ask $text -p hi -n 24 --temp 1.5 -t 1 --json >"$tmp/j1" 2>/dev/null
+sleep 0.01
+$exe ask $text -p hi -n 24 --temp 1.5 -t 1 --json >"$tmp/j2" 2>/dev/null
+r1=$($chk seed "$tmp/j1") && r2=$($chk seed "$tmp/j2") || { echo "FAIL: no seed in --json"; fail=1; }
+[ "${r1%% *}" != "${r2%% *}" ] || { echo "FAIL: two runs without --seed used the same seed ${r1%% *}"; fail=1; }
+$exe ask $text -p hi -n 24 --temp 1.5 -t 1 --seed "${r1%% *}" --json >"$tmp/j3" 2>/dev/null
+[ "$($chk seed "$tmp/j3")" = "$r1" ] || { echo "FAIL: --seed ${r1%% *} did not repeat the answer"; fail=1; }
+$exe ask $text -p hi -n 4 --temp 1.5 -t 1 --stats >/dev/null 2>"$tmp/err"
+grep -q "seed [0-9]* (from the clock" "$tmp/err" || { echo "FAIL: --stats does not print the seed"; cat "$tmp/err"; fail=1; }
+
 $exe ask $pair --video /nonexistent.mp4 -p x >/dev/null 2>"$tmp/err" && { echo "FAIL: missing video accepted"; fail=1; }
 grep -q "nonexistent.mp4" "$tmp/err" || { echo "FAIL: message does not name the file"; cat "$tmp/err"; fail=1; }
 $exe ask -m "$m/tiny-smolvlm2-main-text-F32.gguf" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
