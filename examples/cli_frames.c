@@ -48,6 +48,11 @@ int cli_frames(int argc, char **argv)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (a[0] != '-') return cli_usage_error("frames", "unexpected argument '%s'", a);
+        static const char *const known[] = {"--video", "--out", "--policy", "--fps", "--max-frames", "--n-frames",
+                                            "--start", "--end", "--size", "--filter"};
+        int is_known = 0;
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= !strcmp(a, known[k]);
+        if (!is_known) return cli_usage_error("frames", "unknown option '%s'", a);
         if (!val) return cli_usage_error("frames", "%s needs a value", a);
         i++;
         int bad = 0;

@@ -52,4 +52,38 @@ want_opt=--size; want_val=64xq; refused frames --video "$clip" --size 64xq
 "$exe" frames --video "$clip" --fps 2.5 --max-frames 4 >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: frames --fps 2.5"; cat "$tmp/err"; fail=1; }
 [ "$(wc -l <"$tmp/out")" -eq 4 ] || { echo "FAIL: --max-frames 4 gave $(wc -l <"$tmp/out") frames"; fail=1; }
 
+# --- one line saying what is wrong, then the hint (issue 12 item 13) ------------
+# short CMD-ARGS... : exit 2, exactly two stderr lines: a message matching $want, the hint
+short() {
+    "$exe" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    [ $rc -eq 2 ] || { echo "FAIL: '$*' exited $rc, want 2"; cat "$tmp/err"; fail=1; return; }
+    [ "$(wc -l <"$tmp/err")" -eq 2 ] && head -n 1 "$tmp/err" | grep -q -- "$want" \
+        && tail -n 1 "$tmp/err" | grep -q "videollm $1 --help" \
+        || { echo "FAIL: '$*': want one line matching '$want' and the hint, got:"; cat "$tmp/err"; fail=1; }
+}
+img="$VIDEOLLM_TEST_DATA/media/test-1.jpeg"
+pair="$text --mmproj $m/tiny-smolvlm2-main-mmproj-F32.gguf"
+want="--ctx-size: 4 .*too few"; short ask $text -p hi --ctx-size 4
+want="no question: give -p"; short ask $text
+want="unexpected argument 'extra'"; short ask $text -p hi extra
+want="unknown option '--bogus'"; short ask $text -p hi --bogus
+want="at most 16 images"; short ask $pair -p hi $(for i in $(seq 17); do printf -- '--image %s ' "$img"; done)
+want="no model"; short chat -p hi
+want="--video needs the vision projector"; short ask $text -p hi --video "$clip"
+want="is a directory"; short ask $pair -p hi --image "$VIDEOLLM_TEST_DATA/media"
+want="unexpected argument 'extra'"; short tokenize $text -p hi extra
+want="unknown option '--bogus'"; short frames --video "$clip" --bogus
+want="unexpected argument 'b.gguf'"; short info a.gguf b.gguf
+# --help: stdout, exit 0, for every subcommand; `videollm help CMD` is the same text
+for cmd in ask chat frames info tokenize; do
+    "$exe" $cmd --help >"$tmp/out" 2>"$tmp/err"; rc=$?
+    [ $rc -eq 0 ] && [ -s "$tmp/out" ] && [ ! -s "$tmp/err" ] \
+        || { echo "FAIL: $cmd --help: exit $rc, stdout $(wc -c <"$tmp/out") bytes, stderr:"; cat "$tmp/err"; fail=1; }
+    "$exe" help $cmd >"$tmp/out2" 2>&1 && cmp -s "$tmp/out" "$tmp/out2" || { echo "FAIL: 'videollm help $cmd' differs from --help"; fail=1; }
+done
+"$exe" frames --video "$clip" --sheet "$tmp/s.png" --help >"$tmp/out" 2>&1 && grep -q -- "--sheet" "$tmp/out" \
+    || { echo "FAIL: frames --sheet --help"; fail=1; }
+"$exe" ask --help | grep -q -- "--n-predict" || { echo "FAIL: ask --help lacks --n-predict"; fail=1; }
+
 exit $fail
