@@ -86,4 +86,31 @@ done
     || { echo "FAIL: frames --sheet --help"; fail=1; }
 "$exe" ask --help | grep -q -- "--n-predict" || { echo "FAIL: ask --help lacks --n-predict"; fail=1; }
 
+# --- llama.cpp spellings, -f, -v, warnings (issue 12 item 19) ---------------------
+"$exe" ask $text -p "Describe it." -n 5 -t 1 --print-ids 2>/dev/null | tail -n 1 >"$tmp/want"
+"$exe" ask --model "$m/tiny-smolvlm2-main-text-F32.gguf" --prompt "Describe it." --n-predict 5 --threads 1 \
+    --ctx-size 1024 --print-ids 2>"$tmp/err" | tail -n 1 >"$tmp/got"
+cmp -s "$tmp/want" "$tmp/got" && [ -s "$tmp/want" ] || { echo "FAIL: long options give other ids"; cat "$tmp/err"; fail=1; }
+printf 'Describe it.\n' >"$tmp/q.txt"
+"$exe" ask $text -f "$tmp/q.txt" -n 5 -t 1 --print-ids 2>"$tmp/err" | tail -n 1 >"$tmp/got"
+cmp -s "$tmp/want" "$tmp/got" || { echo "FAIL: -f FILE is not the same question as -p"; cat "$tmp/err"; fail=1; }
+"$exe" ask $text --file "$tmp/q.txt" -n 5 -t 1 --print-ids 2>/dev/null | tail -n 1 >"$tmp/got"
+cmp -s "$tmp/want" "$tmp/got" || { echo "FAIL: --file FILE"; fail=1; }
+want="-f .*cannot read"; short ask $text -f "$tmp/nonexistent.txt"
+want="-p or -f, not both"; short ask $text -p hi -f "$tmp/q.txt"
+"$exe" ask $text -p hi -n 1 -t 1 -v >/dev/null 2>"$tmp/err"
+grep -q "\[info\]" "$tmp/err" || { echo "FAIL: -v shows no library log"; cat "$tmp/err"; fail=1; }
+"$exe" ask $text -p hi -n 1 -t 1 --verbose >/dev/null 2>"$tmp/err"
+grep -q "\[info\]" "$tmp/err" || { echo "FAIL: --verbose shows no library log"; fail=1; }
+# the fixture was trained on 2048 positions (its GGUF says so)
+"$exe" ask $text -p hi -n 1 -t 1 -c 4096 >/dev/null 2>"$tmp/err" || { echo "FAIL: -c 4096 refused"; fail=1; }
+grep -q "warning: -c 4096 is above the 2048 positions" "$tmp/err" || { echo "FAIL: no warning for -c above training"; cat "$tmp/err"; fail=1; }
+cores=$(getconf _NPROCESSORS_ONLN)
+"$exe" ask $text -p hi -n 1 -t $((cores + 1)) >/dev/null 2>"$tmp/err" || { echo "FAIL: -t cores+1 refused"; fail=1; }
+grep -q "warning: -t $((cores + 1)) is above the $cores CPU cores" "$tmp/err" || { echo "FAIL: no warning for -t"; cat "$tmp/err"; fail=1; }
+"$exe" ask $text -p hi -n 1 -t 1 -c 2048 >/dev/null 2>"$tmp/err"
+[ -s "$tmp/err" ] && { echo "FAIL: a warning without cause"; cat "$tmp/err"; fail=1; }
+# no system-prompt support in the library: refused with a message that says so
+want="no system prompt support"; short ask $text -p hi -sys "Be brief."
+
 exit $fail
