@@ -86,6 +86,13 @@ done
     || { echo "FAIL: frames --sheet --help"; fail=1; }
 "$exe" ask --help | grep -q -- "--n-predict" || { echo "FAIL: ask --help lacks --n-predict"; fail=1; }
 
+# --- sampler values are checked before any video is decoded (item 14) ------------
+# (a clip that cannot be opened: had the video come first, the message would name it)
+for case in "--top-p 2" "--temp -0.5" "--repeat-penalty 0" "--min-p 1.5" "--top-k -1"; do
+    eval "set -- $case"
+    want="$1"; short ask $pair -p hi --video "$tmp/missing.mp4" "$@"
+done
+
 # --- llama.cpp spellings, -f, -v, warnings (issue 12 item 19) ---------------------
 "$exe" ask $text -p "Describe it." -n 5 -t 1 --print-ids 2>/dev/null | tail -n 1 >"$tmp/want"
 "$exe" ask --model "$m/tiny-smolvlm2-main-text-F32.gguf" --prompt "Describe it." --n-predict 5 --threads 1 \
