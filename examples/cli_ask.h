@@ -68,7 +68,14 @@ int cli_push_media(vllm_session *s, cli_ask_options *o, cli_run_report *r);
 int cli_answer_question(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt,
                         cli_run_report *r);
 
-/* cli_stdin_frames.c: push --frames-from-stdin frames until end of input. */
+/* cli_stdin_frames.c: the WxH:FMT of --frames-from-stdin (checked while
+ * parsing; -1 after a message), and pushing frames until end of input. */
+typedef struct cli_stdin_format {
+    int32_t width, height;
+    vllm_pixel_format format;
+    size_t frame_bytes;
+} cli_stdin_format;
+int cli_stdin_format_parse(const char *cmd, const char *spec, cli_stdin_format *f);
 int cli_push_stdin_frames(vllm_session *s, const cli_ask_options *o);
 
 /* cli_report.c: the --json object (one line; the text as valid UTF-8, the

@@ -213,6 +213,8 @@ static int check(cli_ask_options *o, int interactive)
     if ((o->video || o->n_images || o->stdin_frames) && !o->mp.mmproj_path)
         return cli_usage_error(cmd, "%s needs the vision projector: add --mmproj MMPROJ.gguf",
                                o->video ? "--video" : o->n_images ? "--image" : "--frames-from-stdin");
+    cli_stdin_format sf;
+    if (o->stdin_frames && cli_stdin_format_parse(cmd, o->stdin_frames, &sf)) return cli_usage_hint(cmd);
     if (o->vp.end > 0 && o->vp.end <= o->vp.start)
         return cli_usage_error(cmd, "--end %g is not after --start %g (leave --end out to read to the end)", o->vp.end,
                                o->vp.start);

@@ -91,6 +91,21 @@ $exe ask $text -p hi -n 24 --temp 1.5 -t 1 --seed "${r1%% *}" --json >"$tmp/j3" 
 $exe ask $text -p hi -n 4 --temp 1.5 -t 1 --stats >/dev/null 2>"$tmp/err"
 grep -q "seed [0-9]* (from the clock" "$tmp/err" || { echo "FAIL: --stats does not print the seed"; cat "$tmp/err"; fail=1; }
 
+# --frames-from-stdin edges (item 17): 1x1 frames work, a trailing partial
+# frame is reported with its byte count, empty input fails saying so
+head -c 6 /dev/zero | $exe ask $pair --frames-from-stdin 1x1:rgb24 -p hi -n 1 -t 1 --json >"$tmp/j" 2>"$tmp/err" \
+    || { echo "FAIL: 1x1:rgb24 refused"; cat "$tmp/err"; fail=1; }
+grep -q '"frames_seen":2' "$tmp/j" || { echo "FAIL: 1x1:rgb24 frames"; cat "$tmp/j"; fail=1; }
+head -c 40 /dev/zero | $exe ask $pair --frames-from-stdin 3x3:yuv420p -p hi -n 1 -t 1 --json >"$tmp/j" 2>"$tmp/err" \
+    || { echo "FAIL: 3x3:yuv420p with a partial frame"; cat "$tmp/err"; fail=1; }
+grep -q '"frames_seen":2' "$tmp/j" && grep -q "6 of 17 bytes" "$tmp/err" \
+    || { echo "FAIL: the trailing 6 bytes (2 frames of 17 bytes, then 6) are not reported"; cat "$tmp/err"; fail=1; }
+$exe ask $pair --frames-from-stdin 64x48:rgb24 -p hi -n 1 -t 1 </dev/null >"$tmp/out" 2>"$tmp/err" \
+    && { echo "FAIL: no frames on stdin accepted"; fail=1; }
+grep -q "no frames" "$tmp/err" || { echo "FAIL: empty stdin does not say 'no frames'"; cat "$tmp/err"; fail=1; }
+$exe ask $pair --frames-from-stdin 0x48:rgb24 -p hi </dev/null >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] \
+    && grep -q "width: 0 is out of range" "$tmp/err" || { echo "FAIL: 0x48 message"; cat "$tmp/err"; fail=1; }
+
 $exe ask $pair --video /nonexistent.mp4 -p x >/dev/null 2>"$tmp/err" && { echo "FAIL: missing video accepted"; fail=1; }
 grep -q "nonexistent.mp4" "$tmp/err" || { echo "FAIL: message does not name the file"; cat "$tmp/err"; fail=1; }
 $exe ask -m "$m/tiny-smolvlm2-main-text-F32.gguf" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
