@@ -75,6 +75,10 @@ want="is a directory"; short ask $pair -p hi --image "$VIDEOLLM_TEST_DATA/media"
 want="unexpected argument 'extra'"; short tokenize $text -p hi extra
 want="unknown option '--bogus'"; short frames --video "$clip" --bogus
 want="unexpected argument 'b.gguf'"; short info a.gguf b.gguf
+# an empty time range is named as such, not printed as [9.99, 5) (item 15)
+want="--end 5 is not after --start 9.99"; short ask $pair -p hi --video "$clip" --start 9.99 --end 5
+want="--end 5 is not after --start 9.99"; short frames --video "$clip" --start 9.99 --end 5
+want="--end 5 is not after --start 9.99"; short frames --video "$clip" --sheet "$tmp/s.png" --start 9.99 --end 5
 # --help: stdout, exit 0, for every subcommand; `videollm help CMD` is the same text
 for cmd in ask chat frames info tokenize; do
     "$exe" $cmd --help >"$tmp/out" 2>"$tmp/err"; rc=$?

@@ -106,6 +106,29 @@ grep -q "no frames" "$tmp/err" || { echo "FAIL: empty stdin does not say 'no fra
 $exe ask $pair --frames-from-stdin 0x48:rgb24 -p hi </dev/null >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] \
     && grep -q "width: 0 is out of range" "$tmp/err" || { echo "FAIL: 0x48 message"; cat "$tmp/err"; fail=1; }
 
+# files are replaced atomically (item 1): a failed write (a file size limit)
+# leaves the old file byte-identical and no stray file; a FIFO is refused,
+# not opened (which blocked) and not replaced
+$exe ask $text -p hi -n 1 -t 1 --dump-logits "$tmp/logits.bin" >/dev/null 2>"$tmp/err" \
+    || { echo "FAIL: --dump-logits"; cat "$tmp/err"; fail=1; }
+printf 'old snapshot\n' >"$tmp/keep.bin"
+cp "$tmp/keep.bin" "$tmp/keep.orig"
+(trap '' XFSZ; ulimit -f 4; exec $exe ask $text -p hi -n 1 -t 1 --dump-logits "$tmp/keep.bin") >/dev/null 2>"$tmp/err" \
+    && { echo "FAIL: --dump-logits over the size limit succeeded"; fail=1; }
+cmp -s "$tmp/keep.bin" "$tmp/keep.orig" || { echo "FAIL: a failed --dump-logits changed the old file"; fail=1; }
+ls "$tmp" | grep -q "keep.bin." && { echo "FAIL: a stray file after a failed write"; ls "$tmp"; fail=1; }
+mkfifo "$tmp/fifo"
+timeout 20 $exe ask $text -p hi -n 1 -t 1 --dump-logits "$tmp/fifo" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ -p "$tmp/fifo" ] && grep -q "not a regular file" "$tmp/err" \
+    || { echo "FAIL: --dump-logits to a FIFO: exit $rc"; cat "$tmp/err"; fail=1; }
+$exe frames --video "$VIDEOLLM_TEST_DATA/media/test-3.mp4" --sheet "$tmp/sheet.png" >/dev/null 2>&1 \
+    || { echo "FAIL: --sheet"; fail=1; }
+cp "$tmp/sheet.png" "$tmp/sheet.orig"
+(trap '' XFSZ; ulimit -f 4; exec $exe frames --video "$VIDEOLLM_TEST_DATA/media/test-3.mp4" --sheet "$tmp/sheet.png" --cols 2) \
+    >/dev/null 2>&1 && { echo "FAIL: --sheet over the size limit succeeded"; fail=1; }
+cmp -s "$tmp/sheet.png" "$tmp/sheet.orig" || { echo "FAIL: a failed --sheet changed the old file"; fail=1; }
+ls "$tmp" | grep -q "sheet.png." && { echo "FAIL: a stray file after a failed --sheet"; ls "$tmp"; fail=1; }
+
 $exe ask $pair --video /nonexistent.mp4 -p x >/dev/null 2>"$tmp/err" && { echo "FAIL: missing video accepted"; fail=1; }
 grep -q "nonexistent.mp4" "$tmp/err" || { echo "FAIL: message does not name the file"; cat "$tmp/err"; fail=1; }
 $exe ask -m "$m/tiny-smolvlm2-main-text-F32.gguf" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
