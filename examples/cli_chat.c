@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +24,21 @@
 #include "cli.h"
 #include "cli_ask.h"
 
-static volatile sig_atomic_t answering;      /* 1 while a question is being answered */
-static volatile sig_atomic_t prompt_interrupts; /* Ctrl-C presses since the last line */
+/* Lock-free atomics: safe in a signal handler and between threads (a
+ * signal may be handled on any thread that does not block it). */
+static atomic_int answering;         /* 1 while a question is being answered */
+static atomic_int prompt_interrupts; /* Ctrl-C presses at the prompt since the last line */
 static int cancel_pipe[2] = {-1, -1};
 
 static void on_sigint(int sig)
 {
     (void)sig;
     const int saved = errno;
-    if (answering) {
+    if (atomic_load(&answering)) {
         const char one = 1;
         if (write(cancel_pipe[1], &one, 1) < 0) {} /* a full pipe already holds a cancel */
     } else {
-        prompt_interrupts++;
+        atomic_fetch_add(&prompt_interrupts, 1);
     }
     errno = saved;
 }
@@ -49,7 +52,7 @@ static void *cancel_watcher(void *arg)
         const ssize_t n = read(cancel_pipe[0], &c, 1);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0 || c == 0) return NULL;
-        if (answering) vllm_session_cancel(s);
+        if (atomic_load(&answering)) vllm_session_cancel(s);
     }
 }
 
@@ -58,7 +61,7 @@ static void *cancel_watcher(void *arg)
 static char *read_question(int tty)
 {
     for (;;) {
-        const sig_atomic_t before = prompt_interrupts;
+        const int before = atomic_load(&prompt_interrupts);
         char *line = NULL;
         if (tty) {
             line = readline("> ");
@@ -72,14 +75,14 @@ static char *read_question(int tty)
                 if (errno == EINTR) clearerr(stdin);
             }
         }
-        if (prompt_interrupts != before) { /* Ctrl-C at the prompt */
+        if (atomic_load(&prompt_interrupts) != before) { /* Ctrl-C at the prompt */
             free(line);
-            if (prompt_interrupts >= 2) return NULL;
+            if (atomic_load(&prompt_interrupts) >= 2) return NULL;
             fprintf(stderr, "\n(Ctrl-C again or Ctrl-D to quit)\n");
             continue;
         }
         if (!line) return NULL;
-        prompt_interrupts = 0;
+        atomic_store(&prompt_interrupts, 0);
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0]) {
             free(line);
@@ -102,9 +105,9 @@ static int chat_loop(vllm_model *model, vllm_session *s, cli_ask_options *o, cli
         first = NULL;
         if (!q) break;
         r->question++;
-        answering = 1;
+        atomic_store(&answering, 1);
         const int rc = cli_answer_question(model, s, o, q, r);
-        answering = 0;
+        atomic_store(&answering, 0);
         free(line);
         if (rc == 1) failures++; /* reported; the chat goes on */
     }
@@ -125,6 +128,13 @@ int cli_chat(int argc, char **argv)
     vllm_session *s = NULL;
     pthread_t watcher;
     int rc = 1, watching = 0;
+    /* Threads started from here on (the library's workers, the watcher)
+     * block SIGINT, so Ctrl-C is handled on this thread and interrupts its
+     * read at the prompt. */
+    sigset_t sigint, old_mask;
+    sigemptyset(&sigint);
+    sigaddset(&sigint, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigint, &old_mask);
     if (cli_open(&o, &model, &s, &r) || cli_push_media(s, &o, &r)) goto done;
     if (o.show_stats) cli_report_media(stderr, &r);
     if (pipe(cancel_pipe) != 0 || pthread_create(&watcher, NULL, cancel_watcher, s) != 0) {
@@ -137,9 +147,11 @@ int cli_chat(int argc, char **argv)
     sa.sa_handler = on_sigint; /* no SA_RESTART: a read at the prompt returns */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     rc = chat_loop(model, s, &o, &r);
     signal(SIGINT, SIG_DFL);
 done:
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (watching) {
         const char stop = 0;
         if (write(cancel_pipe[1], &stop, 1) != 1) {}
