@@ -100,13 +100,13 @@ int cli_frames(int argc, char **argv)
     else return cli_usage_error("frames", "--policy: unknown policy '%s'", policy);
     if (s.policy != VL_SAMPLE_FPS && !max_set) s.max_frames = 0;
     if (out && mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "frames: cannot create %s\n", out);
+        fprintf(stderr, "videollm frames: cannot create %s: %s\n", out, strerror(errno));
         return 1;
     }
     vl_video *v = NULL;
     vllm_status st = vl_video_open(video, &v);
     if (st != VLLM_OK) {
-        fprintf(stderr, "frames: %s\n", vl_error_message());
+        fprintf(stderr, "videollm frames: %s\n", vl_error_message());
         return 1;
     }
     const vl_video_info *in = vl_video_get_info(v);
@@ -124,7 +124,7 @@ int cli_frames(int argc, char **argv)
                 char path[4096];
                 snprintf(path, sizeof path, "%s/frame_%05lld.png", out, (long long)n);
                 if (cli_write_png(path, f.rgb, f.width, f.height, f.stride) != 0) {
-                    fprintf(stderr, "frames: cannot write %s\n", path);
+                    fprintf(stderr, "videollm frames: cannot write %s\n", path);
                     rc = 1;
                     break;
                 }
@@ -133,7 +133,7 @@ int cli_frames(int argc, char **argv)
         }
     }
     if (vllm_is_error(st)) {
-        fprintf(stderr, "frames: %s\n", vl_error_message());
+        fprintf(stderr, "videollm frames: %s\n", vl_error_message());
         rc = 1;
     }
     vl_video_close(v);

@@ -44,7 +44,7 @@ int cli_tokenize(int argc, char **argv)
     if (file) {
         owned = cli_read_file(file, &len);
         if (!owned) {
-            fprintf(stderr, "videollm: cannot read %s\n", file);
+            fprintf(stderr, "videollm tokenize: cannot read %s\n", file);
             return 1;
         }
         text = owned;
@@ -57,7 +57,7 @@ int cli_tokenize(int argc, char **argv)
     vllm_model *model = NULL;
     vllm_status st = vllm_model_load(model_path, &mp, &model);
     if (vllm_is_error(st)) {
-        fprintf(stderr, "videollm: %s\n", vllm_last_error());
+        fprintf(stderr, "videollm tokenize: %s\n", vllm_last_error());
         free(owned);
         return 1;
     }
@@ -66,7 +66,7 @@ int cli_tokenize(int argc, char **argv)
     int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
     if (ids && (st == VLLM_OK || st == VLLM_ERR_BUFFER_TOO_SMALL)) st = vllm_tokenize(model, text, len, flags, ids, n, &n);
     if (vllm_is_error(st) || !ids) {
-        fprintf(stderr, "videollm: %s\n", ids ? vllm_last_error() : "out of memory");
+        fprintf(stderr, "videollm tokenize: %s\n", ids ? vllm_last_error() : "out of memory");
     } else {
         for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
         printf("\n");
