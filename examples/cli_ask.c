@@ -1,137 +1,24 @@
-/* videollm ask  -m MODEL.gguf [media] -p TEXT [options]   one question, answer streamed
- * videollm chat -m MODEL.gguf [media] [options]           questions read line by line
+/* videollm ask -m MODEL.gguf [media] (-p TEXT | -f FILE) [options]: one
+ * question, the answer streamed. The pieces `chat` shares (opening the
+ * model and session, pushing the media, answering one question) live here
+ * too; the interactive loop is cli_chat.c.
  *
  * Media (with --mmproj): --video FILE|URL, --image FILE (repeatable), or
  * --frames-from-stdin WxH:FMT (raw frames, e.g. from a camera pipeline). */
-#define VLLM_EXPERIMENTAL
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "vllm/videollm.h"
+#include "cli_ask.h"
 
-static void usage(const char *cmd)
+double cli_now(void)
 {
-    fprintf(stderr,
-            "usage: videollm %s -m MODEL.gguf [--mmproj MMPROJ.gguf (--video F | --image F | --frames-from-stdin WxH:FMT)]%s [options]\n"
-            "  --mmproj FILE        vision projector GGUF (needed for media)\n"
-            "  --video FILE|URL     video to ask about (sampled with the model's rule)\n"
-            "  --image FILE         still image to ask about (repeatable)\n"
-            "  --frames-from-stdin WxH:FMT   raw frames on stdin (FMT rgb24|rgba|bgra|nv12|yuv420p),\n"
-            "                       one every 1/--fps seconds (default 1 fps)\n"
-            "  --fps F, --max-frames N, --n-frames N (uniform), --start S, --end E\n"
-            "  --vision f32|ggml|bf16|auto   vision encoder precision (default auto)\n"
-            "  --llamacpp-compat    lay out still images exactly as llama.cpp's libmtmd\n"
-            "  --dedup [T]          skip sampled frames nearly identical to the last kept one\n"
-            "                       (T: mean 32x32 luma change, fraction of full scale; default 0.02)\n"
-            "  --prune-rate Q       drop fraction Q of each frame's visual tokens, keeping the most\n"
-            "                       changed since the previous kept frame (first frame whole)\n"
-            "  --merge              merge dropped tokens into their most similar kept token\n"
-            "  --video-max-tokens N fit the video's visual tokens into N (fewer frames, then pruning)\n"
-            "  --fast               the recommended compression preset (dedup + pruning)\n"
-            "  --stats              print timing and memory statistics to stderr\n"
-            "  --json               print one JSON object (answer, token ids, statistics) instead\n"
-            "  -n N                 generate at most N tokens (default 256)\n"
-            "  --temp T             temperature (default 0 = greedy)\n"
-            "  --seed S             sampling seed (default 0)\n"
-            "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, --repeat-last-n N\n"
-            "  --stop STR           stop when STR is generated (repeatable)\n"
-            "  --raw                no chat template: the prompt is used verbatim\n"
-            "  -t N, --threads N    threads (default: all CPUs)\n"
-            "  -c N                 context size (default: min(train, 4096))\n"
-            "  --kv-type f32|f16|q8_0|q4_0  KV cache storage (default f32; --kv-f16 = f16)\n"
-            "  --print-ids          print the generated token ids after the text\n"
-            "  --dump-logits FILE   write the float32 logits after the prompt (vocabulary order)\n",
-            cmd, strcmp(cmd, "ask") ? "" : " -p TEXT");
-}
-
-typedef struct options {
-    const char *model_path, *prompt, *dump_logits, *video, *stdin_frames;
-    const char *stops[16], *images[16];
-    int print_ids, n_images, show_stats, fast, json;
-    vllm_model_params mp;
-    vllm_video_params vp;
-    vllm_generate_params gp;
-    vllm_session_params sp;
-} options;
-
-/* Returns 0 when the arguments are usable. */
-static int parse(int argc, char **argv, options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->mp = vllm_model_default_params();
-    o->vp = vllm_video_default_params();
-    o->gp = vllm_generate_default_params();
-    o->sp = vllm_session_default_params();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-m") && v) o->model_path = argv[++i];
-        else if (!strcmp(a, "-p") && v) o->prompt = argv[++i];
-        else if (!strcmp(a, "-n") && v) o->gp.max_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--temp") && v) o->gp.temperature = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--seed") && v) o->gp.seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--top-k") && v) o->gp.top_k = atoi(argv[++i]);
-        else if (!strcmp(a, "--top-p") && v) o->gp.top_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--min-p") && v) o->gp.min_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--repeat-penalty") && v) o->gp.repeat_penalty = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--repeat-last-n") && v) o->gp.repeat_last_n = atoi(argv[++i]);
-        else if (!strcmp(a, "--stop") && v && o->gp.n_stop_strings < 16) o->stops[o->gp.n_stop_strings++] = argv[++i];
-        else if (!strcmp(a, "--raw")) o->gp.raw = 1;
-        else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && v) o->sp.n_threads = atoi(argv[++i]);
-        else if (!strcmp(a, "-c") && v) o->sp.n_ctx = atoi(argv[++i]);
-        else if (!strcmp(a, "--kv-f16")) o->sp.kv_type = VLLM_KV_F16;
-        else if (!strcmp(a, "--kv-type") && v) {
-            const char *t = argv[++i];
-            o->sp.kv_type = !strcmp(t, "f32") ? VLLM_KV_F32 : !strcmp(t, "f16") ? VLLM_KV_F16
-                          : !strcmp(t, "q8_0") ? VLLM_KV_Q8_0 : !strcmp(t, "q4_0") ? VLLM_KV_Q4_0 : (vllm_kv_type)-1;
-        }
-        else if (!strcmp(a, "--print-ids")) o->print_ids = 1;
-        else if (!strcmp(a, "--dump-logits") && v) o->dump_logits = argv[++i];
-        else if (!strcmp(a, "--mmproj") && v) o->mp.mmproj_path = argv[++i];
-        else if (!strcmp(a, "--video") && v) o->video = argv[++i];
-        else if (!strcmp(a, "--image") && v && o->n_images < 16) o->images[o->n_images++] = argv[++i];
-        else if (!strcmp(a, "--frames-from-stdin") && v) o->stdin_frames = argv[++i];
-        else if (!strcmp(a, "--fps") && v) o->vp.fps = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--max-frames") && v) o->vp.max_frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--n-frames") && v) o->vp.n_frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--start") && v) o->vp.start = atof(argv[++i]);
-        else if (!strcmp(a, "--end") && v) o->vp.end = atof(argv[++i]);
-        else if (!strcmp(a, "--llamacpp-compat")) o->mp.llamacpp_compat = 1;
-        else if (!strcmp(a, "--stats")) o->show_stats = 1;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--dedup")) {
-            /* the threshold is optional: take the next argument only if it is a number */
-            char *end = NULL;
-            double t = v ? strtod(v, &end) : 0;
-            if (v && end && end != v && !*end) o->vp.dedup_threshold = (float)t, i++;
-            else o->vp.dedup_threshold = 0.02f;
-        } else if (!strcmp(a, "--prune-rate") && v) o->vp.prune_rate = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--merge")) o->vp.prune_merge = 1;
-        else if (!strcmp(a, "--video-max-tokens") && v) o->vp.max_visual_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--fast")) o->fast = 1;
-        else if (!strcmp(a, "--vision") && v) {
-            const char *m = argv[++i];
-            o->mp.vision_precision = !strcmp(m, "f32") ? VLLM_VISION_F32 : !strcmp(m, "ggml") ? VLLM_VISION_GGML
-                                   : !strcmp(m, "bf16") ? VLLM_VISION_BF16 : !strcmp(m, "auto") ? VLLM_VISION_AUTO : -1;
-        } else {
-            return 1;
-        }
-    }
-    if (!o->model_path) return 1;
-    o->gp.stop_strings = o->gp.n_stop_strings ? o->stops : NULL;
-    if (o->fast) { /* the preset first, explicit flags win where given */
-        vllm_video_params f = vllm_video_default_params();
-        vllm_session_params s = vllm_session_default_params();
-        vllm_compression_preset("fast", &s, &f);
-        if (o->vp.dedup_threshold == 0) o->vp.dedup_threshold = f.dedup_threshold;
-        if (o->vp.prune_rate == 0) o->vp.prune_rate = f.prune_rate;
-        if (o->sp.dedup_threshold == 0) o->sp.dedup_threshold = s.dedup_threshold;
-        if (o->sp.prune_rate == 0) o->sp.prune_rate = s.prune_rate;
-    }
-    return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- progress bar (only when stderr is a terminal) ----------------------- */
@@ -147,95 +34,79 @@ static int show_progress(void *user, const char *stage, float fraction)
     return 0;
 }
 
-/* ---- media ------------------------------------------------------------------ */
+/* ---- model, session, media ---------------------------------------------------- */
 
-static int parse_stdin_format(const char *spec, int *w, int *h, vllm_pixel_format *fmt, size_t *bytes)
+static void log_line(void *user, vllm_log_level level, const char *message)
 {
-    char name[16];
-    if (sscanf(spec, "%dx%d:%15s", w, h, name) != 3 || *w < 2 || *h < 2 || *w > 16384 || *h > 16384) return 1;
-    const size_t px = (size_t)*w * (size_t)*h;
-    if (!strcmp(name, "rgb24")) *fmt = VLLM_PIXFMT_RGB24, *bytes = px * 3;
-    else if (!strcmp(name, "rgba")) *fmt = VLLM_PIXFMT_RGBA, *bytes = px * 4;
-    else if (!strcmp(name, "bgra")) *fmt = VLLM_PIXFMT_BGRA, *bytes = px * 4;
-    else if (!strcmp(name, "nv12")) *fmt = VLLM_PIXFMT_NV12, *bytes = px + 2 * (size_t)((*w + 1) / 2) * ((*h + 1) / 2);
-    else if (!strcmp(name, "yuv420p")) *fmt = VLLM_PIXFMT_YUV420P, *bytes = px + 2 * (size_t)((*w + 1) / 2) * ((*h + 1) / 2);
-    else return 1;
-    return 0;
+    (void)user;
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "videollm: [%s] %s\n", names[level >= 0 && level <= VLLM_LOG_DEBUG ? level : 0], message);
 }
 
-/* Frames are read until end of input; each is pushed as it arrives. */
-static int push_stdin_frames(vllm_session *s, const options *o)
+/* Settings that work but are probably not what the user meant. */
+static void warn_settings(const cli_ask_options *o, const vllm_model *model)
 {
-    int w, h;
-    vllm_pixel_format fmt;
-    size_t bytes;
-    if (parse_stdin_format(o->stdin_frames, &w, &h, &fmt, &bytes)) {
-        fprintf(stderr, "videollm: --frames-from-stdin wants WxH:FMT (FMT rgb24|rgba|bgra|nv12|yuv420p), got '%s'\n",
-                o->stdin_frames);
+    vllm_model_info info = {.struct_size = sizeof info};
+    if (!vllm_is_error(vllm_model_get_info(model, &info)) && o->sp.n_ctx > info.n_ctx_train && info.n_ctx_train > 0)
+        fprintf(stderr, "videollm %s: warning: -c %d is above the %d positions the model was trained on; "
+                        "answers past them may degrade\n", o->cmd, o->sp.n_ctx, info.n_ctx_train);
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && o->sp.n_threads > cores)
+        fprintf(stderr, "videollm %s: warning: -t %d is above the %ld CPU cores; extra threads only wait\n", o->cmd,
+                o->sp.n_threads, cores);
+}
+
+int cli_open(cli_ask_options *o, vllm_model **model, vllm_session **s, cli_run_report *r)
+{
+    if (o->verbose) vllm_set_log_callback(log_line, NULL, VLLM_LOG_DEBUG);
+    if (o->gp.temperature > 0 && !o->seed_given) {
+        /* sampling without --seed: a different answer each run, and the
+         * seed is reported so a run can be repeated */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        o->gp.seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32);
+    }
+    const double t0 = cli_now();
+    if (vllm_is_error(vllm_model_load(o->model_path, &o->mp, model))) {
+        fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_last_error());
         return 1;
     }
-    uint8_t *buf = malloc(bytes);
-    if (!buf) return 1;
-    const double fps = o->vp.fps > 0 ? o->vp.fps : 1.0;
-    int rc = 0;
-    for (long i = 0; fread(buf, 1, bytes, stdin) == bytes; i++) {
-        vllm_frame f = {.struct_size = sizeof f, .format = fmt, .width = w, .height = h, .pts = (double)i / fps};
-        const int cw = (w + 1) / 2, ch = (h + 1) / 2;
-        f.planes[0] = buf;
-        switch (fmt) {
-        case VLLM_PIXFMT_RGB24: f.strides[0] = w * 3; break;
-        case VLLM_PIXFMT_RGBA: case VLLM_PIXFMT_BGRA: f.strides[0] = w * 4; break;
-        case VLLM_PIXFMT_NV12:
-            f.strides[0] = w, f.planes[1] = buf + (size_t)w * h, f.strides[1] = 2 * cw;
-            break;
-        case VLLM_PIXFMT_YUV420P:
-            f.strides[0] = w, f.planes[1] = buf + (size_t)w * h, f.strides[1] = cw;
-            f.planes[2] = f.planes[1] + (size_t)cw * ch, f.strides[2] = cw;
-            break;
-        }
-        if (vllm_is_error(vllm_session_push_frame(s, &f))) {
-            fprintf(stderr, "videollm: frame %ld: %s\n", i, vllm_session_last_error(s));
-            rc = 1;
-            break;
-        }
-        if (isatty(2)) fprintf(stderr, "\rframes %ld", i + 1);
+    warn_settings(o, *model);
+    if (vllm_is_error(vllm_session_create(*model, &o->sp, s))) {
+        fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_last_error());
+        return 1;
     }
-    if (isatty(2)) fputc('\n', stderr);
-    free(buf);
-    return rc;
+    r->load_s = cli_now() - t0;
+    r->media.struct_size = sizeof r->media;
+    vllm_session_get_stats(*s, &r->media);
+    return 0;
 }
 
-static int push_media(vllm_session *s, options *o)
+int cli_push_media(vllm_session *s, cli_ask_options *o, cli_run_report *r)
 {
-    for (int i = 0; i < o->n_images; i++)
+    int rc = 0;
+    for (int i = 0; i < o->n_images && !rc; i++)
         if (vllm_is_error(vllm_session_push_image(s, o->images[i]))) {
-            fprintf(stderr, "videollm: %s\n", vllm_session_last_error(s));
-            return 1;
+            fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
+            rc = 1;
         }
-    if (o->video) {
+    if (!rc && o->video) {
         if (isatty(2) && !o->json) o->vp.progress = show_progress;
         if (vllm_is_error(vllm_session_push_video(s, o->video, &o->vp))) {
-            fprintf(stderr, "videollm: %s\n", vllm_session_last_error(s));
-            return 1;
+            fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
+            rc = 1;
         }
     }
-    if (o->stdin_frames) return push_stdin_frames(s, o);
-    return 0;
+    if (!rc && o->stdin_frames) rc = cli_push_stdin_frames(s, o);
+    vllm_session_get_stats(s, &r->media);
+    return rc;
 }
 
 /* ---- one answer -------------------------------------------------------------- */
 
-typedef struct answer {
-    int32_t *ids;
-    size_t n, cap;
-    char *text;
-    size_t len, text_cap;
-    int echo;
-} answer;
-
 static int on_token(void *user, int32_t token, const char *piece, size_t len)
 {
-    answer *a = user;
+    cli_answer *a = user;
     if (a->echo) {
         fwrite(piece, 1, len, stdout);
         fflush(stdout);
@@ -262,142 +133,74 @@ static int on_token(void *user, int32_t token, const char *piece, size_t len)
     return 0;
 }
 
-static void json_string(FILE *f, const char *s, size_t n)
+static int dump_logits(const vllm_model *model, vllm_session *s, const char *path)
 {
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
+    vllm_model_info info = {.struct_size = sizeof info};
+    vllm_model_get_info(model, &info);
+    const float *lg = vllm_session_logits(s);
+    if (lg && !cli_write_file(path, lg, (size_t)info.n_vocab * sizeof *lg)) return 0;
+    if (!lg) fprintf(stderr, "videollm: --dump-logits: no logits after the prompt\n");
+    return 1;
 }
 
-static void print_stats(FILE *f, const vllm_session_stats *st, int as_json)
+int cli_answer_question(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt, cli_run_report *r)
 {
-    const double ms_frame = st->n_frames_encoded ? 1000.0 * st->encode_seconds / (double)st->n_frames_encoded : 0.0;
-    const double tps = st->generate_seconds > 0 ? (double)st->n_generated_tokens / st->generate_seconds : 0.0;
-    if (as_json) {
-        fprintf(f,
-                "{\"frames_seen\":%lld,\"frames_encoded\":%lld,\"frames_deduped\":%lld,\"frames_dropped\":%lld,"
-                "\"visual_tokens\":%lld,\"tokens_pruned\":%lld,\"n_past\":%d,\"n_ctx\":%d,\"decode_s\":%.4f,"
-                "\"encode_s\":%.4f,\"encode_ms_per_frame\":%.2f,\"media_prefill_s\":%.4f,\"prompt_tokens\":%lld,"
-                "\"prompt_s\":%.4f,\"generated_tokens\":%lld,\"generate_s\":%.4f,\"tokens_per_s\":%.2f,"
-                "\"first_token_s\":%.4f,\"peak_rss_bytes\":%lld}",
-                (long long)st->n_frames_seen, (long long)st->n_frames_encoded, (long long)st->n_frames_deduped,
-                (long long)st->n_frames_dropped, (long long)st->n_visual_tokens, (long long)st->n_tokens_pruned,
-                st->n_past, st->n_ctx, st->decode_seconds, st->encode_seconds, ms_frame, st->media_prefill_seconds,
-                (long long)st->n_prompt_tokens, st->prompt_seconds, (long long)st->n_generated_tokens,
-                st->generate_seconds, tps, st->first_token_seconds, (long long)st->peak_rss_bytes);
-        return;
-    }
-    fprintf(f,
-            "videollm: frames: %lld seen, %lld encoded, %lld deduped, %lld dropped; visual tokens %lld (%lld pruned); context %d of %d\n"
-            "videollm: decode %.3f s, encode %.3f s (%.1f ms/frame), media prefill %.3f s\n"
-            "videollm: text prompt %lld tokens in %.3f s; generated %lld tokens in %.3f s (%.1f tok/s)\n"
-            "videollm: time to first token %.3f s after the question; peak RSS %.1f MiB\n",
-            (long long)st->n_frames_seen, (long long)st->n_frames_encoded, (long long)st->n_frames_deduped,
-            (long long)st->n_frames_dropped, (long long)st->n_visual_tokens, (long long)st->n_tokens_pruned, st->n_past,
-            st->n_ctx, st->decode_seconds, st->encode_seconds, ms_frame, st->media_prefill_seconds,
-            (long long)st->n_prompt_tokens, st->prompt_seconds, (long long)st->n_generated_tokens, st->generate_seconds,
-            tps, st->first_token_seconds, (double)st->peak_rss_bytes / 1048576.0);
-}
-
-static int ask_one(vllm_model *model, vllm_session *s, options *o, const char *prompt)
-{
-    answer a = {.echo = !o->json};
+    cli_answer a = {.echo = !o->json};
     o->gp.on_token = on_token;
     o->gp.user_data = &a;
+    r->before.struct_size = r->after.struct_size = sizeof r->before;
+    vllm_session_get_stats(s, &r->before);
+    const double t0 = cli_now();
     int rc = 1;
-    if (vllm_is_error(vllm_session_query(s, prompt, &o->gp))) {
-        fprintf(stderr, "videollm: %s\n", vllm_session_last_error(s));
+    vllm_status st = vllm_session_query(s, prompt, &o->gp);
+    if (!vllm_is_error(st) && o->dump_logits && dump_logits(model, s, o->dump_logits)) goto out;
+    if (!vllm_is_error(st))
+        while ((st = vllm_session_next_token(s, NULL, NULL, NULL)) == VLLM_OK) {}
+    r->answer_s = cli_now() - t0;
+    vllm_session_get_stats(s, &r->after);
+    if (a.echo && a.len) fputc('\n', stdout);
+    if (st == VLLM_ERR_CANCELLED) {
+        fprintf(stderr, "videollm %s: answer stopped (cancelled)\n", o->cmd);
+        rc = CLI_ANSWER_CANCELLED;
+    } else if (vllm_is_error(st)) {
+        fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
         goto out;
-    }
-    if (o->dump_logits) {
-        vllm_model_info info = {.struct_size = sizeof info};
-        vllm_model_get_info(model, &info);
-        const float *lg = vllm_session_logits(s);
-        FILE *f = fopen(o->dump_logits, "wb");
-        int ok = f && lg && fwrite(lg, sizeof(float), (size_t)info.n_vocab, f) == (size_t)info.n_vocab;
-        if (f && fclose(f) != 0) ok = 0;
-        if (!ok) {
-            fprintf(stderr, "videollm: cannot write %s\n", o->dump_logits);
-            goto out;
-        }
-    }
-    vllm_status st;
-    while ((st = vllm_session_next_token(s, NULL, NULL, NULL)) == VLLM_OK) {}
-    if (vllm_is_error(st)) {
-        fprintf(stderr, "\nvideollm: %s\n", vllm_session_last_error(s));
-        goto out;
-    }
-    vllm_session_stats stats = {.struct_size = sizeof stats};
-    vllm_session_get_stats(s, &stats);
-    if (o->json) {
-        fputs("{\"answer\":", stdout);
-        json_string(stdout, a.text ? a.text : "", a.len);
-        fputs(",\"tokens\":[", stdout);
-        for (size_t i = 0; i < a.n; i++) printf(i ? ",%d" : "%d", a.ids[i]);
-        fputs("],\"stats\":", stdout);
-        print_stats(stdout, &stats, 1);
-        fputs("}\n", stdout);
     } else {
+        rc = 0;
+    }
+    r->wall_s = cli_now() - r->start;
+    if (o->json) {
+        if (cli_report_json(stdout, &a, o, r)) rc = 1;
+    } else if (o->print_ids) {
+        for (size_t i = 0; i < a.n; i++) printf(i ? " %d" : "%d", a.ids[i]);
         printf("\n");
-        if (o->print_ids) {
-            for (size_t i = 0; i < a.n; i++) printf(i ? " %d" : "%d", a.ids[i]);
-            printf("\n");
-        }
     }
     fflush(stdout);
-    if (o->show_stats) print_stats(stderr, &stats, 0);
-    rc = 0;
+    if (o->show_stats) cli_report_stats(stderr, o, r);
 out:
     free(a.ids);
     free(a.text);
     return rc;
 }
 
-/* ---- the two commands ------------------------------------------------------------ */
+/* ---- ask ------------------------------------------------------------------------ */
 
-static int run(int argc, char **argv, int interactive)
+int cli_ask(int argc, char **argv)
 {
-    const char *cmd = interactive ? "chat" : "ask";
-    options o;
-    if (parse(argc, argv, &o) || (!interactive && !o.prompt) || (interactive && o.stdin_frames)) {
-        usage(cmd);
-        return 2;
+    cli_run_report r = {.start = cli_now(), .chat = 0};
+    cli_ask_options o;
+    const int parsed = cli_ask_parse("ask", argc, argv, &o);
+    if (parsed) {
+        cli_ask_options_free(&o);
+        return parsed == CLI_PARSE_HELP ? 0 : parsed;
     }
     vllm_model *model = NULL;
     vllm_session *s = NULL;
     int rc = 1;
-    if (vllm_is_error(vllm_model_load(o.model_path, &o.mp, &model)) || vllm_is_error(vllm_session_create(model, &o.sp, &s))) {
-        fprintf(stderr, "videollm: %s\n", vllm_last_error());
-        goto done;
-    }
-    if (push_media(s, &o)) goto done;
-    if (!interactive) {
-        rc = ask_one(model, s, &o, o.prompt);
-        goto done;
-    }
-    /* chat: every line is a question; the context (and the media) carries over */
-    char line[8192];
-    if (o.prompt && ask_one(model, s, &o, o.prompt)) goto done;
-    for (;;) {
-        if (isatty(0)) fputs("> ", stderr);
-        if (!fgets(line, sizeof line, stdin)) break;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0]) continue;
-        if (ask_one(model, s, &o, line)) goto done;
-    }
-    rc = 0;
-done:
+    if (!cli_open(&o, &model, &s, &r) && !cli_push_media(s, &o, &r))
+        rc = cli_answer_question(model, s, &o, o.prompt, &r) ? 1 : 0;
     vllm_session_free(s);
     vllm_model_free(model);
+    cli_ask_options_free(&o);
     return rc;
 }
-
-int cli_ask(int argc, char **argv) { return run(argc, argv, 0); }
-
-int cli_chat(int argc, char **argv) { return run(argc, argv, 1); }

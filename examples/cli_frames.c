@@ -38,77 +38,75 @@ int cli_frames(int argc, char **argv)
     const char *video = NULL, *out = NULL, *policy = NULL;
     vl_sampling s = vl_sampling_default();
     int max_set = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
     if (cli_sheet_wanted(argc, argv)) return cli_sheet(argc, argv); /* contact sheet: cli_sheet.c */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!val) {
-            fprintf(stderr, "frames: %s needs a value\n", a);
-            usage(stderr);
-            return 2;
-        }
-        char *end = NULL;
+        if (a[0] != '-') return cli_usage_error("frames", "unexpected argument '%s'", a);
+        static const char *const known[] = {"--video", "--out", "--policy", "--fps", "--max-frames", "--n-frames",
+                                            "--start", "--end", "--size", "--filter"};
+        int is_known = 0;
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= !strcmp(a, known[k]);
+        if (!is_known) return cli_usage_error("frames", "unknown option '%s'", a);
+        if (!val) return cli_usage_error("frames", "%s needs a value", a);
         i++;
+        int bad = 0;
         if (!strcmp(a, "--video")) video = val;
         else if (!strcmp(a, "--out")) out = val;
         else if (!strcmp(a, "--policy")) policy = val;
-        else if (!strcmp(a, "--fps")) s.fps = strtod(val, &end);
-        else if (!strcmp(a, "--max-frames")) { s.max_frames = (int32_t)strtol(val, &end, 10); max_set = 1; }
-        else if (!strcmp(a, "--n-frames")) s.n_frames = (int32_t)strtol(val, &end, 10);
-        else if (!strcmp(a, "--start")) s.start = strtod(val, &end);
-        else if (!strcmp(a, "--end")) s.end = strtod(val, &end);
+        else if (!strcmp(a, "--fps")) bad = cli_parse_double("frames", a, val, 0.001, 1000, &s.fps);
+        else if (!strcmp(a, "--max-frames")) bad = cli_parse_i32("frames", a, val, 0, 1 << 20, &s.max_frames), max_set = 1;
+        else if (!strcmp(a, "--n-frames")) bad = cli_parse_i32("frames", a, val, 0, 1 << 20, &s.n_frames);
+        else if (!strcmp(a, "--start")) bad = cli_parse_double("frames", a, val, 0, 1e9, &s.start);
+        else if (!strcmp(a, "--end")) bad = cli_parse_double("frames", a, val, 0, 1e9, &s.end);
         else if (!strcmp(a, "--size")) {
-            if (sscanf(val, "%dx%d", &s.out_width, &s.out_height) != 2) {
-                fprintf(stderr, "frames: --size wants WxH, got '%s'\n", val);
-                return 2;
-            }
+            char *x = strchr(val, 'x'), w[16];
+            if (!x || x == val || (size_t)(x - val) >= sizeof w)
+                return cli_usage_error("frames", "--size: '%s' is not WxH", val);
+            memcpy(w, val, (size_t)(x - val));
+            w[x - val] = '\0';
+            char wlabel[64], hlabel[64];
+            snprintf(wlabel, sizeof wlabel, "--size %.40s: width", val);
+            snprintf(hlabel, sizeof hlabel, "--size %.40s: height", val);
+            bad = cli_parse_i32("frames", wlabel, w, 1, 16384, &s.out_width) ||
+                  cli_parse_i32("frames", hlabel, x + 1, 1, 16384, &s.out_height);
         } else if (!strcmp(a, "--filter")) {
             static const char *names[] = {"bicubic", "bilinear", "lanczos", "area", "point"};
             int k = -1;
             for (int j = 0; j < 5; j++)
                 if (!strcmp(val, names[j])) k = j;
-            if (k < 0) {
-                fprintf(stderr, "frames: unknown filter '%s'\n", val);
-                return 2;
-            }
+            if (k < 0) return cli_usage_error("frames", "--filter: unknown filter '%s'", val);
             s.scale_filter = k;
         } else {
-            fprintf(stderr, "frames: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
+            return cli_usage_error("frames", "unknown option '%s'", a);
         }
-        if (end && *end) {
-            fprintf(stderr, "frames: %s: '%s' is not a number\n", a, val);
-            return 2;
-        }
+        if (bad) return cli_usage_hint("frames");
     }
-    if (!video) {
-        usage(stderr);
-        return 2;
-    }
+    if (!video) return cli_usage_error("frames", "no video: give --video FILE");
+    if (s.end > 0 && s.end <= s.start)
+        return cli_usage_error("frames", "--end %g is not after --start %g (leave --end out to read to the end)", s.end,
+                               s.start);
     if (!policy) policy = s.n_frames > 0 ? "uniform" : "fps";
     if (!strcmp(policy, "fps")) s.policy = VL_SAMPLE_FPS;
     else if (!strcmp(policy, "uniform")) s.policy = VL_SAMPLE_UNIFORM;
     else if (!strcmp(policy, "ffmpeg")) s.policy = VL_SAMPLE_FFMPEG_FPS;
     else if (!strcmp(policy, "keyframes")) s.policy = VL_SAMPLE_KEYFRAMES;
     else if (!strcmp(policy, "all")) s.policy = VL_SAMPLE_ALL;
-    else {
-        fprintf(stderr, "frames: unknown policy '%s'\n", policy);
-        return 2;
-    }
+    else return cli_usage_error("frames", "--policy: unknown policy '%s'", policy);
     if (s.policy != VL_SAMPLE_FPS && !max_set) s.max_frames = 0;
     if (out && mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "frames: cannot create %s\n", out);
+        fprintf(stderr, "videollm frames: cannot create %s: %s\n", out, strerror(errno));
         return 1;
     }
     vl_video *v = NULL;
     vllm_status st = vl_video_open(video, &v);
     if (st != VLLM_OK) {
-        fprintf(stderr, "frames: %s\n", vl_error_message());
+        fprintf(stderr, "videollm frames: %s\n", vl_error_message());
         return 1;
     }
     const vl_video_info *in = vl_video_get_info(v);
@@ -126,7 +124,7 @@ int cli_frames(int argc, char **argv)
                 char path[4096];
                 snprintf(path, sizeof path, "%s/frame_%05lld.png", out, (long long)n);
                 if (cli_write_png(path, f.rgb, f.width, f.height, f.stride) != 0) {
-                    fprintf(stderr, "frames: cannot write %s\n", path);
+                    fprintf(stderr, "videollm frames: cannot write %s\n", path);
                     rc = 1;
                     break;
                 }
@@ -135,7 +133,7 @@ int cli_frames(int argc, char **argv)
         }
     }
     if (vllm_is_error(st)) {
-        fprintf(stderr, "frames: %s\n", vl_error_message());
+        fprintf(stderr, "videollm frames: %s\n", vl_error_message());
         rc = 1;
     }
     vl_video_close(v);

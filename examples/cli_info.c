@@ -184,17 +184,15 @@ int cli_info(int argc, char **argv)
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
-        } else if (argv[i][0] == '-' || path) {
-            usage(stderr);
-            return 2;
+        } else if (argv[i][0] == '-') {
+            return cli_usage_error("info", "unknown option '%s'", argv[i]);
+        } else if (path) {
+            return cli_usage_error("info", "unexpected argument '%s' (one FILE.gguf at a time)", argv[i]);
         } else {
             path = argv[i];
         }
     }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    if (!path) return cli_usage_error("info", "no file: give FILE.gguf");
     vl_gguf *g = NULL;
     vllm_status st = vl_gguf_open(path, 1, &g);
     if (vllm_is_error(st)) {

@@ -124,38 +124,45 @@ int cli_sheet(int argc, char **argv)
     vl_sampling sp = vl_sampling_default();
     vl_compress c;
     memset(&c, 0, sizeof c);
-    int cols = 8;
+    int32_t cols = 8;
+    const char *cmd = "frames --sheet";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--video") && v) video = argv[++i];
-        else if (!strcmp(a, "--sheet") && v) out = argv[++i];
-        else if (!strcmp(a, "--mmproj") && v) mmproj = argv[++i];
-        else if (!strcmp(a, "--fast")) {
+        int bad = 0;
+        if (!strcmp(a, "--fast")) {
             vllm_video_params f = vllm_video_default_params();
             vllm_compression_preset("fast", NULL, &f);
             c.set.dedup_threshold = f.dedup_threshold;
             c.set.prune_rate = f.prune_rate;
-        } else if (!strcmp(a, "--dedup")) {
-            char *end = NULL;
-            double t = v ? strtod(v, &end) : 0;
-            if (v && end != v && !*end) c.set.dedup_threshold = (float)t, i++;
-            else c.set.dedup_threshold = 0.02f;
-        } else if (!strcmp(a, "--prune-rate") && v) c.set.prune_rate = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--fps") && v) sp.fps = atof(argv[++i]);
-        else if (!strcmp(a, "--max-frames") && v) sp.max_frames = atoi(argv[++i]);
-        else if (!strcmp(a, "--n-frames") && v) sp.n_frames = atoi(argv[++i]), sp.policy = VL_SAMPLE_UNIFORM;
-        else if (!strcmp(a, "--start") && v) sp.start = atof(argv[++i]);
-        else if (!strcmp(a, "--end") && v) sp.end = atof(argv[++i]);
-        else if (!strcmp(a, "--cols") && v) cols = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: videollm frames --video FILE --sheet OUT.png [--fast] [--dedup [T]] [--prune-rate Q]\n"
-                            "         [--mmproj MMPROJ.gguf (to shade pruned token cells)] [--fps F] [--max-frames N]\n"
-                            "         [--n-frames N] [--start S] [--end E] [--cols N]\n");
-            return 2;
+            continue;
         }
+        if (!strcmp(a, "--dedup")) { /* the threshold is optional */
+            if (cli_is_number(v)) bad = cli_parse_float(cmd, a, argv[++i], 0, 1, &c.set.dedup_threshold);
+            else c.set.dedup_threshold = 0.02f;
+            if (bad) return cli_usage_hint(cmd);
+            continue;
+        }
+        if (a[0] != '-') return cli_usage_error(cmd, "unexpected argument '%s'", a);
+        if (!v) return cli_usage_error(cmd, "%s needs a value", a);
+        i++;
+        if (!strcmp(a, "--video")) video = v;
+        else if (!strcmp(a, "--sheet")) out = v;
+        else if (!strcmp(a, "--mmproj")) mmproj = v;
+        else if (!strcmp(a, "--prune-rate")) bad = cli_parse_float(cmd, a, v, 0, 0.999, &c.set.prune_rate);
+        else if (!strcmp(a, "--fps")) bad = cli_parse_double(cmd, a, v, 0.001, 1000, &sp.fps);
+        else if (!strcmp(a, "--max-frames")) bad = cli_parse_i32(cmd, a, v, 0, 1 << 20, &sp.max_frames);
+        else if (!strcmp(a, "--n-frames")) bad = cli_parse_i32(cmd, a, v, 1, 1 << 20, &sp.n_frames), sp.policy = VL_SAMPLE_UNIFORM;
+        else if (!strcmp(a, "--start")) bad = cli_parse_double(cmd, a, v, 0, 1e9, &sp.start);
+        else if (!strcmp(a, "--end")) bad = cli_parse_double(cmd, a, v, 0, 1e9, &sp.end);
+        else if (!strcmp(a, "--cols")) bad = cli_parse_i32(cmd, a, v, 1, 64, &cols);
+        else return cli_usage_error(cmd, "unknown option '%s'", a);
+        if (bad) return cli_usage_hint(cmd);
     }
-    if (!video || !out || cols < 1 || cols > 64 || vllm_is_error(vl_compress_check(&c.set, "sheet"))) {
-        fprintf(stderr, "frames --sheet: need --video and --sheet (and valid --cols / --dedup / --prune-rate)\n");
+    if (!video || !out) return cli_usage_error(cmd, "need --video FILE and --sheet OUT.png");
+    if (sp.end > 0 && sp.end <= sp.start)
+        return cli_usage_error(cmd, "--end %g is not after --start %g (leave --end out to read to the end)", sp.end, sp.start);
+    if (vllm_is_error(vl_compress_check(&c.set, "sheet"))) {
+        fprintf(stderr, "videollm %s: %s\n", cmd, vl_error_message());
         return 2;
     }
     vl_gguf *g = NULL;

@@ -1,10 +1,122 @@
-/* Helpers shared by the subcommands. */
+/* Helpers shared by the subcommands: strict option values, usage errors,
+ * whole-file reads, atomic file writes. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <libavcodec/avcodec.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* ---- usage errors --------------------------------------------------------- */
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "videollm %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return cli_usage_hint(cmd);
+}
+
+int cli_usage_hint(const char *cmd)
+{
+    /* "frames --sheet" is described by `videollm frames --help` */
+    const char *space = cmd;
+    while (*space && *space != ' ') space++;
+    fprintf(stderr, "Try 'videollm %.*s --help'.\n", (int)(space - cmd), cmd);
+    return 2;
+}
+
+/* ---- strict numbers ---------------------------------------------------------
+ * The whole value must be the number (no leading blanks, no trailing
+ * characters), within the option's range; otherwise one line names the
+ * command, the option and the value. atoi-style parsing turned "5x" into 5
+ * and "abc" into 0 without a word. */
+
+static int not_a(const char *cmd, const char *opt, const char *val, const char *what)
+{
+    fprintf(stderr, "videollm %s: %s: '%s' is not %s\n", cmd, opt, val, what);
+    return -1;
+}
+
+int cli_parse_ll(const char *cmd, const char *opt, const char *val, long long min, long long max, long long *out)
+{
+    if (!*val || isspace((unsigned char)*val)) return not_a(cmd, opt, val, "an integer");
+    char *end = NULL;
+    errno = 0;
+    const long long v = strtoll(val, &end, 10);
+    if (*end) return not_a(cmd, opt, val, "an integer");
+    if (errno == ERANGE || v < min || v > max) {
+        fprintf(stderr, "videollm %s: %s: %s is out of range (%lld to %lld)\n", cmd, opt, val, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_i32(const char *cmd, const char *opt, const char *val, int32_t min, int32_t max, int32_t *out)
+{
+    long long v;
+    if (cli_parse_ll(cmd, opt, val, min, max, &v)) return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *val, uint64_t *out)
+{
+    /* strtoull accepts "-1" (and wraps it): digits only */
+    if (!isdigit((unsigned char)*val)) return not_a(cmd, opt, val, "a non-negative integer");
+    char *end = NULL;
+    errno = 0;
+    const unsigned long long v = strtoull(val, &end, 10);
+    if (*end) return not_a(cmd, opt, val, "a non-negative integer");
+    if (errno == ERANGE) {
+        fprintf(stderr, "videollm %s: %s: %s is out of range (0 to %llu)\n", cmd, opt, val, (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *val, double min, double max, double *out)
+{
+    if (!*val || isspace((unsigned char)*val)) return not_a(cmd, opt, val, "a number");
+    char *end = NULL;
+    errno = 0;
+    const double v = strtod(val, &end);
+    if (*end || !isfinite(v)) return not_a(cmd, opt, val, "a number");
+    if (v < min || v > max) {
+        fprintf(stderr, "videollm %s: %s: %s is out of range (%g to %g)\n", cmd, opt, val, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_float(const char *cmd, const char *opt, const char *val, double min, double max, float *out)
+{
+    double v;
+    if (cli_parse_double(cmd, opt, val, min, max, &v)) return -1;
+    *out = (float)v;
+    return 0;
+}
+
+int cli_is_number(const char *val)
+{
+    char *end = NULL;
+    if (!val || !*val || isspace((unsigned char)*val)) return 0;
+    const double v = strtod(val, &end);
+    return !*end && isfinite(v);
+}
+
+/* ---- files ------------------------------------------------------------------- */
 
 char *cli_read_file(const char *path, size_t *len)
 {
@@ -36,32 +148,49 @@ char *cli_read_file(const char *path, size_t *len)
     return buf;
 }
 
-int cli_write_png(const char *path, const uint8_t *rgb, int width, int height, int stride)
+/* Write `len` bytes to `path` so that a reader (or a crash, a full disk, a
+ * write limit) sees the old file or the new one, never a part: a temporary
+ * file in the same directory, fsync, rename over the target. On failure
+ * only the temporary file is removed. A path that exists and is not a
+ * regular file (a device, a FIFO, a directory) is refused rather than
+ * replaced. */
+int cli_write_file(const char *path, const void *data, size_t len)
 {
-    const AVCodec *c = avcodec_find_encoder(AV_CODEC_ID_PNG);
-    AVCodecContext *ctx = c ? avcodec_alloc_context3(c) : NULL;
-    AVFrame *fr = av_frame_alloc();
-    AVPacket *pkt = av_packet_alloc();
-    int rc = -1;
-    if (!ctx || !fr || !pkt) goto done;
-    ctx->width = width;
-    ctx->height = height;
-    ctx->pix_fmt = AV_PIX_FMT_RGB24;
-    ctx->time_base = (AVRational){1, 1};
-    if (avcodec_open2(ctx, c, NULL) < 0) goto done;
-    fr->format = AV_PIX_FMT_RGB24;
-    fr->width = width;
-    fr->height = height;
-    fr->data[0] = (uint8_t *)rgb; /* read only by the encoder */
-    fr->linesize[0] = stride;
-    if (avcodec_send_frame(ctx, fr) < 0 || avcodec_receive_packet(ctx, pkt) < 0) goto done;
-    FILE *o = fopen(path, "wb");
-    if (!o) goto done;
-    rc = fwrite(pkt->data, 1, (size_t)pkt->size, o) == (size_t)pkt->size ? 0 : -1;
-    if (fclose(o) != 0) rc = -1;
-done:
-    av_packet_free(&pkt);
-    av_frame_free(&fr);
-    avcodec_free_context(&ctx);
-    return rc;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "videollm: %s exists and is not a regular file; not replacing it\n", path);
+        return -1;
+    }
+    const size_t n = strlen(path);
+    char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
+    if (!tmp) return -1;
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    const int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "videollm: cannot create a file next to %s: %s\n", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    /* mkstemp makes it 0600; give it the mode a plain create would */
+    const mode_t mask = umask(0);
+    umask(mask);
+    int ok = fchmod(fd, 0666 & ~mask) == 0;
+    const char *p = data;
+    for (size_t done = 0; ok && done < len;) {
+        const ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) ok = 0;
+        else done += (size_t)w;
+    }
+    const int err = ok ? 0 : errno;
+    ok = ok && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        fprintf(stderr, "videollm: cannot write %s: %s\n", path, strerror(err ? err : errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
 }

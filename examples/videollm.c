@@ -30,13 +30,20 @@ static void usage(FILE *f)
     fprintf(f, "usage: videollm <command> [options]   (libvideollm %s)\n\ncommands:\n", vllm_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'videollm <command> --help' describes a command.\n");
+    fprintf(f, "\n'videollm <command> --help' or 'videollm help <command>' describes a command.\n");
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) { /* `videollm help ask` = `videollm ask --help` */
+        char *help_argv[] = {argv[2], "--help", NULL};
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(argv[2], commands[i].name)) return commands[i].run(2, help_argv);
+        fprintf(stderr, "videollm help: unknown command '%s'\nTry 'videollm --help'.\n", argv[2]);
         return 2;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -49,7 +56,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "videollm: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "videollm: unknown command '%s'\nTry 'videollm --help'.\n", argv[1]);
     return 2;
 }

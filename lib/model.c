@@ -31,6 +31,43 @@ static vllm_status take_params(const vllm_model_params *in, vllm_model_params *o
     return VLLM_OK;
 }
 
+/* The two files of a model swapped or mixed up give a message saying
+ * so instead of the first key the wrong loader misses. A vision
+ * projector (clip.cpp's mmproj) has general.architecture "clip" and
+ * clip.* keys; a text model has a tokenizer and token embeddings. */
+static int is_vision_projector(const vl_gguf *g)
+{
+    vl_str arch = {0};
+    if (!vllm_is_error(vl_gguf_get_str(g, "general.architecture", "", &arch)) && vl_str_eq(arch, "clip")) return 1;
+    return vl_gguf_find(g, "clip.projector_type") || vl_gguf_find(g, "clip.has_vision_encoder") ||
+           vl_gguf_find(g, "clip.vision.image_size");
+}
+
+static int is_text_model(const vl_gguf *g)
+{
+    return !is_vision_projector(g) && (vl_gguf_find(g, "tokenizer.ggml.model") || vl_gguf_find_tensor(g, "token_embd.weight"));
+}
+
+static vllm_status check_text_model(const vl_gguf *g, const char *path)
+{
+    if (!is_vision_projector(g)) return VLLM_OK;
+    return vl_error(VLLM_ERR_INVALID_ARG,
+                    "%s is a vision projector (mmproj, general.architecture = clip), not a text model: pass it as "
+                    "the mmproj (--mmproj, vllm_model_params.mmproj_path) and give the text model's GGUF as the "
+                    "model (-m)", path);
+}
+
+static vllm_status check_projector(const vl_gguf *g, const char *path)
+{
+    if (!is_text_model(g)) return VLLM_OK;
+    vl_str arch = {0};
+    vl_gguf_get_str(g, "general.architecture", "", &arch);
+    return vl_error(VLLM_ERR_INVALID_ARG,
+                    "%s is a text model (general.architecture = %.*s), not a vision projector: give it as the model "
+                    "(-m) and the mmproj GGUF (general.architecture = clip) as --mmproj / vllm_model_params.mmproj_path",
+                    path, (int)(arch.len > 32 ? 32 : arch.len), arch.ptr ? arch.ptr : "");
+}
+
 static vl_vision_precision pick_precision(int requested)
 {
     switch (requested) {
@@ -47,6 +84,7 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_params.vision_precision = %d is not a VLLM_VISION_* value",
                         p->vision_precision);
     VL_TRY(vl_gguf_open(p->mmproj_path, p->use_mmap, &m->mmproj));
+    VL_TRY(check_projector(m->mmproj, p->mmproj_path));
     /* A model's precision is fixed at load, so BF16 packing may drop each
      * layer's f32 weights as it goes (lower peak memory). */
     const vl_vision_precision prec = pick_precision(p->vision_precision);
@@ -57,7 +95,7 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
         return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
                         p->mmproj_path, vl_vision_n_embd_out(m->vision), m->llm->hp.n_embd);
     m->preproc = p->llamacpp_compat ? VL_PREPROC_LLAMACPP : VL_PREPROC_HF;
-    return VLLM_OK;
+    return vl_media_plan_measure(m, &m->plan);
 }
 
 static int report(const vllm_model_params *p, float f)
@@ -76,6 +114,7 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     vllm_model *m = calloc(1, sizeof *m);
     if (!m) return vl_error(VLLM_ERR_NOMEM, "out of memory");
     vllm_status st = vl_gguf_open(path, p.use_mmap, &m->gguf);
+    if (!vllm_is_error(st)) st = check_text_model(m->gguf, path);
     if (!vllm_is_error(st) && report(&p, 0.1f)) st = vl_error(VLLM_ERR_CANCELLED, "model load cancelled");
     if (!vllm_is_error(st)) {
         vl_str s;

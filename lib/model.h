@@ -9,6 +9,7 @@
 #include "decoder/tokenizer.h"
 #include "encoder/encoder.h"
 #include "encoder/preprocess.h"
+#include "media_plan.h"
 
 /* SmolVLM2 Video-Instruct sampling defaults (its video processor config:
  * fps 1, at most 64 frames). */
@@ -23,6 +24,7 @@ struct vllm_model {
     vl_gguf *mmproj;      /* NULL when text only */
     vl_vision *vision;
     vl_preproc_mode preproc; /* still-image preprocessing and prompt style */
+    vl_media_plan plan;   /* positions of the default video sampling (with vision) */
     char arch[32];
     char name[128];
 };

@@ -130,7 +130,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     if (p.kv_type < VLLM_KV_F32 || p.kv_type > VLLM_KV_Q4_0)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_params.kv_type = %d is not a vllm_kv_type", (int)p.kv_type);
     int32_t n_ctx = p.n_ctx;
-    if (n_ctx == 0) n_ctx = model->llm->hp.n_ctx_train < 4096 ? model->llm->hp.n_ctx_train : 4096;
+    if (n_ctx == 0) n_ctx = vl_media_plan_default_ctx(model); /* holds the default video sampling */
 
     vllm_session *s = calloc(1, sizeof *s);
     if (!s) return vl_error(VLLM_ERR_NOMEM, "out of memory");

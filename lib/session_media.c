@@ -351,6 +351,18 @@ static vllm_status take_video_params(const vllm_video_params *in, vllm_video_par
     return VLLM_OK;
 }
 
+/* Sample n < *planned frames instead, spread over the same range (both
+ * rules sample min(rule, cap) frames uniformly). */
+static vllm_status resample_fewer(vl_video *vid, vl_sampling *sp, int32_t n, int32_t *planned)
+{
+    if (sp->policy == VL_SAMPLE_UNIFORM) sp->n_frames = n;
+    else sp->max_frames = n;
+    VL_TRY(vl_video_sample_begin(vid, sp));
+    *planned = vl_video_sample_planned(vid);
+    if (*planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for %d frames", n);
+    return VLLM_OK;
+}
+
 /* [compression] This video's settings (a field left 0 takes the
  * session's), a fresh reference frame (its first frame is kept whole),
  * and the token budget, which may resample with fewer frames. The
@@ -370,14 +382,7 @@ static vllm_status video_compress_begin(vllm_session *s, vl_video *vid, vl_sampl
     vl_budget_plan plan;
     VL_TRY(vl_budget_plan_video(*planned, T, vl_prune_keep_count(T, c.prune_rate), p->max_visual_tokens, &plan));
     if (plan.keep_per_frame < T) s->cmp.set.keep_override = plan.keep_per_frame;
-    if (plan.n_frames < *planned) {
-        /* both rules sample min(rule, cap) frames spread over the range */
-        if (sp->policy == VL_SAMPLE_UNIFORM) sp->n_frames = plan.n_frames;
-        else sp->max_frames = plan.n_frames;
-        VL_TRY(vl_video_sample_begin(vid, sp));
-        *planned = vl_video_sample_planned(vid);
-        if (*planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for %d frames", plan.n_frames);
-    }
+    if (plan.n_frames < *planned) VL_TRY(resample_fewer(vid, sp, plan.n_frames, planned));
     return VLLM_OK;
 }
 
@@ -390,6 +395,32 @@ static vllm_status video_too_long(vllm_session *s, int64_t pos0, int32_t done, i
     char what[128];
     snprintf(what, sizeof what, "the video (%d frames of about %lld positions each)", planned, (long long)per_frame);
     return vl_session_context_full(s, what, per_frame * planned);
+}
+
+/* Default sampling (no n_frames or max_frames given) never overflows the
+ * context: when the planned frames, their markers and the room kept for
+ * the question and the default answer do not fit in what is left of the
+ * context, sample fewer frames, uniformly, as the token budget does. */
+static vllm_status fit_default_sampling(vllm_session *s, vl_video *vid, vl_sampling *sp, const vllm_video_params *p,
+                                        int32_t *planned)
+{
+    if (p->n_frames > 0 || p->max_frames > 0) return VLLM_OK; /* the caller chose the frame count */
+    const int T = vl_vision_tokens_per_tile(s->model->vision);
+    const int keep = s->cmp.set.keep_override > 0 ? s->cmp.set.keep_override : vl_prune_keep_count(T, s->cmp.set.prune_rate);
+    const int32_t n_ctx = vl_llm_state_n_ctx(s->st);
+    const int32_t reserve = vl_session_reserve(s); /* 512 from a 2048-position context up */
+    const int64_t room = (int64_t)n_ctx - vl_llm_state_n_past(s->st) - (int64_t)s->text_len - reserve;
+    const int32_t fit = vl_media_plan_frames_for_room(s->model, room, keep);
+    if (fit >= *planned) return VLLM_OK;
+    if (fit < 1)
+        return vl_error(VLLM_ERR_CONTEXT_FULL,
+                        "no room for a video: one frame takes %d positions and %d are kept for the question and answer, "
+                        "but only %lld of the %d-position context are free (use a larger n_ctx / -c, or reset the session)",
+                        T + s->model->plan.frame_markers + s->model->plan.video_overhead, reserve,
+                        (long long)(n_ctx - vl_llm_state_n_past(s->st)), n_ctx);
+    VL_LOG_WARN("sampling %d frames instead of %d: that is what fits in the %d-position context with %d positions "
+                "kept for the question and answer (a larger n_ctx / -c keeps more)", fit, *planned, n_ctx, reserve);
+    return resample_fewer(vid, sp, fit, planned);
 }
 
 static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video_params *p)
@@ -407,6 +438,7 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
     int32_t planned = vl_video_sample_planned(vid);
     if (planned <= 0) return vl_error(VLLM_ERR_DECODE, "the video yields no frames for this sampling");
     VL_TRY(video_compress_begin(s, vid, &sp, p, &planned)); /* [compression] */
+    VL_TRY(fit_default_sampling(s, vid, &sp, p, &planned));
 
     VL_TRY(vl_session_open_turn(s, 1));
     char intro[256];

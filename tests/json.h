@@ -1,15 +1,17 @@
-/* A small JSON reader for tests: parses a whole document into a tree of
- * nodes (objects keep key order). Enough for the fixture files. */
+/* JSON for tests: a document read with jansson and handed out as a tree
+ * of plain nodes (objects keep their members in document order). */
 #ifndef VL_TESTS_JSON_H
 #define VL_TESTS_JSON_H
 
 #include <stddef.h>
 
-typedef enum { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ } json_type;
+/* Node kinds (named apart from jansson's json_type / JSON_* so both
+ * headers can be used together). */
+typedef enum { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ } json_kind;
 
 typedef struct json json;
 struct json {
-    json_type type;
+    json_kind type;
     double num;      /* NUM, BOOL */
     char *str;       /* STR (NUL-terminated, unescaped) */
     char *key;       /* member name when inside an object */
@@ -17,7 +19,8 @@ struct json {
     size_t n;
 };
 
-/* Parse text; NULL on a syntax error. Free with json_free. */
+/* Parse text; NULL on a syntax error (the reason goes to stderr). Free
+ * with json_free. */
 json *json_parse(const char *text, size_t len);
 /* Read and parse a file; NULL if missing or invalid. */
 json *json_load(const char *path);

@@ -228,7 +228,7 @@ static int run_vocab_dir(const char *dir)
 static int32_t *json_ids(const json *arr, size_t *n)
 {
     *n = 0;
-    if (!arr || arr->type != JSON_ARR) return NULL;
+    if (!arr || arr->type != JV_ARR) return NULL;
     int32_t *ids = malloc((arr->n + 1) * sizeof *ids);
     for (size_t i = 0; ids && i < arr->n; i++) ids[i] = (int32_t)json_num(json_at(arr, i), -1);
     *n = ids ? arr->n : 0;

@@ -226,7 +226,15 @@ typedef enum vllm_kv_type {
 
 typedef struct vllm_session_params {
     size_t struct_size;          /* = sizeof(vllm_session_params) */
-    int32_t n_ctx;               /* context window in tokens; 0 = min(train ctx, 4096) */
+    int32_t n_ctx;               /* context window in tokens; 0 = the default: with an mmproj,
+                                    enough for the default video sampling (video_max_frames
+                                    frames of visual tokens, labels and markers, the intro)
+                                    plus 512 positions for the question and the default
+                                    256-token answer, rounded up to 256, at least
+                                    min(train ctx, 4096), at most the trained context;
+                                    text only: min(train ctx, 4096). When the context cannot
+                                    hold a video sampled with default max_frames/n_frames,
+                                    fewer frames are sampled, uniformly, with a warning */
     int32_t n_threads;           /* worker threads; 0 = one per online CPU */
     vllm_kv_type kv_type;        /* KV cache storage (default VLLM_KV_F32) */
     /* Compression of frames pushed or sampled into this session (videos may
@@ -431,7 +439,10 @@ VLLM_API vllm_status vllm_session_push_frame(vllm_session *session, const vllm_f
 typedef struct vllm_video_params {
     size_t struct_size;          /* = sizeof(vllm_video_params) */
     float fps;                   /* frames sampled per second; 0 = the model family's default */
-    int32_t max_frames;          /* cap on sampled frames; 0 = the model family's default */
+    int32_t max_frames;          /* cap on sampled frames; 0 = the model family's default,
+                                    lowered to what fits in the free context less the
+                                    reserve of min(512, n_ctx/4) positions for the question
+                                    and answer (with a warning) */
     int32_t n_frames;            /* > 0: exactly this many frames, uniformly spread (overrides fps) */
     double start, end;           /* seconds; end <= 0 means to the end */
     vllm_progress_fn progress;   /* optional; stage "video", fraction of frames done */

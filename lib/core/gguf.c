@@ -606,18 +606,50 @@ vllm_status vl_gguf_open_memory(const void *data, size_t size, vl_gguf **out)
     return VLLM_OK;
 }
 
+/* What a non-regular file is, for the message. */
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    return "not a regular file";
+}
+
+/* Open a model file for reading, refusing anything but a regular file
+ * before open() could block on it (a FIFO without a writer blocks in
+ * open; a device can block or never end). stat() decides first; the open
+ * is non-blocking and fstat() checks the file actually opened, in case
+ * the path was swapped in between. */
+static vllm_status open_regular(const char *path, int *fd_out, struct stat *sb)
+{
+    if (stat(path, sb) != 0) return vl_error(VLLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb->st_mode))
+        return vl_error(VLLM_ERR_IO, "%s: is %s, not a regular file: a model must be a GGUF file", path,
+                        file_kind(sb->st_mode));
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return vl_error(VLLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        const int bad = errno;
+        close(fd);
+        return vl_error(VLLM_ERR_IO, "%s: %s", path,
+                        S_ISREG(sb->st_mode) ? strerror(bad) : "is not a regular file (it changed while opening)");
+    }
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK); /* plain blocking reads from here */
+    *fd_out = fd;
+    return VLLM_OK;
+}
+
 vllm_status vl_gguf_open(const char *path, int use_mmap, vl_gguf **out)
 {
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "vl_gguf_open: out is NULL");
     *out = NULL;
     if (!path) return vl_error(VLLM_ERR_INVALID_ARG, "vl_gguf_open: path is NULL");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vl_error(VLLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = -1;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return vl_error(VLLM_ERR_IO, "%s: not a regular file", path);
-    }
+    VL_TRY(open_regular(path, &fd, &sb));
     if (sb.st_size == 0) {
         close(fd);
         return vl_error(VLLM_ERR_FORMAT, "%s: file is empty", path);

@@ -7,6 +7,7 @@
 #include "core/dtype.h"
 #include "core/quant.h"
 #include "llm.h"
+#include "model_limits.h"
 
 typedef struct arch_info {
     const char *name;
@@ -101,19 +102,19 @@ static vllm_status read_hparams(const vl_gguf *g, const vl_llm_options *opts, vl
     hp->rope.kind = ai->rope;
     hp->pin_e_to_zero = hp->llamacpp_compat;
     const char *a = ai->name;
-    VL_TRY(key_i32(g, a, "embedding_length", -1, 1, 1 << 16, &hp->n_embd));
-    VL_TRY(key_i32(g, a, "block_count", -1, 1, 1024, &hp->n_layer));
-    VL_TRY(key_i32(g, a, "feed_forward_length", -1, 1, 1 << 20, &hp->n_ff));
-    VL_TRY(key_i32(g, a, "attention.head_count", -1, 1, 1024, &hp->n_head));
+    VL_TRY(key_i32(g, a, "embedding_length", -1, 1, VL_LIMIT_TEXT_N_EMBD, &hp->n_embd));
+    VL_TRY(key_i32(g, a, "block_count", -1, 1, VL_LIMIT_TEXT_N_LAYER, &hp->n_layer));
+    VL_TRY(key_i32(g, a, "feed_forward_length", -1, 1, VL_LIMIT_TEXT_N_FF, &hp->n_ff));
+    VL_TRY(key_i32(g, a, "attention.head_count", -1, 1, VL_LIMIT_TEXT_N_HEAD, &hp->n_head));
     VL_TRY(key_i32(g, a, "attention.head_count_kv", hp->n_head, 1, hp->n_head, &hp->n_head_kv));
-    VL_TRY(key_i32(g, a, "context_length", 2048, 1, 1 << 24, &hp->n_ctx_train));
+    VL_TRY(key_i32(g, a, "context_length", 2048, 1, VL_LIMIT_TEXT_CTX, &hp->n_ctx_train));
     if (hp->n_head % hp->n_head_kv != 0)
         return vl_error(VLLM_ERR_FORMAT, "%s: head_count %d is not a multiple of head_count_kv %d", g->path, hp->n_head,
                         hp->n_head_kv);
     int32_t hd_default = hp->n_embd / hp->n_head;
-    VL_TRY(key_i32(g, a, "attention.key_length", hd_default, 1, 1024, &hp->head_dim));
+    VL_TRY(key_i32(g, a, "attention.key_length", hd_default, 1, VL_LIMIT_TEXT_HEAD_DIM, &hp->head_dim));
     int32_t vlen;
-    VL_TRY(key_i32(g, a, "attention.value_length", hp->head_dim, 1, 1024, &vlen));
+    VL_TRY(key_i32(g, a, "attention.value_length", hp->head_dim, 1, VL_LIMIT_TEXT_HEAD_DIM, &vlen));
     if (vlen != hp->head_dim)
         return vl_error(VLLM_ERR_UNSUPPORTED, "%s: key_length %d != value_length %d is not supported", g->path,
                         hp->head_dim, vlen);
@@ -228,7 +229,10 @@ static vllm_status bind_all(const vl_gguf *g, vl_llm *m)
     char key[128];
     snprintf(key, sizeof key, "%s.vocab_size", hp->arch);
     VL_TRY(vl_gguf_get_int(g, key, vocab, &vocab_key));
-    if (vocab_key != vocab || vocab < 1 || vocab > (1 << 24))
+    if (vocab > VL_LIMIT_TEXT_VOCAB)
+        return vl_error(VLLM_ERR_FORMAT, "%s: token_embd.weight has %lld rows: a vocabulary above the supported %d",
+                        g->path, (long long)vocab, VL_LIMIT_TEXT_VOCAB);
+    if (vocab_key != vocab || vocab < 1)
         return vl_error(VLLM_ERR_FORMAT, "%s: token_embd.weight has %lld rows but the vocabulary size is %lld", g->path,
                         (long long)vocab, (long long)vocab_key);
     hp->n_vocab = (int32_t)vocab;

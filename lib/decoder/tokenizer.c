@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_limits.h"
 #include "tokenizer_internal.h"
 #include "unicode.h"
 
@@ -120,9 +121,9 @@ static vllm_status load_tokens(vl_tokenizer *t, const vl_gguf *g)
                         kv->value.type == VL_GGUF_ARRAY ? "an array of another type" : vl_gguf_vtype_name(kv->value.type));
     uint64_t n = kv->value.v.arr.n;
     if (n == 0) return vl_error(VLLM_ERR_FORMAT, "%s: tokenizer: '" KEY_PREFIX "tokens' is empty", g->path);
-    if (n > (uint64_t)INT32_MAX - 1)
-        return vl_error(VLLM_ERR_FORMAT, "%s: tokenizer: %llu tokens is more than token ids can address", g->path,
-                        (unsigned long long)n);
+    if (n > VL_LIMIT_TEXT_VOCAB)
+        return vl_error(VLLM_ERR_FORMAT, "%s: tokenizer: '" KEY_PREFIX "tokens' has %llu tokens, above the supported %d",
+                        g->path, (unsigned long long)n, VL_LIMIT_TEXT_VOCAB);
     const vl_str *strs = kv->value.v.arr.strs;
     size_t total = 0;
     for (uint64_t i = 0; i < n; i++) {

@@ -9,20 +9,24 @@
 #include "core/f16.h"
 #include "core/quant.h"
 #include "gemm_bf16.h"
+#include "model_limits.h"
 
 /* ---- projector table --------------------------------------------------- */
 
 typedef vllm_status (*proj_load_fn)(const vl_gguf *g, vl_clip_model *m);
 
+static vllm_status idefics3_hparams(const vl_gguf *g, vl_clip_model *m);
 static vllm_status load_idefics3(const vl_gguf *g, vl_clip_model *m);
 
-/* The one place projector names map to loaders. clip.cpp's names. */
+/* The one place projector names map to loaders. clip.cpp's names. The
+ * projector's hyper-parameters are read (and limited) before any tensor
+ * of the tower is loaded. */
 static const struct {
     const char *name;
     vl_projector_type type;
-    proj_load_fn load;
+    proj_load_fn hparams, load;
 } projector_table[] = {
-    {"idefics3", VL_PROJECTOR_IDEFICS3, load_idefics3},
+    {"idefics3", VL_PROJECTOR_IDEFICS3, idefics3_hparams, load_idefics3},
 };
 
 vllm_status vl_projector_from_name(vl_str name, vl_projector_type *out)
@@ -177,7 +181,7 @@ static vllm_status get_i32(const vl_gguf *g, const char *key, int64_t lo, int64_
     int64_t v;
     VL_TRY(vl_gguf_get_int_req(g, key, &v));
     if (v < lo || v > hi)
-        return vl_error(VLLM_ERR_FORMAT, "%s: key '%s' = %lld is outside [%lld, %lld]", g->path, key, (long long)v,
+        return vl_error(VLLM_ERR_FORMAT, "%s: key '%s' = %lld is outside the supported range [%lld, %lld]", g->path, key, (long long)v,
                         (long long)lo, (long long)hi);
     *out = (int)v;
     return VLLM_OK;
@@ -203,18 +207,24 @@ static vllm_status load_hparams(const vl_gguf *g, vl_vision_hparams *hp)
     int has_vision;
     VL_TRY(vl_gguf_get_bool(g, "clip.has_vision_encoder", 1, &has_vision));
     if (!has_vision) return vl_error(VLLM_ERR_UNSUPPORTED, "%s: mmproj has no vision encoder (clip.has_vision_encoder = false)", g->path);
-    VL_TRY(get_i32(g, "clip.vision.image_size", 1, 8192, &hp->image_size));
-    VL_TRY(get_i32(g, "clip.vision.patch_size", 1, 1024, &hp->patch_size));
-    VL_TRY(get_i32(g, "clip.vision.embedding_length", 1, 65536, &hp->n_embd));
-    VL_TRY(get_i32(g, "clip.vision.feed_forward_length", 1, 1 << 20, &hp->n_ff));
-    VL_TRY(get_i32(g, "clip.vision.block_count", 1, 1024, &hp->n_layer));
-    VL_TRY(get_i32(g, "clip.vision.attention.head_count", 1, 4096, &hp->n_head));
-    VL_TRY(get_i32(g, "clip.vision.projection_dim", 1, 1 << 20, &hp->proj_dim));
+    VL_TRY(get_i32(g, "clip.vision.image_size", 1, VL_LIMIT_VISION_IMAGE_SIZE, &hp->image_size));
+    VL_TRY(get_i32(g, "clip.vision.patch_size", 1, VL_LIMIT_VISION_PATCH_SIZE, &hp->patch_size));
+    VL_TRY(get_i32(g, "clip.vision.embedding_length", 1, VL_LIMIT_VISION_N_EMBD, &hp->n_embd));
+    VL_TRY(get_i32(g, "clip.vision.feed_forward_length", 1, VL_LIMIT_VISION_N_FF, &hp->n_ff));
+    VL_TRY(get_i32(g, "clip.vision.block_count", 1, VL_LIMIT_VISION_N_LAYER, &hp->n_layer));
+    VL_TRY(get_i32(g, "clip.vision.attention.head_count", 1, VL_LIMIT_VISION_N_HEAD, &hp->n_head));
+    VL_TRY(get_i32(g, "clip.vision.projection_dim", 1, VL_LIMIT_VISION_PROJ_DIM, &hp->proj_dim));
     int64_t pre;
     VL_TRY(vl_gguf_get_int(g, "clip.vision.preproc_image_size", 0, &pre));
-    if (pre < 0 || pre > 65536)
-        return vl_error(VLLM_ERR_FORMAT, "%s: key 'clip.vision.preproc_image_size' = %lld is outside [0, 65536]", g->path,
-                        (long long)pre);
+    if (pre < 0 || pre > VL_LIMIT_VISION_PREPROC_SIZE)
+        return vl_error(VLLM_ERR_FORMAT, "%s: key 'clip.vision.preproc_image_size' = %lld is outside the supported range [0, %d]",
+                        g->path, (long long)pre, VL_LIMIT_VISION_PREPROC_SIZE);
+    if (pre > (int64_t)VL_LIMIT_VISION_TILES_SIDE * hp->image_size)
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: key 'clip.vision.preproc_image_size' = %lld is more than %d times clip.vision.image_size %d "
+                        "(an image would be split into more than %d x %d tiles)",
+                        g->path, (long long)pre, VL_LIMIT_VISION_TILES_SIDE, hp->image_size, VL_LIMIT_VISION_TILES_SIDE,
+                        VL_LIMIT_VISION_TILES_SIDE);
     hp->preproc_image_size = (int)pre;
     double eps;
     VL_TRY(vl_gguf_get_float(g, "clip.vision.attention.layer_norm_epsilon", 1e-6, &eps));
@@ -238,19 +248,36 @@ static vllm_status load_hparams(const vl_gguf *g, vl_vision_hparams *hp)
         return vl_error(VLLM_ERR_FORMAT, "%s: clip.vision.embedding_length %d is not a multiple of head_count %d", g->path,
                         hp->n_embd, hp->n_head);
     hp->n_patches_side = hp->image_size / hp->patch_size;
-    hp->n_patches = hp->n_patches_side * hp->n_patches_side;
+    hp->n_patches = hp->n_patches_side * hp->n_patches_side; /* <= 2048^2: no overflow */
+    if (hp->n_patches > VL_LIMIT_VISION_N_PATCHES)
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: clip.vision.image_size %d / patch_size %d gives %d x %d = %d patches, above the supported %d "
+                        "(the attention scratch grows with its square)",
+                        g->path, hp->image_size, hp->patch_size, hp->n_patches_side, hp->n_patches_side, hp->n_patches,
+                        VL_LIMIT_VISION_N_PATCHES);
     return VLLM_OK;
 }
 
 /* ---- idefics3 projector ------------------------------------------------ */
 
-static vllm_status load_idefics3(const vl_gguf *g, vl_clip_model *m)
+static vllm_status idefics3_hparams(const vl_gguf *g, vl_clip_model *m)
 {
     vl_vision_hparams *hp = &m->hp;
-    VL_TRY(get_i32(g, "clip.vision.projector.scale_factor", 1, 64, &hp->scale_factor));
+    VL_TRY(get_i32(g, "clip.vision.projector.scale_factor", 1, VL_LIMIT_VISION_SCALE_FACTOR, &hp->scale_factor));
     if (hp->n_patches_side % hp->scale_factor != 0)
         return vl_error(VLLM_ERR_FORMAT, "%s: patch grid %d is not a multiple of clip.vision.projector.scale_factor %d",
                         g->path, hp->n_patches_side, hp->scale_factor);
+    const int tokens = hp->n_patches / (hp->scale_factor * hp->scale_factor);
+    if (tokens > VL_LIMIT_VISION_TOKENS_PER_FRAME)
+        return vl_error(VLLM_ERR_FORMAT,
+                        "%s: %d patches with clip.vision.projector.scale_factor %d give %d visual tokens per frame, above "
+                        "the supported %d", g->path, hp->n_patches, hp->scale_factor, tokens, VL_LIMIT_VISION_TOKENS_PER_FRAME);
+    return VLLM_OK;
+}
+
+static vllm_status load_idefics3(const vl_gguf *g, vl_clip_model *m)
+{
+    const vl_vision_hparams *hp = &m->hp;
     int64_t in = (int64_t)hp->n_embd * hp->scale_factor * hp->scale_factor;
     VL_TRY(load_linear(g, "mm.model.fc", in, hp->proj_dim, 0, &m->mm_fc));
     return VLLM_OK;
@@ -344,13 +371,15 @@ static vllm_status load_all(const vl_gguf *g, vl_clip_model *m)
     VL_TRY(vl_gguf_get_str(g, "clip.projector_type", NULL, &ptype));
     if (!ptype.ptr) return vl_error(VLLM_ERR_FORMAT, "%s: key 'clip.projector_type' is missing", g->path);
     VL_TRY(vl_projector_from_name(ptype, &m->proj_type));
-    proj_load_fn load = NULL;
+    proj_load_fn hparams = NULL, load = NULL;
     for (size_t i = 0; i < sizeof projector_table / sizeof projector_table[0]; i++)
         if (projector_table[i].type == m->proj_type) {
+            hparams = projector_table[i].hparams;
             load = projector_table[i].load;
             m->proj_name = projector_table[i].name;
         }
     VL_TRY(load_hparams(g, &m->hp));
+    VL_TRY(hparams(g, m));
     VL_TRY(load_tower(g, m));
     VL_TRY(load(g, m));
     return VLLM_OK;

@@ -15,8 +15,12 @@ from .model import Model, int32_array
 
 
 class KVType(enum.IntEnum):
+    """vllm_kv_type: KV cache storage. Q8_0 and Q4_0 need a head dimension
+    that is a multiple of 32."""
     F32 = 0
     F16 = 1
+    Q8_0 = 2   # blocks of 32 values: fp16 scale + int8 (8.5 bits)
+    Q4_0 = 3   # blocks of 32 values: fp16 scale + 4-bit (4.5 bits)
 
 
 class StopReason(enum.IntEnum):
@@ -94,8 +98,9 @@ def _free_session(lib, box, model_handle):
 class Session:
     """One conversation over `model`.
 
-    Parameters: n_ctx (0 = min(train ctx, 4096)), n_threads (0 = one per
-    CPU), kv_type (KVType.F32 / KVType.F16); frame compression, all off by
+    Parameters: n_ctx (0 = enough for the default video sampling and the
+    default answer, within the trained context; see vllm_session_params), n_threads (0 = one per
+    CPU), kv_type (KVType.F32 / F16 / Q8_0 / Q4_0); frame compression, all off by
     default: compression (a preset name, "fast" or "off", applied first),
     dedup_threshold, prune_rate, prune_merge. Use as a context manager or
     call close(); it is also freed when garbage-collected. Calls on one

@@ -109,6 +109,8 @@ pub const VLLM_DETOKENIZE_SPECIAL: c_uint = 1;
 pub type vllm_kv_type = c_int;
 pub const VLLM_KV_F32: vllm_kv_type = 0;
 pub const VLLM_KV_F16: vllm_kv_type = 1;
+pub const VLLM_KV_Q8_0: vllm_kv_type = 2;
+pub const VLLM_KV_Q4_0: vllm_kv_type = 3;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -13,17 +13,23 @@ use crate::error::{check, cstr, to_cstring, Error, Result};
 use crate::frame::Frame;
 use crate::model::{panic_message, path_cstring, progress_trampoline, Model, ProgressState};
 
-/// KV cache storage.
+/// KV cache storage. `Q8_0` and `Q4_0` need a head dimension that is a
+/// multiple of 32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KvType {
     F32,
     F16,
+    /// Blocks of 32 values: fp16 scale + int8 (8.5 bits).
+    Q8_0,
+    /// Blocks of 32 values: fp16 scale + 4-bit (4.5 bits).
+    Q4_0,
 }
 
 /// Session parameters; the defaults match `vllm_session_default_params()`.
 #[derive(Debug, Clone)]
 pub struct SessionParams {
-    /// Context window in tokens; 0 = min(training context, 4096).
+    /// Context window in tokens; 0 = enough for the default video sampling and
+    /// the default answer, within the training context (see vllm_session_params).
     pub n_ctx: i32,
     /// Worker threads; 0 = one per online CPU.
     pub n_threads: i32,
@@ -377,6 +383,8 @@ impl Session {
         p.kv_type = match params.kv_type {
             KvType::F32 => sys::VLLM_KV_F32,
             KvType::F16 => sys::VLLM_KV_F16,
+            KvType::Q8_0 => sys::VLLM_KV_Q8_0,
+            KvType::Q4_0 => sys::VLLM_KV_Q4_0,
         };
         p.dedup_threshold = params.dedup_threshold;
         p.prune_rate = params.prune_rate;
