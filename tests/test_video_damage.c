@@ -12,9 +12,11 @@
  * exactly those frames — numbered right, with the painted number of the
  * same frame — in every decode mode (sequential, seeking, GOP-parallel),
  * and when a target was replaced or not delivered it must log one warning
- * whose counts say so. Before the fix, frame numbers fell behind at the
+ * whose counts say so. A variable-rate clip (the fps rule in time) keeps
+ * its frame numbers and says how many frames were lost. Before the fix, frame numbers fell behind at the
  * first rejected packet and the plan ended early ("stream ended before
  * planned frame 138 (5 of 10 frames delivered)"). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +44,9 @@ typedef struct clip {
 
 static char tmpdir[256];
 
-/* Overwrite the packets of the frames listed (presentation numbers). */
-static void damage(clip *c, const int *frames, int n)
+/* Overwrite the packets of the frames listed (presentation numbers; a
+ * variable-rate clip gives its frame times in ms, else 25 fps). */
+static void damage(clip *c, const int *frames, int n, const int64_t *pts_ms, int n_ms)
 {
     AVFormatContext *fmt = NULL;
     REQUIRE(avformat_open_input(&fmt, c->path, NULL, NULL) == 0 && avformat_find_stream_info(fmt, NULL) >= 0,
@@ -56,6 +59,10 @@ static void damage(clip *c, const int *frames, int n)
     int done = 0;
     while (av_read_frame(fmt, pkt) >= 0) {
         int64_t i = (pkt->pts - st->start_time) / step;
+        if (pts_ms) {
+            const int64_t t = av_rescale_q(pkt->pts - st->start_time, st->time_base, (AVRational){1, 1000});
+            for (i = 0; i < n_ms && pts_ms[i] != t; i++) {}
+        }
         for (int k = 0; k < n; k++)
             if (frames[k] == i) {
                 REQUIRE(pkt->pos > 0 && fseek(f, pkt->pos, SEEK_SET) == 0, "packet %lld position", (long long)i);
@@ -136,7 +143,7 @@ static void make_clip(clip *c, const char *name, const char *codec, int gop, int
     vg_params p = {.path = c->path, .codec = codec, .width = 64, .height = 48, .n_frames = N_FRAMES, .fps_num = 25,
                    .fps_den = 1, .gop = gop, .b_frames = b_frames, .pattern = VG_ID, .faststart = 1};
     REQUIRE(vg_write(&p, err, sizeof err) == 0, "%s: %s", name, err);
-    damage(c, frames, n);
+    damage(c, frames, n, NULL, 0);
     reference_decode(c);
 }
 
@@ -159,6 +166,7 @@ static int expected(const clip *c, const int64_t *plan, int64_t n, int64_t *want
 
 typedef struct log_rec {
     int shortfalls, replaced, missed;
+    int time_losses, lost, delivered, points;
 } log_rec;
 static log_rec L;
 
@@ -174,6 +182,57 @@ static void on_log(void *user, vllm_log_level level, const char *msg)
         r->replaced = (int)d;
         r->missed = (int)e;
     }
+    if (level <= VLLM_LOG_WARN &&
+        sscanf(msg, "video: %lld frames were lost in the stream; %lld frames delivered for %lld planned points", &a, &b,
+               &c) == 3) {
+        r->time_losses++;
+        r->lost = (int)a;
+        r->delivered = (int)b;
+        r->points = (int)c;
+    }
+}
+
+/* A variable-rate clip runs the fps rule in time: a point whose frame was
+ * lost takes the frame on screen before it, and the loss is said with
+ * counts (the frames that do come out are still the right ones). */
+static void test_vfr(void)
+{
+    enum { N = 40 };
+    int64_t ms[N];
+    for (int i = 0; i < N; i++) ms[i] = i < 10 ? 40 * i : 400 + 250 * (i - 10);
+    static clip c;
+    memset(&c, 0, sizeof c);
+    c.name = "vfr";
+    snprintf(c.path, sizeof c.path, "%s/vfr.mp4", tmpdir);
+    char err[256] = "";
+    vg_params p = {.path = c.path, .codec = "mpeg4", .width = 64, .height = 48, .n_frames = N, .fps_num = 25,
+                   .fps_den = 1, .pts_ms = ms, .gop = 1, .pattern = VG_ID, .faststart = 1};
+    REQUIRE(vg_write(&p, err, sizeof err) == 0, "vfr: %s", err);
+    const int lost[] = {14, 22}; /* on screen at 1.4 s and 3.4 s */
+    damage(&c, lost, 2, ms, N);
+
+    vl_video *v = NULL;
+    REQUIRE(vl_video_open(c.path, &v) == VLLM_OK, "open vfr: %s", vl_error_message());
+    CHECK(!vl_video_get_info(v)->cfr, "the vfr clip reads as constant-rate");
+    vl_sampling s = vl_sampling_default();
+    memset(&L, 0, sizeof L);
+    vllm_set_log_callback(on_log, &L, VLLM_LOG_WARN);
+    REQUIRE(vl_video_sample_begin(v, &s) == VLLM_OK, "begin: %s", vl_error_message());
+    const int points = vl_video_sample_planned(v);
+    int got = 0, bad = 0;
+    vl_rgb_frame f;
+    vllm_status st;
+    while ((st = vl_video_sample_next(v, &f)) == VLLM_OK && got < N) {
+        const int id = vg_identify(f.rgb, f.width, f.height, f.stride);
+        bad += id != f.index || id == lost[0] || id == lost[1] || fabs(f.pts - ms[id] / 1000.0) > 1e-6;
+        got++;
+    }
+    vllm_set_log_callback(NULL, NULL, VLLM_LOG_WARN);
+    CHECK(st == VLLM_DONE && got > 0 && bad == 0, "vfr: %d frames, %d wrong, end %s", got, bad, vllm_status_string(st));
+    CHECK(L.time_losses == 1 && L.lost == 2 && L.delivered == got && L.points == points,
+          "vfr: %d loss warnings saying %d lost, %d of %d delivered (expected 2 lost, %d of %d)", L.time_losses, L.lost,
+          L.delivered, L.points, got, points);
+    vl_video_close(v);
 }
 
 static void check_plan(const clip *c, const vl_sampling *s, const char *rule)
@@ -260,6 +319,7 @@ TEST_MAIN_BEGIN
     } else {
         fprintf(stderr, "note: no libx264 encoder; H.264 damage not checked\n");
     }
+    test_vfr();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", tmpdir);

@@ -875,6 +875,18 @@ static vllm_status next_ffmpeg_seek(vl_video *v, vl_rgb_frame *out)
     return next_ffmpeg_fps(v, out);
 }
 
+/* The time rule gives a point whose frame was lost the frame on screen
+ * before it (which may already serve an earlier point), so a damaged
+ * variable-rate clip can yield fewer frames: said with the counts. */
+static void say_time_rule_loss(vl_video *v)
+{
+    if (v->parent || v->shortfall_said || v->lost.frames == 0) return;
+    v->shortfall_said = 1;
+    VL_LOG_WARN("video: %lld frames were lost in the stream; %lld frames delivered for %lld planned points in time "
+                "(a point whose frame was lost takes the frame on screen before it)",
+                (long long)v->lost.frames, (long long)v->yielded, (long long)v->times_n);
+}
+
 /* The parallel workers could not deliver plan entry `pos` exactly: stop
  * them and continue on this iterator from there (an ffmpeg-fps plan falls
  * back to the sequential selector, skipping the slots already yielded). */
@@ -908,9 +920,10 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
     }
     if (v->ffps_seek)
         st = next_ffmpeg_seek(v, out);
-    else if (v->time_rule)
+    else if (v->time_rule) {
         st = next_time_rule(v, out);
-    else if (index_policy(v))
+        if (st == VLLM_DONE) say_time_rule_loss(v);
+    } else if (index_policy(v))
         st = next_index_policy(v, out);
     else if (v->s.policy == VL_SAMPLE_FFMPEG_FPS)
         st = next_ffmpeg_fps(v, out);
