@@ -273,6 +273,14 @@ static void check_plan(const clip *c, const vl_sampling *s, const char *rule)
             got++;
         }
         vllm_set_log_callback(NULL, NULL, VLLM_LOG_WARN);
+        vl_video_stats stats;
+        vl_video_get_stats(v, &stats);
+        /* each mode ran as meant: workers in mode 0 only; no seek in mode 1;
+         * seeks in mode 2 where targets lie GOPs apart (the fps rule) */
+        const int seeks_ok = mode == 1 ? stats.seeks == 0 : mode == 0 || s->policy != VL_SAMPLE_FPS || stats.seeks > 0;
+        CHECK((mode == 0) == (stats.workers == 2) && seeks_ok,
+              "%s %s mode %d: %d decoder threads, %lld seeks", c->name, rule, mode, stats.workers,
+              (long long)stats.seeks);
         CHECK(st == VLLM_DONE, "%s %s mode %d: ended with %s (%s)", c->name, rule, mode, vllm_status_string(st),
               vl_error_message());
         CHECK(got == deliverable && wrong == 0 && bad_paint == 0,

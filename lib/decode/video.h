@@ -88,7 +88,9 @@
  * see vl_lost), so later frames keep their numbers. FPS/UNIFORM: a target
  * whose frame is missing gets the nearest decodable frame nearer to it
  * than to the neighbouring targets (the earlier on a tie), else none; one
- * warning with the counts says how many were replaced or not delivered. Data that ends early (truncated file) ends the
+ * warning with the counts says how many were replaced or not delivered.
+ * The fps rule in time gives a point whose frame was lost the frame on
+ * screen before it, and warns with the number of frames lost. Data that ends early (truncated file) ends the
  * iteration with VLLM_DONE after the frames that were present, with a
  * warning, and vl_video_truncated() reports it. */
 #ifndef VL_DECODE_VIDEO_H

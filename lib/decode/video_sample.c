@@ -248,6 +248,10 @@ vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const i
     if (counts) memcpy(v->plan_count, counts, (size_t)n * sizeof *counts);
     v->plan_n = n;
     v->plan_pos = 0;
+    if (v->parent) { /* the range a stand-in frame must stay inside (in_window) */
+        v->range_first = v->parent->range_first;
+        v->range_last = v->parent->range_last;
+    }
     v->ffps_seek = s->policy == VL_SAMPLE_FFMPEG_FPS;
     v->grid_step = grid_step;
     v->seek_ok = v->info.cfr && v->n_index_keyframes >= 2;
