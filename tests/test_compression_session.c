@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "video_gen.h"
 #include "vllm/videollm.h"
@@ -16,11 +17,9 @@
 
 static vllm_model *load(void)
 {
-    const char *d = getenv("VIDEOLLM_TEST_DATA");
-    if (!d) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    char text[1024], mmproj[1024];
-    snprintf(text, sizeof text, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", d);
-    snprintf(mmproj, sizeof mmproj, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", d);
+    char text[4400], mmproj[4400];
+    fx_require_model("-text-F32.gguf", text, sizeof text);
+    fx_require_model("-mmproj-F32.gguf", mmproj, sizeof mmproj);
     vllm_model_params mp = vllm_model_default_params();
     mp.mmproj_path = mmproj;
     vllm_model *m = NULL;

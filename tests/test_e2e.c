@@ -18,17 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
 #include "vllm/videollm.h"
 
 static char fx[1024], media[1024];
 
+/* text: a model file name as the refs record it, or its kind ("-text-F32.gguf") */
 static vllm_model *load(const char *text, int compat, int precision)
 {
-    char tp[1400], mp[1400];
-    snprintf(tp, sizeof tp, "%s/models/%s", fx, text);
-    snprintf(mp, sizeof mp, "%s/models/tiny-smolvlm2-main-mmproj-F32.gguf", fx);
+    char tp[4400], mp[4400];
+    REQUIRE(fx_find_as(fx, text, tp, sizeof tp), "no model like %s in %s", text, fx);
+    fx_require_model("-mmproj-F32.gguf", mp, sizeof mp);
     vllm_model_params p = vllm_model_default_params();
     p.mmproj_path = mp;
     p.llamacpp_compat = compat;
@@ -148,16 +150,27 @@ static void test_video_prompt(void)
                                 "<|im_start|>User: You are provided the following series of %s frames from a 0:00:%02d "
                                 "[H:MM:SS] video.\n",
                                 words[n], (int)duration);
-    vllm_model *m = load("tiny-smolvlm2-main-text-F32.gguf", 0, VLLM_VISION_F32);
+    vllm_model *m = load("-text-F32.gguf", 0, VLLM_VISION_F32);
     vllm_model_info mi = {.struct_size = sizeof mi};
     vllm_model_get_info(m, &mi);
+    /* visual tokens per frame from the set's config: (image / patch)^2 / scale^2 */
+    fx_require_model("-config.json", path, sizeof path);
+    json *cfg = json_load(path);
+    const json *vc = json_get(cfg, "config");
+    const int side = (int)json_num(json_get(vc, "v_image_size"), 0) / (int)json_num(json_get(vc, "v_patch"), 1);
+    const int scale = (int)json_num(json_get(vc, "v_scale"), 1);
+    const int per_frame = side * side / (scale * scale);
+    json_free(cfg);
+    REQUIRE(per_frame > 0, "%s: no v_image_size / v_patch / v_scale", path);
+    CHECK(mi.tokens_per_frame == per_frame, "%d tokens per frame, the set's config makes %d", mi.tokens_per_frame,
+          per_frame);
     for (long i = 0; i < n; i++) {
         long idx = (long)((double)i * (double)(total - 1) / (double)(n - 1));
         if (i == n - 1) idx = total - 1;
         double ts = (double)idx / vfps;
         at += (size_t)sprintf(expect + at, "\nFrame from %02d:%02d:<fake_token_around_image><global-img>", (int)(ts / 60),
                               (int)fmod(ts, 60));
-        for (int k = 0; k < mi.tokens_per_frame; k++) at += (size_t)sprintf(expect + at, "<image>");
+        for (int k = 0; k < per_frame; k++) at += (size_t)sprintf(expect + at, "<image>");
         at += (size_t)sprintf(expect + at, "<fake_token_around_image>");
     }
     at += (size_t)sprintf(expect + at, "\n\nWhat happens?<end_of_utterance>\nAssistant:");
@@ -172,7 +185,11 @@ static void test_video_prompt(void)
 
     vllm_session *s = NULL;
     REQUIRE(vllm_session_create(m, NULL, &s) == VLLM_OK, "%s", vllm_last_error());
-    snprintf(path, sizeof path, "%s/test-3.mp4", media);
+    snprintf(path, sizeof path, "%s/ref/video/F32_ref_info.json", fx); /* the clip the set's video refs ran */
+    json *vinfo = json_load(path);
+    REQUIRE(vinfo && json_str(json_get(vinfo, "media"), NULL), "no media named in %s", path);
+    snprintf(path, sizeof path, "%s/%s", media, json_str(json_get(vinfo, "media"), ""));
+    json_free(vinfo);
     CHECK(vllm_session_push_video(s, path, NULL) == VLLM_OK, "push_video: %s", vllm_session_last_error(s));
     vllm_generate_params gp = vllm_generate_default_params();
     gp.max_tokens = 4;
@@ -189,7 +206,7 @@ static void test_video_prompt(void)
     printf("video: %zu-position prompt equals transformers' layout (%ld frames)\n", nh, n);
     vllm_session_stats st = {.struct_size = sizeof st};
     vllm_session_get_stats(s, &st);
-    CHECK(st.n_frames_encoded == n && st.n_visual_tokens == n * mi.tokens_per_frame, "stats: %lld frames, %lld tokens",
+    CHECK(st.n_frames_encoded == n && st.n_visual_tokens == n * per_frame, "stats: %lld frames, %lld tokens",
           (long long)st.n_frames_encoded, (long long)st.n_visual_tokens);
     free(ids);
     free(expect);
@@ -199,7 +216,7 @@ static void test_video_prompt(void)
 
 static void test_multiturn_and_snapshots(void)
 {
-    vllm_model *m = load("tiny-smolvlm2-main-text-F32.gguf", 0, VLLM_VISION_F32);
+    vllm_model *m = load("-text-F32.gguf", 0, VLLM_VISION_F32);
     const char *turn2 = "<end_of_utterance>\nUser: And then?<end_of_utterance>\nAssistant:";
     int32_t a1[16], a2[16], b2[16], c2[16];
     vllm_session *a = NULL, *b = NULL, *c = NULL;
@@ -260,7 +277,7 @@ static void test_multiturn_and_snapshots(void)
     CHECK(vllm_session_load(c, "/nonexistent/snap") == VLLM_ERR_IO, "missing file");
     free(bytes);
 
-    vllm_model *other = load("tiny-smolvlm2-main-text-Q8_0.gguf", 0, VLLM_VISION_F32);
+    vllm_model *other = load("-text-Q8_0.gguf", 0, VLLM_VISION_F32);
     vllm_session *o = NULL;
     REQUIRE(vllm_session_create(other, NULL, &o) == VLLM_OK, "%s", vllm_last_error());
     CHECK(vllm_session_load(o, snap) == VLLM_ERR_INVALID_ARG, "snapshot of another model: %s", vllm_session_last_error(o));
@@ -278,11 +295,8 @@ static void test_multiturn_and_snapshots(void)
 }
 
 TEST_MAIN_BEGIN
-    const char *env = getenv("VIDEOLLM_FIXTURES");
-    const char *data = getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data";
-    if (env && *env) snprintf(fx, sizeof fx, "%s", env);
-    else snprintf(fx, sizeof fx, "%s/tiny-smolvlm2", data);
-    snprintf(media, sizeof media, "%s/media", data);
+    snprintf(fx, sizeof fx, "%s", fx_set_dir());
+    snprintf(media, sizeof media, "%s", fx_media_dir());
     test_image();
     test_video_prompt();
     test_multiturn_and_snapshots();

@@ -17,6 +17,7 @@
 #include "core/gguf.h"
 #include "core/threadpool.h"
 #include "encoder/encoder.h"
+#include "fixture_set.h"
 #include "harness.h"
 
 static char fixtures[1024];
@@ -198,18 +199,14 @@ static void run_mode(vl_vision *v, vl_pool *pool, vl_vision_precision prec, cons
 }
 
 TEST_MAIN_BEGIN
-    const char *fx = getenv("VIDEOLLM_FIXTURES");
-    const char *td = getenv("VIDEOLLM_TEST_DATA");
-    if (fx) snprintf(fixtures, sizeof fixtures, "%s", fx);
-    else if (td) snprintf(fixtures, sizeof fixtures, "%s/tiny-smolvlm2", td);
-    else TEST_SKIP("neither VIDEOLLM_FIXTURES nor VIDEOLLM_TEST_DATA is set");
+    snprintf(fixtures, sizeof fixtures, "%s", fx_set_dir());
 
     size_t info_size;
     char *info = read_file("ref/image/F32_ref_info.json", &info_size);
     if (!info) TEST_SKIP("no fixtures at %s", fixtures);
 
-    char path[1400];
-    snprintf(path, sizeof path, "%s/models/tiny-smolvlm2-main-mmproj-F32.gguf", fixtures);
+    char path[4400];
+    fx_require_model("-mmproj-F32.gguf", path, sizeof path);
     vl_gguf *g;
     REQUIRE(vl_gguf_open(path, 1, &g) == VLLM_OK, "open %s: %s", path, vl_error_message());
     vl_vision *v;

@@ -16,6 +16,7 @@
 #include "core/threadpool.h"
 #include "encoder/encoder.h"
 #include "encoder/gemm_bf16.h"
+#include "fixture_set.h"
 #include "harness.h"
 
 static float bf(float x) { return vl_bf16_to_f32(vl_f32_to_bf16(x)); }
@@ -75,11 +76,8 @@ static uint8_t *find(uint8_t *buf, size_t n, const char *s)
 
 static void loader_errors(void)
 {
-    const char *td = getenv("VIDEOLLM_TEST_DATA");
-    const char *fx = getenv("VIDEOLLM_FIXTURES");
-    char path[1200];
-    if (fx) snprintf(path, sizeof path, "%s/models/tiny-smolvlm2-main-mmproj-F32.gguf", fx);
-    else snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", td ? td : ".");
+    char path[4400];
+    fx_require_model("-mmproj-F32.gguf", path, sizeof path);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "no fixture mmproj at %s; loader checks skipped\n", path);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "vllm/videollm.h"
 
@@ -27,10 +28,9 @@ static vllm_status push(vllm_session *s, int i, uint8_t *rgb)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data";
-    char tp[1024], mp[1024];
-    snprintf(tp, sizeof tp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
-    snprintf(mp, sizeof mp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
+    char tp[4400], mp[4400];
+    fx_require_model("-text-F32.gguf", tp, sizeof tp);
+    fx_require_model("-mmproj-F32.gguf", mp, sizeof mp);
     vllm_model_params p = vllm_model_default_params();
     p.mmproj_path = mp;
     p.vision_precision = VLLM_VISION_F32;

@@ -15,6 +15,9 @@
 #include "core/dtype.h"
 #include "core/f16.h"
 #include "core/gguf.h"
+#include <jansson.h>
+
+#include "fixture_set.h"
 #include "gguf_writer.h"
 #include "harness.h"
 
@@ -162,11 +165,12 @@ static void test_vocabs(const char *dir)
     CHECK(seen == 14, "opened %d", seen);
 }
 
-static void test_tiny_text(const char *dir, const char *json, const char *suffix, int32_t wtype, int64_t ftype,
+static void test_tiny_text(const char *name, const char *json, const char *suffix, int32_t wtype, int64_t ftype,
                            vl_gguf **keep)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-%s.gguf", dir, suffix);
+    char path[4400], pattern[64];
+    snprintf(pattern, sizeof pattern, "-text-%s.gguf", suffix);
+    fx_require_model(pattern, path, sizeof path);
     vl_gguf *g = NULL;
     REQUIRE(vl_gguf_open(path, 1, &g) == 0, "%s: %s", path, vl_error_message());
     int64_t E = (int64_t)json_num(json, "n_embd"), L = (int64_t)json_num(json, "n_layer");
@@ -175,7 +179,7 @@ static void test_tiny_text(const char *dir, const char *json, const char *suffix
     int64_t hd = E / H;
     CHECK(g->version == 3 && g->alignment == 32, "version %u alignment %u", g->version, g->alignment);
     CHECK(str_is(g, "general.architecture", "llama"), "arch");
-    CHECK(str_is(g, "general.name", "tiny-smolvlm2-main"), "name");
+    CHECK(str_is(g, "general.name", name), "name (the set's config says %s)", name);
     CHECK(geti(g, "general.file_type") == ftype, "file_type");
     CHECK(geti(g, "llama.context_length") == (int64_t)json_num(json, "n_ctx"), "ctx");
     CHECK(geti(g, "llama.embedding_length") == E, "embd");
@@ -287,10 +291,10 @@ static void test_f16_matches_f32(const vl_gguf *f32, const vl_gguf *f16)
     CHECK(checked == 16, "%d F16 tensors compared", checked); /* token_embd, 7 per layer, output */
 }
 
-static void test_tiny_mmproj(const char *dir, const char *json)
+static void test_tiny_mmproj(const char *json)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", dir);
+    char path[4400];
+    fx_require_model("-mmproj-F32.gguf", path, sizeof path);
     vl_gguf *g = NULL;
     REQUIRE(vl_gguf_open(path, 0, &g) == 0, "%s: %s", path, vl_error_message());
     int64_t S = (int64_t)json_num(json, "v_image_size"), P = (int64_t)json_num(json, "v_patch");
@@ -897,10 +901,10 @@ static void test_many_keys(void)
 }
 
 /* Damage a real fixture at its own section boundaries. */
-static void test_fixture_cuts(const char *dir)
+static void test_fixture_cuts(void)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", dir);
+    char path[4400];
+    fx_require_model("-mmproj-F32.gguf", path, sizeof path);
     size_t n;
     char *file = slurp(path, &n);
     REQUIRE(file != NULL, "read %s", path);
@@ -936,30 +940,37 @@ static void test_open_errors(void)
 
 TEST_MAIN_BEGIN
     const char *dir = data_dir();
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-config.json", dir);
+    char path[4400];
+    fx_require_model("-config.json", path, sizeof path);
     size_t jn;
     char *json = slurp(path, &jn);
     REQUIRE(json != NULL, "cannot read %s", path);
+    /* the models' general.name: the set's config.name */
+    json_t *cfg = json_load_file(path, 0, NULL);
+    char name[256] = "";
+    const char *cfg_name = json_string_value(json_object_get(json_object_get(cfg, "config"), "name"));
+    REQUIRE(cfg_name && strlen(cfg_name) < sizeof name, "%s: no config.name", path);
+    snprintf(name, sizeof name, "%s", cfg_name);
+    json_decref(cfg);
 
     test_open_errors();
     test_vocabs(dir);
     vl_gguf *f32 = NULL, *f16 = NULL, *q8 = NULL;
-    test_tiny_text(dir, json, "F32", VL_TYPE_F32, 0, &f32);
-    test_tiny_text(dir, json, "F16", VL_TYPE_F16, 1, &f16);
-    test_tiny_text(dir, json, "Q8_0", VL_TYPE_Q8_0, 7, &q8);
+    test_tiny_text(name, json, "F32", VL_TYPE_F32, 0, &f32);
+    test_tiny_text(name, json, "F16", VL_TYPE_F16, 1, &f16);
+    test_tiny_text(name, json, "Q8_0", VL_TYPE_Q8_0, 7, &q8);
     test_f16_matches_f32(f32, f16);
     vl_gguf_close(f32);
     vl_gguf_close(f16);
     vl_gguf_close(q8);
-    test_tiny_mmproj(dir, json);
+    test_tiny_mmproj(json);
     test_value_types();
     test_alignment();
     test_truncation();
     test_header_damage();
     test_kv_damage();
     test_tensor_damage();
-    test_fixture_cuts(dir);
+    test_fixture_cuts();
     test_many_keys();
     free(json);
 TEST_MAIN_END

@@ -12,6 +12,7 @@
 #include "core/f16.h"
 #include "core/quant.h"
 #include "decoder/llm.h"
+#include "fixture_set.h"
 #include "harness.h"
 
 static double row_diff(vl_llm_state *x, vl_llm_state *y, int kvh, int which, int pos, int hd)
@@ -33,16 +34,19 @@ static double row_diff(vl_llm_state *x, vl_llm_state *y, int kvh, int which, int
 }
 
 TEST_MAIN_BEGIN
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf",
-             getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data");
+    char path[4400];
+    fx_require_model("-text-F32.gguf", path, sizeof path);
     vl_gguf *g = NULL;
     vl_llm *m = NULL;
     REQUIRE(vl_gguf_open(path, 1, &g) == VLLM_OK && vl_llm_load(g, &m) == VLLM_OK, "%s", vllm_last_error());
+    /* row buffers below: a head, and the mean key over all KV heads */
+    REQUIRE(m->hp.head_dim <= 1024 && m->hp.n_head_kv * m->hp.head_dim <= 1024 && m->hp.n_vocab > 1,
+            "%s: head_dim %d x %d KV heads (this test holds 1024 floats), vocab %d", path, m->hp.head_dim,
+            m->hp.n_head_kv, m->hp.n_vocab);
     vl_pool *pool = vl_pool_create(1);
     enum { N = 1500 };
     static int32_t ids[N], kept[N];
-    for (int i = 0; i < N; i++) ids[i] = (i * 37 + 11) % 4000;
+    for (int i = 0; i < N; i++) ids[i] = (i * 37 + 11) % (m->hp.n_vocab < 4000 ? m->hp.n_vocab : 4000);
     const int cuts[][2] = {{10, 30}, {0, 700}, {200, 1400}, {1499, 1500}};
     for (int kv = 0; kv < 2; kv++)
         for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {

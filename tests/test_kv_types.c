@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "core/dtype.h"
 #include "core/quant.h"
@@ -105,8 +106,7 @@ TEST_MAIN_BEGIN
 
     /* head_dim 16 has no room for 32-value blocks */
     char tiny[1024];
-    snprintf(tiny, sizeof tiny, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf",
-             getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data");
+    fx_require_model("-text-F32.gguf", tiny, sizeof tiny);
     REQUIRE(vllm_model_load(tiny, NULL, &m) == VLLM_OK, "%s", vllm_last_error());
     vllm_session_params sp = vllm_session_default_params();
     sp.kv_type = VLLM_KV_Q8_0;

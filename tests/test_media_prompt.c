@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
 #include "model.h"
@@ -86,7 +87,12 @@ static void run_case(const char *dir, const char *file)
         json_free(info);
         return;
     }
-    snprintf(path, sizeof path, "%s/models/%s", fixtures, model_name);
+    /* the set's model of the type the reference ran, found by pattern */
+    if (!fx_find_as(fixtures, model_name, path, sizeof path)) {
+        CHECK(0, "%s: the reference ran %s; the set has no model of that type", file, model_name);
+        json_free(info);
+        return;
+    }
     vllm_model *m = NULL;
     if (vllm_model_load(path, NULL, &m) != VLLM_OK) {
         printf("  %s: SKIPPED (%s)\n", file, vllm_last_error());
@@ -167,9 +173,7 @@ static void run_case(const char *dir, const char *file)
 }
 
 TEST_MAIN_BEGIN
-    const char *env = getenv("VIDEOLLM_FIXTURES");
-    if (env && *env) snprintf(fixtures, sizeof fixtures, "%s", env);
-    else snprintf(fixtures, sizeof fixtures, "%s/tiny-smolvlm2", getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data");
+    snprintf(fixtures, sizeof fixtures, "%s", fx_set_dir());
     int ran = 0;
     const char *kinds[] = {"image", "video"};
     for (int k = 0; k < 2; k++) {

@@ -15,10 +15,12 @@
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
+#include <jansson.h>
 #include <libavutil/md5.h>
 
 #include "decode/image.h"
 #include "encoder/preprocess.h"
+#include "fixture_set.h"
 #include "harness.h"
 
 static char fixtures[1024], media[1024];
@@ -83,10 +85,49 @@ static uint8_t *encode_png(int w, int h, enum AVPixelFormat fmt, const uint8_t *
 
 /* ---- 1. llama.cpp-mode parity on test-1.jpeg ------------------------------ */
 
+/* What the set says about its image reference: the mmproj's longest edge
+ * (config v_longest_edge), the clip the reference ran, and the tile grid
+ * llama.cpp made (the largest <row_R_col_C> marker in its chunk list). */
+typedef struct image_ref {
+    int longest_edge, rows, cols;
+    char media[256];
+} image_ref;
+
+static image_ref read_image_ref(void)
+{
+    image_ref r = {0};
+    char path[4400];
+    fx_require_model("-config.json", path, sizeof path);
+    json_t *cfg = json_load_file(path, 0, NULL);
+    r.longest_edge = (int)json_integer_value(json_object_get(json_object_get(cfg, "config"), "v_longest_edge"));
+    json_decref(cfg);
+    REQUIRE(r.longest_edge > 0, "%s: no config.v_longest_edge", path);
+    snprintf(path, sizeof path, "%s/ref/image/F32_ref_info.json", fixtures);
+    json_t *info = json_load_file(path, 0, NULL);
+    const char *clip = json_string_value(json_object_get(info, "media"));
+    REQUIRE(clip && strlen(clip) < sizeof r.media, "%s: no media", path);
+    snprintf(r.media, sizeof r.media, "%s", clip);
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(info, "chunks"), i, ch) {
+        const char *text = json_string_value(json_object_get(ch, "text"));
+        for (const char *p = text ? strstr(text, "<row_") : NULL; p; p = strstr(p + 1, "<row_")) {
+            int row, col;
+            if (sscanf(p, "<row_%d_col_%d>", &row, &col) != 2) continue;
+            if (row > r.rows) r.rows = row;
+            if (col > r.cols) r.cols = col;
+        }
+    }
+    json_decref(info);
+    REQUIRE(r.rows > 0 && r.cols > 0, "%s: no <row_R_col_C> marker in the chunk list", path);
+    return r;
+}
+
 static void test_llamacpp_jpeg(void)
 {
+    const image_ref ir = read_image_ref();
     char path[1400];
-    snprintf(path, sizeof path, "%s/test-1.jpeg", media);
+    snprintf(path, sizeof path, "%s/%s", media, ir.media);
     vl_image im;
     vllm_status st = vl_image_load(path, &im);
     REQUIRE(st == VLLM_OK, "load %s: %s", path, vl_error_message());
@@ -119,10 +160,11 @@ static void test_llamacpp_jpeg(void)
         if ((size_t)n_ref * 3 * s * s == pre_size) S = s;
     REQUIRE(S > 0, "cannot infer tile size from %zu bytes / %ld tiles", pre_size, n_ref);
     vl_tiles t;
-    st = vl_preprocess_image(&(vl_rgb8){im.data, im.width, im.height, im.stride}, S, 256, VL_PREPROC_LLAMACPP, &t);
+    st = vl_preprocess_image(&(vl_rgb8){im.data, im.width, im.height, im.stride}, S, ir.longest_edge,
+                             VL_PREPROC_LLAMACPP, &t);
     REQUIRE(st == VLLM_OK, "preprocess: %s", vl_error_message());
     CHECK(t.n_tiles == n_ref, "%d tiles, llama.cpp made %ld", t.n_tiles, n_ref);
-    CHECK(t.rows == 4 && t.cols == 4, "grid %dx%d, expected 4x4 (README §2)", t.rows, t.cols);
+    CHECK(t.rows == ir.rows && t.cols == ir.cols, "grid %dx%d, llama.cpp's %dx%d", t.rows, t.cols, ir.rows, ir.cols);
     if (t.n_tiles == n_ref) {
         const size_t per = (size_t)3 * S * S;
         int worst_tiles = 0, worst_ov = 0;
@@ -154,11 +196,11 @@ static void test_llamacpp_jpeg(void)
 
     /* 2. prompt layout vs the fixture's chunk list: the text between image
      * chunks must equal our text pieces between tiles */
-    int np = vl_idefics3_layout_size(4, 4);
+    int np = vl_idefics3_layout_size(ir.rows, ir.cols);
     vl_prompt_piece *pc = calloc((size_t)np, sizeof *pc);
-    int n = vl_idefics3_layout(4, 4, pc, np);
+    int n = vl_idefics3_layout(ir.rows, ir.cols, pc, np);
     CHECK(n > 0 && n <= np, "layout returned %d", n);
-    CHECK(vl_idefics3_layout(4, 4, pc, 3) == -1, "layout must report a short buffer");
+    CHECK(vl_idefics3_layout(ir.rows, ir.cols, pc, 3) == -1, "layout must report a short buffer");
     char seg[256] = "";
     int seg_i = 0, tile_expect = 0;
     const char *p = strstr(info, "\"chunks\"");

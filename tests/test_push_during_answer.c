@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "vllm/videollm.h"
 
@@ -130,10 +131,9 @@ static vllm_session_stats stats(vllm_session *s)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data";
     char tp[1024], mp[1024];
-    snprintf(tp, sizeof tp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
-    snprintf(mp, sizeof mp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
+    fx_require_model("-text-F32.gguf", tp, sizeof tp);
+    fx_require_model("-mmproj-F32.gguf", mp, sizeof mp);
     vllm_model_params p = vllm_model_default_params();
     p.mmproj_path = mp;
     p.vision_precision = VLLM_VISION_F32;
@@ -200,9 +200,8 @@ TEST_MAIN_BEGIN
           (long long)(af.n_visual_tokens - done.n_visual_tokens));
 
     /* 5. get_stats from a progress callback (lock held) while a pusher waits */
-    const char *data_dir = data;
     char video[1100];
-    snprintf(video, sizeof video, "%s/media/test-3.mp4", data_dir);
+    snprintf(video, sizeof video, "%s/test-3.mp4", fx_media_dir());
     progress_probe pp = {.s = s};
     vllm_video_params vp = vllm_video_default_params();
     vp.n_frames = 3;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "vllm/videollm.h"
 
@@ -59,10 +60,8 @@ static int cancel_after_3(void *user, int32_t token, const char *piece, size_t l
 }
 
 TEST_MAIN_BEGIN
-    char path[1024];
-    const char *fx = getenv("VIDEOLLM_FIXTURES");
-    if (fx && *fx) snprintf(path, sizeof path, "%s/models/tiny-smolvlm2-main-text-F32.gguf", fx);
-    else snprintf(path, sizeof path, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", getenv("VIDEOLLM_TEST_DATA"));
+    char path[4400];
+    fx_require_model("-text-F32.gguf", path, sizeof path);
     vllm_model *m = NULL;
     REQUIRE(vllm_model_load(path, NULL, &m) == VLLM_OK, "%s", vllm_last_error());
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "vllm/videollm.h"
 
@@ -74,9 +75,8 @@ static int save_in_child(vllm_session *s, const char *path, long fsize_limit, in
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data";
     char tp[1024];
-    snprintf(tp, sizeof tp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
+    fx_require_model("-text-F32.gguf", tp, sizeof tp);
     vllm_model *m = NULL;
     REQUIRE(vllm_model_load(tp, NULL, &m) == VLLM_OK, "%s", vllm_last_error());
     vllm_session_params sp = vllm_session_default_params();

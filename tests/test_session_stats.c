@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "vllm/videollm.h"
 
@@ -27,11 +28,10 @@ static vllm_session_stats stats(vllm_session *s)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data";
     char tp[1024], mp[1024], video[1024];
-    snprintf(tp, sizeof tp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
-    snprintf(mp, sizeof mp, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
-    snprintf(video, sizeof video, "%s/media/test-3.mp4", data);
+    fx_require_model("-text-F32.gguf", tp, sizeof tp);
+    fx_require_model("-mmproj-F32.gguf", mp, sizeof mp);
+    snprintf(video, sizeof video, "%s/test-3.mp4", fx_media_dir());
     vllm_model_params p = vllm_model_default_params();
     p.mmproj_path = mp;
     p.vision_precision = VLLM_VISION_F32;

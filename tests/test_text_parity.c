@@ -15,12 +15,12 @@
  * Shapes, ids and the prompt come from the JSON; hyper-parameters from the
  * GGUF. Types without a model file are reported as skipped. */
 #define VLLM_EXPERIMENTAL
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
 #include "model.h"
@@ -54,25 +54,12 @@ static const type_case cases[] = {
 
 static char fixtures[1024];
 
+/* models/<name>-text-<type>.gguf of the set */
 static int find_model(const char *type, char *out, size_t cap)
 {
-    char dir[1200], suffix[64];
-    snprintf(dir, sizeof dir, "%s/models", fixtures);
+    char suffix[64];
     snprintf(suffix, sizeof suffix, "-text-%s.gguf", type);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name), s = strlen(suffix);
-        if (n > s && !strcmp(e->d_name + n - s, suffix)) {
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
-            found = 1;
-            break;
-        }
-    }
-    closedir(d);
-    return found;
+    return fx_find_model(fixtures, suffix, out, cap);
 }
 
 static float *load_f32(const char *path, size_t expect)
@@ -223,9 +210,7 @@ static void check_generation(vllm_model *m, const char *type, double tol, double
 }
 
 TEST_MAIN_BEGIN
-    const char *env = getenv("VIDEOLLM_FIXTURES");
-    if (env && *env) snprintf(fixtures, sizeof fixtures, "%s", env);
-    else snprintf(fixtures, sizeof fixtures, "%s/tiny-smolvlm2", getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data");
+    snprintf(fixtures, sizeof fixtures, "%s", fx_set_dir());
     printf("fixtures: %s\n", fixtures);
     int ran = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {

@@ -13,6 +13,7 @@
 
 #include "core/gguf.h"
 #include "decoder/tokenizer.h"
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
 
@@ -321,25 +322,6 @@ static void check_ref_sequence(const vl_tokenizer *t, const char *set)
     json_free(doc);
 }
 
-/* The one file of `set`/models matching *`suffix`; 0 if none. */
-static int find_set_file(const char *set, const char *suffix, char *out, size_t cap)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/models", set);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    const size_t sl = strlen(suffix);
-    while (!found && (e = readdir(d))) {
-        const size_t n = strlen(e->d_name);
-        if (n > sl && !strcmp(e->d_name + n - sl, suffix))
-            found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
-    }
-    closedir(d);
-    return found;
-}
-
 /* Everything a fixture set's references say about its tokenizer: the
  * test-tokenizer-0 vectors without (tiny-vocab) and with (tiny-vocab-special)
  * special-token parsing, the fixed sequence and every text chunk of the
@@ -348,7 +330,7 @@ static int find_set_file(const char *set, const char *suffix, char *out, size_t 
 static vl_tokenizer *test_fixture_set(const char *set)
 {
     char g[8400], in[4200], out[4200];
-    if (!find_set_file(set, "-text-F32.gguf", g, sizeof g)) {
+    if (!fx_find_model(set, "-text-F32.gguf", g, sizeof g)) {
         CHECK(0, "no models/*-text-F32.gguf in %s", set);
         return NULL;
     }
@@ -377,7 +359,7 @@ static vl_tokenizer *test_fixture_set(const char *set)
 static void check_special_ids(const vl_tokenizer *t, const char *set)
 {
     char path[8400];
-    if (!find_set_file(set, "-config.json", path, sizeof path)) {
+    if (!fx_find_model(set, "-config.json", path, sizeof path)) {
         printf("  no models/*-config.json, special ids not checked\n");
         return;
     }

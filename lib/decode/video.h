@@ -83,7 +83,14 @@
  * (VLLM_ERR_UNSUPPORTED), FPS/UNIFORM on a stream with no duration or
  * frame count (VLLM_ERR_FORMAT). A packet the decoder rejects or a frame it
  * flags corrupt is skipped with a warning; VL_VIDEO_MAX_BAD_PACKETS in a
- * row is VLLM_ERR_DECODE. Data that ends early (truncated file) ends the
+ * row is VLLM_ERR_DECODE. Frames lost that way still count in the frame
+ * numbers (by the timestamps of the packets sent, once damage was seen;
+ * see vl_lost), so later frames keep their numbers. FPS/UNIFORM: a target
+ * whose frame is missing gets the nearest decodable frame nearer to it
+ * than to the neighbouring targets (the earlier on a tie), else none; one
+ * warning with the counts says how many were replaced or not delivered.
+ * The fps rule in time gives a point whose frame was lost the frame on
+ * screen before it, and warns with the number of frames lost. Data that ends early (truncated file) ends the
  * iteration with VLLM_DONE after the frames that were present, with a
  * warning, and vl_video_truncated() reports it. */
 #ifndef VL_DECODE_VIDEO_H

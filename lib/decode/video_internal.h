@@ -39,6 +39,26 @@ typedef struct vl_mem_io {
 
 typedef struct vl_par vl_par;
 
+/* Frame numbering across frames the decoder never produces (video_lost.c).
+ * A packet the decoder rejects, or a frame it silently drops (B frames
+ * whose reference was lost), leaves a hole in the output; counting output
+ * frames alone would then number every later frame too low, and a plan
+ * would end short of its last targets. The presentation timestamps of
+ * packets sent but not yet seen as frames are kept; when a frame comes out,
+ * the ones before it are frames that will never come (the decoder outputs
+ * in presentation order). They are counted only once the pass has seen
+ * damage (a rejected packet, a decoder error, a corrupt frame or packet):
+ * on an intact clip the numbering stays the output count, as transformers'
+ * PyAV loop counts (a frame the container asks to be dropped is not a
+ * loss). */
+#define VL_LOST_PENDING 128 /* above any decoder's reorder + frame-thread delay */
+typedef struct vl_lost {
+    int64_t pts[VL_LOST_PENDING]; /* sorted ascending */
+    int n;
+    int damaged;       /* this pass has seen damage */
+    int64_t frames;    /* frames counted as lost this pass */
+} vl_lost;
+
 /* Damaged spots already warned about (video_warn.c). */
 #define VL_VIDEO_WARN_SPOTS 256 /* remembered (so each is counted once) */
 #define VL_VIDEO_WARN_LISTED 16 /* logged one by one */
@@ -96,7 +116,14 @@ struct vl_video {
     int64_t held_index;
     vl_rgb_frame last_out;           /* FFMPEG_FPS: for duplicated slots */
     int64_t yielded;
-    int64_t seq_count;    /* frames output by the decoder since the last seek-free start */
+    int64_t seq_count;    /* presentation position of the next frame since the last seek-free start:
+                           * frames the decoder output, plus frames it lost (vl_lost_*) */
+    vl_lost lost;         /* packets sent whose frame has not come out yet */
+    int frame_kept;       /* index policies: v->frame, numbered kept_index, waits for the next target */
+    int64_t kept_index;
+    int64_t n_replaced, n_missed; /* index policies: targets served by a neighbour / not served */
+    int shortfall_said;   /* this pass's summary of them was logged */
+    int64_t said_shortfall[3]; /* replaced, missed, planned of the last summary (not repeated) */
     int demux_eof, dec_eof, flushed_ffps;
     int consecutive_bad;
     int truncated;
@@ -133,6 +160,18 @@ void vl_video_warn_close_(vl_video *v);
 void vl_video_warn_(vl_video *v, int kind, int64_t ts, const char *fmt, ...) VL_PRINTF(4, 5);
 /* Seconds from the stream start of a stream-time-base timestamp (-1 if none). */
 double vl_video_ts_seconds_(const vl_video *v, int64_t ts);
+
+/* Lost frames (video_lost.c). forget: the decoder was flushed (seek,
+ * rewind); a new pass also clears `damaged` and the count. damage:
+ * evidence that frames may be lost. sent: a packet is going to the
+ * decoder; frame_out: a frame with timestamp ts came out. Both return how
+ * many frames were found lost (0 until damage was seen), to add to the
+ * presentation count before the next frame is numbered. */
+void vl_lost_forget_(vl_lost *l);
+void vl_lost_new_pass_(vl_lost *l);
+int64_t vl_lost_sent_(vl_lost *l, const AVPacket *pkt);
+void vl_lost_damage_(vl_lost *l);
+int64_t vl_lost_frame_out_(vl_lost *l, int64_t ts);
 
 /* Stalls and cancels (video_io.c): install the interrupt callback before
  * the input is opened; re-arm the inactivity deadline before each call

@@ -131,6 +131,9 @@ vllm_status vl_video_rewind_(vl_video *v)
     if (ret < 0) VL_TRY(vl_video_io_status_(v));
     if (ret < 0) return vl_error(VLLM_ERR_STATE, "video: the input cannot be rewound for another pass");
     avcodec_flush_buffers(v->dec);
+    vl_lost_forget_(&v->lost);
+    av_frame_unref(v->frame);
+    v->frame_kept = 0;
     v->next_sample = 0;
     v->seq_count = 0;
     v->demux_eof = 0;
@@ -205,6 +208,9 @@ static vllm_status reset_iteration(vl_video *v, const vl_sampling *s)
     v->dup_left = 0;
     v->consecutive_bad = 0;
     v->truncated = 0;
+    vl_lost_new_pass_(&v->lost);
+    v->n_replaced = v->n_missed = 0;
+    v->shortfall_said = 0;
     v->next_sample = 0;
     v->verify_ts = AV_NOPTS_VALUE;
     v->after_seek = 0;
@@ -250,6 +256,10 @@ vllm_status vl_video_sample_begin_sub(vl_video *v, const vl_sampling *s, const i
     if (counts) memcpy(v->plan_count, counts, (size_t)n * sizeof *counts);
     v->plan_n = n;
     v->plan_pos = 0;
+    if (v->parent) { /* the range a stand-in frame must stay inside (in_window) */
+        v->range_first = v->parent->range_first;
+        v->range_last = v->parent->range_last;
+    }
     v->ffps_seek = s->policy == VL_SAMPLE_FFMPEG_FPS;
     v->grid_step = grid_step;
     v->seek_ok = v->info.cfr && v->n_index_keyframes >= 2;
@@ -301,6 +311,7 @@ static void maybe_seek(vl_video *v)
         return;
     }
     avcodec_flush_buffers(v->dec);
+    vl_lost_forget_(&v->lost);
     v->next_sample = e;
     v->sought_pos = v->plan_pos;
     v->after_seek = 1;
@@ -312,11 +323,22 @@ static void maybe_seek(vl_video *v)
     v->stats.seeks++;
 }
 
+/* The first frame after a jump came out past the target (or none came):
+ * either the target is a leading frame of an open GOP, or its frame is
+ * missing (damage) and the frames just before it may have to stand in.
+ * Jump again, one keyframe earlier and at or before the first frame that
+ * may stand in for the target (its window, see in_window()). */
 static vllm_status seek_earlier(vl_video *v)
 {
     v->retried = 1;
     const AVIndexEntry *cur = avformat_index_get_entry(v->st, (int)v->seek_entry);
-    int e = cur ? av_index_search_timestamp(v->st, cur->timestamp - 1, AVSEEK_FLAG_BACKWARD) : -1;
+    int64_t pos = v->plan_pos < v->plan_n ? v->plan_pos : v->plan_n - 1;
+    int64_t first = pos > 0 ? (v->plan[pos - 1] + v->plan[pos]) / 2 + 1 : v->range_first;
+    int64_t window_ts =
+        v->start_pts + (int64_t)llround(((double)first + v->phase_sum / v->phase_n - 0.5) / v->rate / v->tb);
+    int64_t ts = cur ? cur->timestamp - 1 : INT64_MIN;
+    if (window_ts < ts) ts = window_ts;
+    int e = cur ? av_index_search_timestamp(v->st, ts, AVSEEK_FLAG_BACKWARD) : -1;
     const AVIndexEntry *ent = e >= 0 ? avformat_index_get_entry(v->st, e) : NULL;
     vl_video_io_arm_(v);
     if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
@@ -324,6 +346,7 @@ static vllm_status seek_earlier(vl_video *v)
         return vl_video_rewind_(v);
     }
     avcodec_flush_buffers(v->dec);
+    vl_lost_forget_(&v->lost);
     v->next_sample = e;
     v->seek_entry = e;
     v->first_after_seek = 1;
@@ -384,9 +407,10 @@ static vllm_status decode_next(vl_video *v)
         int ret = avcodec_receive_frame(v->dec, v->frame);
         if (ret == 0) {
             v->stats.frames_decoded++;
-            v->seq_count++;
+            v->seq_count += vl_lost_frame_out_(&v->lost, frame_ts(v->frame)) + 1;
             if (v->frame->decode_error_flags || (v->frame->flags & AV_FRAME_FLAG_CORRUPT)) {
                 int64_t ts = frame_ts(v->frame);
+                vl_lost_damage_(&v->lost);
                 vl_video_warn_(v, VL_WARN_CORRUPT_FRAME, ts, "video: skipping a corrupt frame at %.3f s",
                                vl_video_ts_seconds_(v, ts));
                 av_frame_unref(v->frame);
@@ -400,6 +424,7 @@ static vllm_status decode_next(vl_video *v)
         if (ret == AVERROR_EOF) return VLLM_DONE;
         if (ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
+            vl_lost_damage_(&v->lost);
             vl_video_warn_(v, VL_WARN_DECODER_ERROR, v->last_pkt_ts,
                            "video: decoder error (%s) near %.3f s; skipping", eb,
                            vl_video_ts_seconds_(v, v->last_pkt_ts));
@@ -449,12 +474,19 @@ static vllm_status decode_next(vl_video *v)
         v->next_sample++;
         v->stats.packets_read++;
         if (uses_plan(v)) choose_discard(v, v->pkt);
-        if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) v->truncated = 1;
+        if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) {
+            v->truncated = 1;
+            vl_lost_damage_(&v->lost);
+        }
         v->last_pkt_ts = v->pkt->pts != AV_NOPTS_VALUE ? v->pkt->pts : v->pkt->dts;
+        /* a packet the decoder is told to skip yields no frame by design */
+        if (v->s.policy != VL_SAMPLE_KEYFRAMES && v->dec->skip_frame == AVDISCARD_DEFAULT)
+            v->seq_count += vl_lost_sent_(&v->lost, v->pkt);
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
         if (ret < 0 && ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
+            vl_lost_damage_(&v->lost); /* its frame stays pending: the next frame out counts it lost */
             v->stats.bad_packets++;
             vl_video_warn_(v, VL_WARN_BAD_PACKET, v->last_pkt_ts,
                            "video: the decoder rejected the packet at %.3f s (%s); skipping it",
@@ -521,60 +553,165 @@ static vllm_status emit(vl_video *v, const AVFrame *f, int64_t idx, vl_rgb_frame
 static int in_range_before(const vl_video *v, double t) { return t < v->s.start - 1e-9; }
 static int in_range_after(const vl_video *v, double t) { return v->s.end > 0.0 && t >= v->s.end - 1e-9; }
 
+/* Targets whose own frame never came out of the decoder (damaged clip):
+ * said when the plan is through, with the counts (once per video for the
+ * same counts: the session may resample), so a shortfall is never silent. */
+static void say_shortfall(vl_video *v)
+{
+    if (v->parent || v->shortfall_said || (v->n_replaced == 0 && v->n_missed == 0)) return;
+    v->shortfall_said = 1;
+    const int64_t said[3] = {v->n_replaced, v->n_missed, v->plan_n};
+    if (!memcmp(said, v->said_shortfall, sizeof said)) return; /* a second pass over the same damage */
+    memcpy(v->said_shortfall, said, sizeof said);
+    VL_LOG_WARN("video: %lld of %lld planned frames were missing or undecodable (%lld frames lost in the stream): "
+                "%lld replaced by the nearest decodable frame, %lld not delivered; %lld of %lld delivered",
+                (long long)(v->n_replaced + v->n_missed), (long long)v->plan_n, (long long)v->lost.frames,
+                (long long)v->n_replaced, (long long)v->n_missed, (long long)(v->plan_n - v->n_missed),
+                (long long)v->plan_n);
+}
+
+/* Whether frame `idx` may stand in for plan entry `pos` when the target's
+ * own frame is missing: it must be nearer to that target than to the
+ * neighbouring ones (a frame halfway belongs to the earlier target) and
+ * inside the range. The windows are disjoint, so no frame serves two
+ * targets and a frame never takes a later target's place. */
+static int in_window(const vl_video *v, int64_t pos, int64_t idx)
+{
+    const int64_t t = v->plan[pos];
+    if (pos > 0 ? 2 * idx <= v->plan[pos - 1] + t : idx < v->range_first) return 0;
+    if (pos + 1 < v->plan_n ? 2 * idx > t + v->plan[pos + 1] : idx > v->range_last) return 0;
+    return 1;
+}
+
+/* Yield `f` (numbered idx) for the current plan entry and move on. */
+static vllm_status serve(vl_video *v, AVFrame *f, int64_t idx, vl_rgb_frame *out)
+{
+    vllm_status st = emit(v, f, idx, out);
+    av_frame_unref(f);
+    av_frame_unref(v->held);
+    v->plan_pos++;
+    v->retried = 0;
+    if (v->plan_pos >= v->plan_n) say_shortfall(v);
+    return st;
+}
+
+/* The stream ended with plan entries left: the candidate held for the
+ * current one serves it; the rest cannot be delivered. */
+static vllm_status plan_stream_end(vl_video *v, vl_rgb_frame *out)
+{
+    if (v->held->buf[0] && v->plan_pos < v->plan_n) {
+        v->n_replaced++;
+        return serve(v, v->held, v->held_index, out);
+    }
+    if (v->plan_pos < v->plan_n) {
+        if (!v->parent) /* a worker's early end is redone (and reported) by the coordinator */
+            vl_video_warn_(v, VL_WARN_EARLY_END, 0,
+                           "video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
+                           (long long)v->plan[v->plan_pos], (long long)(v->plan_pos - v->n_missed),
+                           (long long)v->plan_n);
+        v->truncated = 1;
+        v->n_missed += v->plan_n - v->plan_pos;
+        v->plan_pos = v->plan_n;
+        say_shortfall(v);
+    }
+    return VLLM_DONE;
+}
+
+/* The ffmpeg selection served by seeking has no leeway: a frame past the
+ * target (or an early end) redoes the pass sequentially. */
+static vllm_status ffps_plan_frame(vl_video *v, int64_t idx, vl_rgb_frame *out)
+{
+    if (idx != v->plan[v->plan_pos]) {
+        av_frame_unref(v->frame);
+        v->ffps_fallback = 1;
+        return VLLM_DONE;
+    }
+    int64_t slots = v->plan_count ? v->plan_count[v->plan_pos] : 1;
+    vllm_status st = serve(v, v->frame, idx, out);
+    if (st == VLLM_OK) {
+        v->last_out = *out;
+        v->dup_left = slots - 1;
+    }
+    return st;
+}
+
+/* Index policies: each plan entry yields the frame with its index; when
+ * that frame is missing (lost to damage, or flagged corrupt), the nearest
+ * decodable frame within the entry's window (the last one before the
+ * target, held while decoding on, or the first one after it; the earlier
+ * on a tie, as a player would still show it), else nothing, reported. */
 static vllm_status next_index_policy(vl_video *v, vl_rgb_frame *out)
 {
     while (v->plan_pos < v->plan_n) {
-        vllm_status st = decode_next(v);
-        if (st == VLLM_DONE && v->ffps_seek) {
-            v->ffps_fallback = 1;
-            return VLLM_DONE;
+        int64_t idx;
+        if (v->frame_kept) { /* passed over for the previous target */
+            v->frame_kept = 0;
+            idx = v->kept_index;
+        } else {
+            vllm_status st = decode_next(v);
+            if (st == VLLM_DONE && v->ffps_seek) {
+                v->ffps_fallback = 1;
+                return VLLM_DONE;
+            }
+            if (st == VLLM_DONE && v->first_after_seek && !v->retried) {
+                VL_TRY(seek_earlier(v)); /* nothing at all came after the jump */
+                continue;
+            }
+            if (st == VLLM_DONE) return plan_stream_end(v, out);
+            VL_TRY(st);
+            idx = frame_index(v, v->frame);
+            if (v->ffps_seek && frame_ts(v->frame) != v->start_pts + idx * v->grid_step) {
+                av_frame_unref(v->frame);
+                v->ffps_fallback = 1;
+                return VLLM_DONE;
+            }
+            int first = v->first_after_seek;
+            v->first_after_seek = 0;
+            if (first && idx > v->plan[v->plan_pos] && !v->retried) {
+                /* landed past the target: one keyframe earlier */
+                av_frame_unref(v->frame);
+                VL_TRY(seek_earlier(v));
+                continue;
+            }
         }
-        if (st == VLLM_DONE) {
-            if (!v->parent) /* a worker's early end is redone (and reported) by the coordinator */
-                vl_video_warn_(v, VL_WARN_EARLY_END, 0,
-                               "video: the stream ended before planned frame %lld (%lld of %lld frames delivered)",
-                               (long long)v->plan[v->plan_pos], (long long)v->plan_pos, (long long)v->plan_n);
-            v->truncated = 1;
-            v->plan_pos = v->plan_n;
-            return VLLM_DONE;
-        }
-        VL_TRY(st);
-        int64_t idx = frame_index(v, v->frame);
-        if (v->ffps_seek && frame_ts(v->frame) != v->start_pts + idx * v->grid_step) {
+        const int64_t target = v->plan[v->plan_pos];
+        if (v->ffps_seek && idx < target) {
             av_frame_unref(v->frame);
-            v->ffps_fallback = 1;
-            return VLLM_DONE;
-        }
-        int first = v->first_after_seek;
-        v->first_after_seek = 0;
-        if (first && idx > v->plan[v->plan_pos] && !v->retried) {
-            /* landed past the target: one keyframe earlier */
-            av_frame_unref(v->frame);
-            VL_TRY(seek_earlier(v));
             continue;
         }
-        if (idx < v->plan[v->plan_pos]) {
-            av_frame_unref(v->frame);
+        if (v->ffps_seek) return ffps_plan_frame(v, idx, out);
+        if (idx < target) { /* the nearest candidate so far should the target be missing */
+            if (in_window(v, v->plan_pos, idx) && !(v->held->buf[0] && idx <= v->held_index)) {
+                av_frame_unref(v->held);
+                av_frame_move_ref(v->held, v->frame);
+                v->held_index = idx;
+            } else {
+                av_frame_unref(v->frame);
+            }
             continue;
         }
-        /* idx == target, or past it (the target frame was missing or
-         * corrupt): this is the closest frame that exists. The ffmpeg
-         * selection has no such leeway. */
-        if (v->ffps_seek && idx != v->plan[v->plan_pos]) {
+        if (idx == target) return serve(v, v->frame, idx, out);
+        /* the target's frame is missing: idx is the first frame after it */
+        const int fits = in_window(v, v->plan_pos, idx);
+        if (v->held->buf[0] && (!fits || target - v->held_index <= idx - target)) {
+            v->frame_kept = 1; /* it may serve the next target */
+            v->kept_index = idx;
+            v->n_replaced++;
+            return serve(v, v->held, v->held_index, out);
+        }
+        if (fits) {
+            v->n_replaced++;
+            return serve(v, v->frame, idx, out);
+        }
+        v->n_missed++; /* no decodable frame near this target */
+        v->plan_pos++;
+        v->frame_kept = 1;
+        v->kept_index = idx;
+        if (v->plan_pos >= v->plan_n) {
             av_frame_unref(v->frame);
-            v->ffps_fallback = 1;
-            return VLLM_DONE;
+            v->frame_kept = 0;
+            say_shortfall(v);
         }
-        int64_t slots = v->plan_count ? v->plan_count[v->plan_pos] : 1;
-        while (v->plan_pos < v->plan_n && v->plan[v->plan_pos] <= idx) v->plan_pos++;
-        v->retried = 0;
-        st = emit(v, v->frame, idx, out);
-        av_frame_unref(v->frame);
-        if (st == VLLM_OK && v->ffps_seek) {
-            v->last_out = *out;
-            v->dup_left = slots - 1;
-        }
-        return st;
     }
     return VLLM_DONE;
 }
@@ -750,6 +887,18 @@ static vllm_status next_ffmpeg_seek(vl_video *v, vl_rgb_frame *out)
     return next_ffmpeg_fps(v, out);
 }
 
+/* The time rule gives a point whose frame was lost the frame on screen
+ * before it (which may already serve an earlier point), so a damaged
+ * variable-rate clip can yield fewer frames: said with the counts. */
+static void say_time_rule_loss(vl_video *v)
+{
+    if (v->parent || v->shortfall_said || v->lost.frames == 0) return;
+    v->shortfall_said = 1;
+    VL_LOG_WARN("video: %lld frames were lost in the stream; %lld frames delivered for %lld planned points in time "
+                "(a point whose frame was lost takes the frame on screen before it)",
+                (long long)v->lost.frames, (long long)v->yielded, (long long)v->times_n);
+}
+
 /* The parallel workers could not deliver plan entry `pos` exactly: stop
  * them and continue on this iterator from there (an ffmpeg-fps plan falls
  * back to the sequential selector, skipping the slots already yielded). */
@@ -783,9 +932,10 @@ vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out)
     }
     if (v->ffps_seek)
         st = next_ffmpeg_seek(v, out);
-    else if (v->time_rule)
+    else if (v->time_rule) {
         st = next_time_rule(v, out);
-    else if (index_policy(v))
+        if (st == VLLM_DONE) say_time_rule_loss(v);
+    } else if (index_policy(v))
         st = next_index_policy(v, out);
     else if (v->s.policy == VL_SAMPLE_FFMPEG_FPS)
         st = next_ffmpeg_fps(v, out);

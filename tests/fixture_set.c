@@ -1,0 +1,66 @@
+/* Fixture set lookup shared by the tests (see fixture_set.h). */
+#include "fixture_set.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *test_data(void)
+{
+    const char *d = getenv("VIDEOLLM_TEST_DATA");
+    return d && *d ? d : "tests/data";
+}
+
+const char *fx_set_dir(void)
+{
+    static char dir[4096];
+    if (!dir[0]) {
+        const char *env = getenv("VIDEOLLM_FIXTURES");
+        if (env && *env) snprintf(dir, sizeof dir, "%s", env);
+        else snprintf(dir, sizeof dir, "%s/tiny-smolvlm2", test_data());
+    }
+    return dir;
+}
+
+const char *fx_media_dir(void)
+{
+    static char dir[4096];
+    if (!dir[0]) snprintf(dir, sizeof dir, "%s/media", test_data());
+    return dir;
+}
+
+int fx_find_model(const char *set, const char *suffix, char *out, size_t cap)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/models", set ? set : fx_set_dir());
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    char best[1024] = "";
+    const size_t sl = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const size_t n = strlen(e->d_name);
+        if (n > sl && n < sizeof best && !strcmp(e->d_name + n - sl, suffix) && (!best[0] || strcmp(e->d_name, best) < 0))
+            memcpy(best, e->d_name, n + 1);
+    }
+    closedir(d);
+    return best[0] && (size_t)snprintf(out, cap, "%s/%s", dir, best) < cap;
+}
+
+int fx_find_as(const char *set, const char *recorded_name, char *out, size_t cap)
+{
+    const char *kind = NULL;
+    for (const char *mark = "-text-"; mark; mark = strcmp(mark, "-text-") ? NULL : "-mmproj-")
+        for (const char *p = strstr(recorded_name, mark); p; p = strstr(p + 1, mark))
+            if (!kind || p > kind) kind = p;
+    return kind && fx_find_model(set, kind, out, cap);
+}
+
+void fx_require_model(const char *suffix, char *out, size_t cap)
+{
+    if (fx_find_model(NULL, suffix, out, cap)) return;
+    fprintf(stderr, "no models/*%s in the fixture set %s (set VIDEOLLM_FIXTURES to a set directory)\n", suffix,
+            fx_set_dir());
+    exit(1);
+}
