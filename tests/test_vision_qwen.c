@@ -1,0 +1,446 @@
+/* The dynamic-resolution vision towers (qwen2.5vl_merger, qwen3vl_merger)
+ * against llama.cpp's dumps, feeding the exact ViT input pixels it used:
+ *
+ *  - window order (Qwen2.5-VL): unit order = the dump's inv_window_idx,
+ *    its inverse = window_idx, 2-D rope positions = the `positions` input;
+ *  - every dumped intermediate of the first image (patch embedding, window
+ *    order, position embedding, block 0 stages with rope, every layer
+ *    output, post norm, merger before the window restore) and the merger
+ *    output with deepstack columns, for a still image and for the first
+ *    single-frame and first frame-pair chunks of the video;
+ *  - in GGML mode (fp16 im2col + GELU table) at the README's emulated
+ *    tolerances, in F32 at its non-emulated ones, BF16 within a bound;
+ *  - bad sizes and frame counts get clear errors.
+ * Fixture sets: $VIDEOLLM_FIXTURES, or tests/data/tiny-qwen25vl and
+ * tiny-qwen3vl; files found by pattern, shapes and names from the JSON. */
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gguf.h"
+#include "core/threadpool.h"
+#include "encoder/encoder.h"
+#include "encoder/patch_order.h"
+#include "harness.h"
+#include "json.h"
+#include "vllm/videollm.h"
+
+static int find_file(const char *dir, const char *suffix, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int found = 0;
+    const size_t sl = strlen(suffix);
+    while (!found && (e = readdir(d))) {
+        const size_t n = strlen(e->d_name);
+        if (n > sl && !strcmp(e->d_name + n - sl, suffix)) found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
+    }
+    closedir(d);
+    return found;
+}
+
+static void *load_raw(const char *path, size_t elem, size_t n)
+{
+    size_t len = 0;
+    char *buf = read_file_all(path, &len);
+    if (buf && len != elem * n) {
+        fprintf(stderr, "%s: %zu bytes, expected %zu\n", path, len, elem * n);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+typedef struct {
+    double max_abs, max_ref, rel_l2;
+} diff;
+
+static diff compare(const float *a, const float *ref, size_t n)
+{
+    diff d = {0, 0, 0};
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double e = fabs((double)a[i] - (double)ref[i]);
+        if (!(e <= d.max_abs)) d.max_abs = e; /* NaN sticks */
+        if (fabs(ref[i]) > d.max_ref) d.max_ref = fabs(ref[i]);
+        num += e * e;
+        den += (double)ref[i] * ref[i];
+    }
+    d.rel_l2 = den > 0 ? sqrt(num / den) : sqrt(num);
+    return d;
+}
+
+static size_t ne_count(const json *ne)
+{
+    size_t n = 1;
+    for (size_t i = 0; ne && i < ne->n; i++) n *= (size_t)json_num(json_at(ne, i), 0);
+    return ne ? n : 0;
+}
+
+/* ---- tap: keep every stage output ---------------------------------------------- */
+
+typedef struct {
+    char name[32];
+    int layer;
+    float *data;
+    size_t n;
+} stage;
+
+typedef struct {
+    stage s[128];
+    int n;
+} stages;
+
+static void tap(void *ud, const char *name, int layer, int tile0, int n_tiles, const float *data, int rows, int cols)
+{
+    (void)tile0, (void)n_tiles;
+    stages *st = ud;
+    if (st->n == 128) return;
+    stage *s = &st->s[st->n++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->layer = layer;
+    s->n = (size_t)rows * cols;
+    s->data = malloc(s->n * sizeof(float));
+    memcpy(s->data, data, s->n * sizeof(float));
+}
+
+static void stages_clear(stages *st)
+{
+    for (int i = 0; i < st->n; i++) free(st->s[i].data);
+    st->n = 0;
+}
+
+/* "layer_out-3" -> ("layer_out", 3); "post_ln" -> ("post_ln", -1) */
+static const stage *find_stage(const stages *st, const char *ref_name)
+{
+    char base[32];
+    int layer = -1;
+    snprintf(base, sizeof base, "%s", ref_name);
+    char *dash = strrchr(base, '-');
+    if (dash && dash[1] >= '0' && dash[1] <= '9') {
+        layer = atoi(dash + 1);
+        *dash = 0;
+    }
+    for (int i = 0; i < st->n; i++)
+        if (!strcmp(st->s[i].name, base) && st->s[i].layer == layer) return &st->s[i];
+    return NULL;
+}
+
+/* ---- per-precision tolerances (README section 3/4 tables) ------------------------- */
+
+typedef struct {
+    const char *name;
+    vl_vision_precision prec;
+    double stage_abs;  /* intermediates, max|diff| (0: use stage_rel) */
+    double stage_rel;  /* intermediates, rel_l2 */
+    double embd_abs, embd_rel_l2;
+} mode;
+
+/* GGML (fp16 im2col + GELU-table emulation): Qwen2.5-VL README "< 1e-6 abs"
+ * for intermediates, "< 2e-5, rel_l2 < 5e-5" for embeddings; Qwen3-VL (GELU
+ * inside every block, so table flips) "< 2e-5" and "< 3e-5, rel_l2 < 5e-5".
+ * F32 (no emulation): intermediates rel 5e-4, embeddings 1e-4 / rel_l2 1e-3.
+ * BF16 linear layers (8-bit mantissas): rel_l2 bound, ~10x the 2.8e-3 seen. */
+static const mode modes_qwen25[] = {
+    {"ggml", VL_VISION_GGML, 1e-6, 0, 2e-5, 5e-5},
+    {"f32", VL_VISION_F32, 0, 5e-4, 1e-4, 1e-3},
+    {"bf16", VL_VISION_BF16, 0, 0, 0, 3e-2},
+};
+static const mode modes_qwen3[] = {
+    {"ggml", VL_VISION_GGML, 2e-5, 0, 3e-5, 5e-5},
+    {"f32", VL_VISION_F32, 0, 5e-4, 1e-4, 1e-3},
+    {"bf16", VL_VISION_BF16, 0, 0, 0, 3e-2},
+};
+static const mode *modes = modes_qwen25;
+#define N_MODES 3
+
+static float *normalize_u8(const uint8_t *u8, size_t n_frames, size_t plane, const vl_vision *v)
+{
+    float mean[3], std[3];
+    vl_vision_norm(v, mean, std);
+    float *f = malloc(n_frames * 3 * plane * sizeof(float));
+    for (size_t fr = 0; fr < n_frames; fr++)
+        for (int c = 0; c < 3; c++)
+            for (size_t i = 0; i < plane; i++) {
+                const size_t k = (fr * 3 + (size_t)c) * plane + i;
+                f[k] = ((float)u8[k] / 255.0f - mean[c]) / std[c];
+            }
+    return f;
+}
+
+/* ---- window order and positions ----------------------------------------------- */
+
+static void check_windows(const vl_vision *v, const json *info, int W, int H)
+{
+    const json *in = json_get(info, "vit_int_inputs_first_image");
+    REQUIRE(in, "F32_ref_info.json has no vit_int_inputs_first_image");
+    const int align = vl_vision_align(v), mh = H / align, mw = W / align, nu = mh * mw, n = 4 * nu;
+    int32_t *unit_src = malloc(nu * sizeof *unit_src), *win_start = malloc((nu + 1) * sizeof *win_start);
+    int32_t *py = malloc(n * sizeof *py), *px = malloc(n * sizeof *px);
+    const int n_win = vl_vision_window_order(v, W, H, unit_src, win_start);
+    const json *inv = json_get(in, "inv_window_idx"), *fwd = json_get(in, "window_idx");
+    if (inv) {
+        CHECK(inv->n == (size_t)nu, "inv_window_idx has %zu entries, grid %dx%d units", inv->n, mw, mh);
+        int bad = 0;
+        for (int j = 0; j < nu && j < (int)inv->n; j++) bad += unit_src[j] != (int)json_num(json_at(inv, j), -1);
+        CHECK(bad == 0, "%d window-order slots differ from inv_window_idx", bad);
+        int badf = 0;
+        for (int j = 0; j < nu && fwd && j < (int)fwd->n; j++)
+            badf += (int)json_num(json_at(fwd, unit_src[j]), -1) != j;
+        CHECK(fwd && badf == 0, "%d slots differ from window_idx (the restore permutation)", badf);
+        printf("  windows: %d windows over %dx%d units, unit order = llama.cpp's\n", n_win, mw, mh);
+    } else {
+        CHECK(n_win == 1, "a tower without window attention has %d windows", n_win);
+        for (int j = 0; j < nu; j++) CHECK(unit_src[j] == j, "unit order %d = %d", j, unit_src[j]);
+    }
+    vl_patch_sequence(mh, mw, unit_src, NULL, py, px);
+    const json *pos = json_get(in, "positions");
+    REQUIRE(pos && pos->n == (size_t)4 * n, "positions: %zu entries, expected %d", pos ? pos->n : 0, 4 * n);
+    int bad = 0;
+    for (int s = 0; s < n; s++) {
+        bad += (int)json_num(json_at(pos, s), -1) != py[s] || (int)json_num(json_at(pos, n + s), -1) != px[s];
+        bad += (int)json_num(json_at(pos, 2 * n + s), -1) != py[s] || (int)json_num(json_at(pos, 3 * n + s), -1) != px[s];
+    }
+    CHECK(bad == 0, "%d rope positions differ from llama.cpp's [y|x|y|x]", bad);
+    free(unit_src), free(win_start), free(py), free(px);
+}
+
+/* ---- image: intermediates and merger output ------------------------------------- */
+
+static void check_image(const char *set, vl_vision *v, vl_pool *pool)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/ref/image/F32_ref_info.json", set);
+    json *info = json_load(path);
+    REQUIRE(info, "cannot read %s", path);
+    const json *ne = json_get(info, "pixels_first_ggml_ne");
+    REQUIRE(ne && ne->n == 4, "pixels_first_ggml_ne missing");
+    const int W = (int)json_num(json_at(ne, 0), 0), H = (int)json_num(json_at(ne, 1), 0);
+    const int B = (int)json_num(json_at(ne, 3), 0);
+    snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "pixels_first_file"), ""));
+    float *pix = load_raw(path, sizeof(float), ne_count(ne));
+    REQUIRE(pix, "cannot read %s", path);
+    const json *eshape = json_get(info, "embd_shape");
+    const size_t n_tok = (size_t)json_num(json_at(eshape, 0), 0), width = (size_t)json_num(json_at(eshape, 1), 0);
+    CHECK(width == (size_t)vl_vision_n_embd_out(v), "embd width %zu, tower gives %d", width, vl_vision_n_embd_out(v));
+    const size_t n_first = (size_t)(W / vl_vision_align(v)) * (H / vl_vision_align(v));
+    snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "embd_file"), ""));
+    float *ref = load_raw(path, sizeof(float), n_tok * width);
+    REQUIRE(ref && n_first <= n_tok, "cannot read %s (%zu tokens, first image %zu)", path, n_tok, n_first);
+    printf("  image %dx%d, %d frame(s), %zu tokens x %zu\n", W, H, B, n_first, width);
+    check_windows(v, info, W, H);
+
+    float *out = malloc(n_first * width * sizeof(float));
+    const json *ints = json_get(info, "vit_intermediates_first_image");
+    const json *inv = json_get(json_get(info, "vit_int_inputs_first_image"), "window_idx");
+    for (size_t mi = 0; mi < N_MODES; mi++) {
+        const mode *md = &modes[mi];
+        REQUIRE(vl_vision_set_precision(v, md->prec) == VLLM_OK, "%s", vllm_last_error());
+        stages st = {0};
+        vl_vision_set_tap(v, tap, &st);
+        REQUIRE(vl_vision_encode_frames(v, pool, pix, B, W, H, out) == VLLM_OK, "%s", vllm_last_error());
+        vl_vision_set_tap(v, NULL, NULL);
+        if (md->stage_abs > 0 || md->stage_rel > 0) {
+            int n_checked = 0;
+            for (size_t i = 0; ints && i < ints->n; i++) {
+                const json *it = json_at(ints, i);
+                const char *name = json_str(json_get(it, "name"), "");
+                const size_t n = ne_count(json_get(it, "ggml_ne"));
+                snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(it, "file"), ""));
+                float *r = load_raw(path, sizeof(float), n);
+                CHECK(r, "cannot read %s", path);
+                /* the block-order patch embedding of a windowed tower: our window-order rows, unit by unit back */
+                const int block_order = !strcmp(name, "patch_embd") && inv;
+                const stage *s = find_stage(&st, block_order ? "patch_embd_win" : name);
+                CHECK(s && r && s->n == n, "stage %s: %s (%zu values, ref %zu)", name, s ? "size differs" : "not produced",
+                      s ? s->n : 0, n);
+                if (s && r && s->n == n) {
+                    float *mine = s->data, *tmp = NULL;
+                    if (block_order) {
+                        const size_t E4 = n / inv->n;
+                        tmp = malloc(n * sizeof(float));
+                        for (size_t u = 0; u < inv->n; u++)
+                            memcpy(tmp + u * E4, mine + (size_t)json_num(json_at(inv, u), 0) * E4, E4 * sizeof(float));
+                        mine = tmp;
+                    }
+                    const diff d = compare(mine, r, n);
+                    printf("    %-5s %-15s max|diff| %.3g rel_l2 %.3g (max|ref| %.3g)\n", md->name, name, d.max_abs,
+                           d.rel_l2, d.max_ref);
+                    if (!strcmp(name, "merger_out_win")) /* = the embeddings, before the restore */
+                        CHECK(d.rel_l2 < md->embd_rel_l2 && (md->embd_abs == 0 || d.max_abs < md->embd_abs),
+                              "%s %s: max|diff| %.3g rel_l2 %.3g", md->name, name, d.max_abs, d.rel_l2);
+                    else if (md->stage_abs > 0)
+                        CHECK(d.max_abs <= md->stage_abs, "%s %s: max|diff| %.3g > %.3g", md->name, name, d.max_abs,
+                              md->stage_abs);
+                    else
+                        CHECK(d.rel_l2 <= md->stage_rel, "%s %s: rel_l2 %.3g > %.3g", md->name, name, d.rel_l2,
+                              md->stage_rel);
+                    free(tmp);
+                    n_checked++;
+                }
+                free(r);
+            }
+            CHECK(n_checked >= 8, "only %d intermediates compared", n_checked);
+        }
+        const diff d = compare(out, ref, n_first * width);
+        printf("    %-5s embeddings      max|diff| %.3g rel_l2 %.3g\n", md->name, d.max_abs, d.rel_l2);
+        if (md->embd_abs > 0) CHECK(d.max_abs < md->embd_abs, "%s embeddings: max|diff| %.3g", md->name, d.max_abs);
+        CHECK(d.rel_l2 < md->embd_rel_l2, "%s embeddings: rel_l2 %.3g", md->name, d.rel_l2);
+        stages_clear(&st);
+    }
+    free(out), free(ref), free(pix);
+    json_free(info);
+}
+
+/* ---- video: a lone frame and a frame pair ------------------------------------------ */
+
+static void check_video(const char *set, vl_vision *v, vl_pool *pool)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/ref/video/F32_ref_info.json", set);
+    json *info = json_load(path);
+    if (!info) {
+        printf("  no video reference in %s\n", set);
+        return;
+    }
+    const json *eshape = json_get(info, "embd_shape");
+    const size_t n_tok = (size_t)json_num(json_at(eshape, 0), 0), width = (size_t)json_num(json_at(eshape, 1), 0);
+    snprintf(path, sizeof path, "%s/ref/video/%s", set, json_str(json_get(info, "embd_file"), ""));
+    float *ref = load_raw(path, sizeof(float), n_tok * width);
+    REQUIRE(ref, "cannot read %s", path);
+    static const char *const which[2] = {"first", "second"};
+    const json *chunks = json_get(info, "chunks");
+    for (int k = 0; k < 2; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "pixels_%s_ggml_ne", which[k]);
+        const json *ne = json_get(info, key);
+        snprintf(key, sizeof key, "pixels_%s_file", which[k]);
+        const char *file = json_str(json_get(info, key), NULL);
+        REQUIRE(ne && ne->n == 4 && file, "%s missing", key);
+        const int W = (int)json_num(json_at(ne, 0), 0), H = (int)json_num(json_at(ne, 1), 0);
+        const int B = (int)json_num(json_at(ne, 3), 0);
+        /* the k-th image chunk of the prompt holds these pixels */
+        const json *ch = NULL;
+        for (size_t i = 0, seen = 0; chunks && i < chunks->n && !ch; i++)
+            if (!strcmp(json_str(json_get(json_at(chunks, i), "type"), ""), "image") && seen++ == (size_t)k)
+                ch = json_at(chunks, i);
+        REQUIRE(ch, "no image chunk %d", k);
+        CHECK((int)json_num(json_get(ch, "n_frames_in_temporal_patch"), 0) == B, "chunk %d frames", k);
+        const size_t off = (size_t)json_num(json_get(ch, "embd_row_offset"), 0);
+        const size_t n = (size_t)json_num(json_get(ch, "n_tokens"), 0);
+        REQUIRE(off + n <= n_tok, "chunk rows");
+        snprintf(path, sizeof path, "%s/ref/video/%s", set, file);
+        uint8_t *u8 = load_raw(path, 1, ne_count(ne));
+        REQUIRE(u8, "cannot read %s", path);
+        float *pix = normalize_u8(u8, (size_t)B, (size_t)W * H, v);
+        float *out = malloc(n * width * sizeof(float));
+        for (size_t mi = 0; mi < N_MODES; mi++) {
+            const mode *md = &modes[mi];
+            REQUIRE(vl_vision_set_precision(v, md->prec) == VLLM_OK, "%s", vllm_last_error());
+            REQUIRE(vl_vision_encode_frames(v, pool, pix, B, W, H, out) == VLLM_OK, "%s", vllm_last_error());
+            const diff d = compare(out, ref + off * width, n * width);
+            printf("    %-5s video chunk %d (%d frame%s %dx%d): max|diff| %.3g rel_l2 %.3g\n", md->name, k, B,
+                   B > 1 ? "s" : "", W, H, d.max_abs, d.rel_l2);
+            if (md->embd_abs > 0) CHECK(d.max_abs < md->embd_abs, "%s video chunk %d: max|diff| %.3g", md->name, k, d.max_abs);
+            CHECK(d.rel_l2 < md->embd_rel_l2, "%s video chunk %d: rel_l2 %.3g", md->name, k, d.rel_l2);
+        }
+        free(out), free(pix), free(u8);
+    }
+    free(ref);
+    json_free(info);
+}
+
+/* ---- misuse --------------------------------------------------------------------------- */
+
+static void check_errors(vl_vision *v)
+{
+    const int a = vl_vision_align(v);
+    float *pix = calloc((size_t)2 * 3 * (2 * a) * (2 * a), sizeof(float));
+    float *out = malloc((size_t)4 * vl_vision_n_embd_out(v) * sizeof(float));
+    CHECK(vl_vision_encode_frames(v, NULL, pix, 1, 2 * a - 2, 2 * a, out) == VLLM_ERR_INVALID_ARG &&
+              strstr(vllm_last_error(), "multiple of"),
+          "width not a multiple of %d: %s", a, vllm_last_error());
+    CHECK(vl_vision_encode_frames(v, NULL, pix, 3, 2 * a, 2 * a, out) == VLLM_ERR_INVALID_ARG &&
+              strstr(vllm_last_error(), "n_frames = 3"),
+          "3 frames: %s", vllm_last_error());
+    CHECK(vl_vision_encode_frames(v, NULL, pix, 1, 0, 2 * a, out) == VLLM_ERR_INVALID_ARG, "zero width");
+    CHECK(vl_vision_encode_frames(v, NULL, pix, 1, 40000 * a, 40000 * a, out) == VLLM_ERR_INVALID_ARG &&
+              strstr(vllm_last_error(), "patches"),
+          "huge frame: %s", vllm_last_error());
+    CHECK(vl_vision_encode(v, NULL, pix, 1, out) == VLLM_ERR_UNSUPPORTED, "tile API on a dynamic tower");
+    /* the smallest input: one 2x2 unit, both frame counts */
+    CHECK(vl_vision_encode_frames(v, NULL, pix, 2, a, a, out) == VLLM_OK, "%dx%d pair: %s", a, a, vllm_last_error());
+    free(pix), free(out);
+}
+
+/* ---- pairing with the text model (lib/model.c) ----------------------------------------- */
+
+static vllm_status load_pair(const char *text, const char *mmproj)
+{
+    vllm_model_params p = vllm_model_default_params();
+    p.mmproj_path = mmproj;
+    vllm_model *m = NULL;
+    vllm_status st = vllm_model_load(text, &p, &m);
+    vllm_model_free(m);
+    return st;
+}
+
+static void check_pairing(const char *data)
+{
+    char t25[1400], m25[1400], t3[1400], m3[1400], dir[1100];
+    snprintf(dir, sizeof dir, "%s/tiny-qwen25vl/models", data);
+    int ok = find_file(dir, "-text-F32.gguf", t25, sizeof t25) && find_file(dir, "-mmproj-F32.gguf", m25, sizeof m25);
+    snprintf(dir, sizeof dir, "%s/tiny-qwen3vl/models", data);
+    ok = ok && find_file(dir, "-text-F32.gguf", t3, sizeof t3) && find_file(dir, "-mmproj-F32.gguf", m3, sizeof m3);
+    if (!ok) return;
+    CHECK(load_pair(t25, m25) == VLLM_OK, "qwen2.5vl pair: %s", vllm_last_error());
+    /* qwen3vl: the tower's 192-wide rows = 64 x (1 + 2 deepstack) */
+    CHECK(load_pair(t3, m3) == VLLM_OK, "qwen3vl pair: %s", vllm_last_error());
+    CHECK(load_pair(t3, m25) == VLLM_ERR_FORMAT && strstr(vllm_last_error(), "0 deepstack mergers"),
+          "qwen3vl text + qwen2.5vl mmproj: %s", vllm_last_error());
+    CHECK(load_pair(t25, m3) == VLLM_ERR_FORMAT && strstr(vllm_last_error(), "2 deepstack mergers"),
+          "qwen2.5vl text + qwen3vl mmproj: %s", vllm_last_error());
+}
+
+TEST_MAIN_BEGIN
+    const char *data = getenv("VIDEOLLM_TEST_DATA");
+    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
+    static const char *const sets[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
+    const char *one = getenv("VIDEOLLM_FIXTURES");
+    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    vl_pool *pool = vl_pool_create(2);
+    int ran = 0;
+    for (size_t i = 0; i < n_sets; i++) {
+        char set[1024], models[1100], path[2200];
+        if (one && *one) snprintf(set, sizeof set, "%s", one);
+        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        snprintf(models, sizeof models, "%s/models", set);
+        if (!find_file(models, "-mmproj-F32.gguf", path, sizeof path)) {
+            CHECK(0, "no models/*-mmproj-F32.gguf in %s", set);
+            continue;
+        }
+        vl_gguf *g = NULL;
+        REQUIRE(vl_gguf_open(path, 1, &g) == VLLM_OK, "%s", vllm_last_error());
+        vl_vision *v = NULL;
+        REQUIRE(vl_vision_load(g, &v) == VLLM_OK, "%s", vllm_last_error());
+        if (!vl_vision_is_dynamic(v)) {
+            printf("%s: projector %s is not a dynamic-resolution tower, skipped\n", set, vl_vision_projector_name(v));
+        } else {
+            printf("fixture set %s (%s, %d deepstack)\n", set, vl_vision_projector_name(v), vl_vision_n_deepstack(v));
+            modes = strcmp(vl_vision_projector_name(v), "qwen3vl_merger") ? modes_qwen25 : modes_qwen3;
+            check_image(set, v, pool);
+            check_video(set, v, pool);
+            check_errors(v);
+            ran++;
+        }
+        vl_vision_free(v);
+        vl_gguf_close(g);
+    }
+    vl_pool_free(pool);
+    if (!(one && *one)) check_pairing(data);
+    REQUIRE(ran > 0, "no dynamic-resolution fixture set found");
+TEST_MAIN_END
