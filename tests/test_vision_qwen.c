@@ -24,6 +24,7 @@
 #include "core/threadpool.h"
 #include "encoder/encoder.h"
 #include "encoder/patch_order.h"
+#include "gguf_writer.h"
 #include "harness.h"
 #include "json.h"
 #include "vllm/videollm.h"
@@ -377,6 +378,118 @@ static void check_errors(vl_vision *v)
     free(pix), free(out);
 }
 
+/* ---- malformed mmprojs ------------------------------------------------------------------ */
+
+/* The source mmproj with one change: key `drop_key` left out, or `int_key`
+ * set to int_val (u32), tensor `drop_tensor` left out, or tensor `add_tensor`
+ * added as a copy of `copy_of`. */
+typedef struct {
+    const char *drop_key, *int_key;
+    int64_t int_val;
+    const char *drop_tensor, *add_tensor, *copy_of;
+    vllm_status want;
+    const char *msg; /* must appear in the error */
+} mmproj_edit;
+
+static vllm_status load_edited(const vl_gguf *src, const mmproj_edit *e, vl_vision **out)
+{
+    vl_gw *w = vl_gw_new();
+    int int_done = 0;
+    for (uint64_t i = 0; i < src->n_kv; i++) {
+        const vl_gguf_kv *kv = &src->kv[i];
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.ptr);
+        if (e->drop_key && !strcmp(key, e->drop_key)) continue;
+        if (e->int_key && !strcmp(key, e->int_key)) {
+            vl_gw_add_u32(w, key, (uint32_t)e->int_val);
+            int_done = 1;
+            continue;
+        }
+        const vl_gguf_value *v = &kv->value;
+        int r = 0;
+        switch (v->type) {
+        case VL_GGUF_STRING: {
+            char str[256];
+            snprintf(str, sizeof str, "%.*s", (int)v->v.s.len, v->v.s.ptr);
+            r = vl_gw_add_str(w, key, str);
+            break;
+        }
+        case VL_GGUF_ARRAY:
+            REQUIRE(vl_gguf_vtype_size(v->v.arr.elem), "array key %s of strings/arrays in an mmproj", key);
+            r = vl_gw_add_arr(w, key, v->v.arr.elem, v->v.arr.n, v->v.arr.raw);
+            break;
+        case VL_GGUF_BOOL: r = vl_gw_add_bool(w, key, (int)v->v.u); break;
+        case VL_GGUF_FLOAT32: r = vl_gw_add_f32(w, key, (float)v->v.f); break;
+        case VL_GGUF_FLOAT64: r = vl_gw_add_f64(w, key, v->v.f); break;
+        case VL_GGUF_INT8: case VL_GGUF_INT16: case VL_GGUF_INT32: case VL_GGUF_INT64: r = vl_gw_add_i64(w, key, v->v.i); break;
+        default: r = vl_gw_add_u64(w, key, v->v.u); break;
+        }
+        REQUIRE(r == 0, "copy key %s", key);
+    }
+    if (e->int_key && !int_done) vl_gw_add_u32(w, e->int_key, (uint32_t)e->int_val);
+    for (uint64_t i = 0; i < src->n_tensors; i++) {
+        const vl_gguf_tensor *t = &src->tensors[i];
+        if (e->drop_tensor && !strcmp(t->name, e->drop_tensor)) continue;
+        REQUIRE(vl_gw_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data) == 0, "tensor %s", t->name);
+    }
+    if (e->add_tensor) {
+        const vl_gguf_tensor *t = vl_gguf_find_tensor(src, e->copy_of);
+        REQUIRE(t, "no tensor %s to copy", e->copy_of);
+        REQUIRE(vl_gw_add_tensor(w, e->add_tensor, t->type, t->n_dims, t->ne, t->data) == 0, "tensor %s", e->add_tensor);
+    }
+    uint8_t *file;
+    size_t size;
+    REQUIRE(vl_gw_to_memory(w, &file, &size) == 0, "serialize");
+    vl_gw_free(w);
+    vl_gguf *g = NULL;
+    REQUIRE(vl_gguf_open_memory(file, size, &g) == VLLM_OK, "%s", vllm_last_error());
+    *out = NULL;
+    vllm_status st = vl_vision_load(g, out);
+    vl_vision_free(*out);
+    *out = NULL;
+    vl_gguf_close(g);
+    free(file);
+    return st;
+}
+
+static void check_bad_mmproj(const vl_gguf *src, int is_qwen3)
+{
+    static const mmproj_edit common[] = {
+        {.drop_tensor = "v.patch_embd.weight.1", .want = VLLM_ERR_FORMAT, .msg = "'v.patch_embd.weight.1' is missing"},
+        {.int_key = "clip.vision.spatial_merge_size", .int_val = 3, .want = VLLM_ERR_UNSUPPORTED, .msg = "spatial_merge_size = 3"},
+        {.int_key = "clip.vision.attention.head_count", .int_val = 32, .want = VLLM_ERR_FORMAT, .msg = "head dim 1"},
+        {.drop_tensor = "mm.2.bias", .want = VLLM_ERR_FORMAT, .msg = "'mm.2.bias' is missing"},
+        {.drop_tensor = "v.post_ln.weight", .want = VLLM_ERR_FORMAT, .msg = "v.post_ln"},
+    };
+    static const mmproj_edit only_qwen25[] = {
+        {.drop_key = "clip.vision.n_wa_pattern", .want = VLLM_ERR_FORMAT, .msg = "'clip.vision.n_wa_pattern' is missing"},
+        {.int_key = "clip.vision.n_wa_pattern", .int_val = 99, .want = VLLM_ERR_FORMAT, .msg = "n_wa_pattern = 99"},
+        {.int_key = "clip.vision.window_size", .int_val = 100, .want = VLLM_ERR_FORMAT, .msg = "window_size = 100"},
+        {.add_tensor = "v.deepstack.0.fc1.weight", .copy_of = "mm.0.weight", .want = VLLM_ERR_FORMAT, .msg = "deepstack"},
+        {.drop_tensor = "v.blk.1.ffn_gate.weight", .want = VLLM_ERR_FORMAT, .msg = "block 1 differs from block 0"},
+    };
+    static const mmproj_edit only_qwen3[] = {
+        {.drop_tensor = "v.deepstack.2.norm.bias", .want = VLLM_ERR_FORMAT, .msg = "'v.deepstack.2.norm.bias' is missing"},
+        {.drop_tensor = "v.position_embd.weight", .want = VLLM_ERR_FORMAT, .msg = "'v.position_embd.weight' is missing"},
+        {.add_tensor = "v.blk.1.ffn_gate.weight", .copy_of = "v.blk.1.ffn_up.weight", .want = VLLM_ERR_FORMAT,
+         .msg = "block 1 differs from block 0"},
+    };
+    const mmproj_edit *lists[2] = {common, is_qwen3 ? only_qwen3 : only_qwen25};
+    const size_t counts[2] = {sizeof common / sizeof *common,
+                              is_qwen3 ? sizeof only_qwen3 / sizeof *only_qwen3 : sizeof only_qwen25 / sizeof *only_qwen25};
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; i < counts[l]; i++) {
+            const mmproj_edit *e = &lists[l][i];
+            vl_vision *v;
+            const vllm_status st = load_edited(src, e, &v);
+            CHECK(st == e->want && strstr(vllm_last_error(), e->msg), "edit %d.%zu: status %d, error '%s', expected '%s'", l,
+                  i, (int)st, vllm_last_error(), e->msg);
+        }
+    /* no edit: the copy loads (the copier itself is sound) */
+    vl_vision *v;
+    CHECK(load_edited(src, &(mmproj_edit){0}, &v) == VLLM_OK, "unedited copy: %s", vllm_last_error());
+}
+
 /* ---- pairing with the text model (lib/model.c) ----------------------------------------- */
 
 static vllm_status load_pair(const char *text, const char *mmproj)
@@ -435,6 +548,7 @@ TEST_MAIN_BEGIN
             check_image(set, v, pool);
             check_video(set, v, pool);
             check_errors(v);
+            check_bad_mmproj(g, vl_vision_n_deepstack(v) > 0);
             ran++;
         }
         vl_vision_free(v);
