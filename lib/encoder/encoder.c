@@ -324,6 +324,24 @@ vllm_status vl_vision_encode_frames(vl_vision *v, vl_pool *pool, const float *pi
     return st;
 }
 
+double vl_vision_flops_frames(const vl_vision *v, int width, int height)
+{
+    const vl_clip_model *m = v->m;
+    const vl_vision_hparams *hp = &m->hp;
+    const double P = hp->patch_size, E = hp->n_embd, FF = hp->n_ff, D = hp->proj_dim;
+    const double n = (double)(width / hp->patch_size) * (height / hp->patch_size), E4 = 4 * E;
+    /* attention span: the whole sequence, or windows of window_px² pixels in windowed blocks */
+    const double win = hp->n_wa_pattern ? (double)hp->window_px * hp->window_px / (P * P) : n;
+    const double n_full = hp->n_wa_pattern ? hp->n_layer / hp->n_wa_pattern : hp->n_layer;
+    const double ffn = 2 * n * E * FF * (m->layers[0].gate.n_out ? 3 : 2);
+    double f = 2 * 2 * n * 3 * P * P * E;                   /* two temporal kernels */
+    f += hp->n_layer * (2 * n * E * E * 4 + ffn);           /* qkv, out, FFN */
+    f += n_full * 4 * n * n * E;                            /* full attention: QKᵀ and ·V */
+    f += (hp->n_layer - n_full) * 4 * n * (win < n ? win : n) * E;
+    f += (1 + m->n_ds) * 2 * (n / 4) * (E4 * E4 + E4 * D);  /* merger + deepstack mergers */
+    return f;
+}
+
 int vl_vision_window_order(const vl_vision *v, int width, int height, int32_t *unit_src, int32_t *win_start)
 {
     const vl_vision_hparams *hp = &v->m->hp;

@@ -77,6 +77,9 @@ int vl_vision_align(const vl_vision *v);
 vllm_status vl_vision_encode_frames(vl_vision *v, vl_pool *pool, const float *pixels, int n_frames, int width,
                                     int height, float *out);
 
+/* Multiply-adds ×2 of one temporal patch of width × height (benchmarks). */
+double vl_vision_flops_frames(const vl_vision *v, int width, int height);
+
 /* The attention windows of a width × height input (merge units; see
  * encoder/patch_order.h): unit_src gets (h/align)·(w/align) entries,
  * win_start one more than the returned window count. */
