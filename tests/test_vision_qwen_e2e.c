@@ -5,6 +5,8 @@
  *
  *  - image: the exact ViT input of the reference (F32_ref_pixels_first)
  *    -> vl_vision_encode_frames -> embeddings with deepstack columns;
+ *    and media/test-1.jpeg decoded and smart-resized here (libavcodec and
+ *    stb_image decode JPEGs a few levels apart: issue 13 accepts 5e-3);
  *  - video: media/test-3.mp4 decoded here at ffmpeg's fps=4 selection,
  *    every frame smart-resized (compat letterbox bilinear, the JSON's
  *    image_max_tokens), frames grouped into the chunks' temporal patches
@@ -25,6 +27,7 @@
 
 #include "core/gguf.h"
 #include "core/threadpool.h"
+#include "decode/image.h"
 #include "decode/video.h"
 #include "decoder/llm.h"
 #include "decoder/mrope_layout.h"
@@ -86,7 +89,7 @@ static vl_frame8 *video_frames(const char *set, int align, int64_t max_pixels, i
 
 /* Embeddings of every image chunk, rows at embd_row_offset. */
 static float *our_embeddings(const char *set, const char *media, const json *info, vl_vision *v, vl_pool *pool,
-                             int n_img)
+                             int n_img, int from_jpeg)
 {
     const int width = vl_vision_n_embd_out(v), align = vl_vision_align(v);
     float *embd = calloc((size_t)n_img * width, sizeof(float));
@@ -101,6 +104,22 @@ static float *our_embeddings(const char *set, const char *media, const json *inf
         size_t n;
         float *pix = (float *)read_file_all(path, &n);
         REQUIRE(pix && n == (size_t)B * 3 * W * H * sizeof(float), "%s", path);
+        if (from_jpeg) { /* same size, our own pixels */
+            snprintf(path, sizeof path, "%s/../media/%s", set, json_str(json_get(info, "media"), "test-1.jpeg"));
+            vl_image im;
+            REQUIRE(vl_image_load(path, &im) == VLLM_OK, "%s: %s", path, vllm_last_error());
+            const int t = (int)json_num(json_get(info, "image_max_tokens"), -1);
+            vl_frame8 f;
+            REQUIRE(vl_preprocess_dynamic(&(vl_rgb8){im.data, im.width, im.height, im.stride}, align, 8LL * align * align,
+                                          (int64_t)(t > 0 ? t : 4096) * align * align, VL_PREPROC_LLAMACPP, &f) == VLLM_OK &&
+                        f.width == W && f.height == H,
+                    "%s -> %dx%d: %s", path, f.width, f.height, vllm_last_error());
+            for (int c3 = 0; c3 < 3; c3++)
+                for (size_t k = 0; k < (size_t)W * H; k++)
+                    pix[c3 * (size_t)W * H + k] = ((float)f.u8[c3 * (size_t)W * H + k] / 255.0f - mean[c3]) / std[c3];
+            vl_frame8_free(&f);
+            vl_image_free(&im);
+        }
         int n_chunks = 0;
         for (size_t i = 0; i < chunks->n; i++) n_chunks += is_image(json_at(chunks, i));
         REQUIRE(n_chunks == 1 && (W / align) * (H / align) == n_img, "image: %d chunks, %d tokens", n_chunks, n_img);
@@ -136,7 +155,9 @@ static float *our_embeddings(const char *set, const char *media, const json *inf
     return embd;
 }
 
-static void check_media(const char *set, const char *media, vl_llm *m, vl_vision *v, vl_pool *pool)
+/* tol: last-logits bound; from_jpeg: image pixels from our decode */
+static void check_media(const char *set, const char *media, vl_llm *m, vl_vision *v, vl_pool *pool, double tol,
+                        int from_jpeg)
 {
     char path[1400];
     snprintf(path, sizeof path, "%s/ref/%s/F32_ref_info.json", set, media);
@@ -150,7 +171,7 @@ static void check_media(const char *set, const char *media, vl_llm *m, vl_vision
     const int n_img = (int)json_num(json_get(info, "n_image_tokens"), -1);
     const int E = m->hp.n_embd, V = m->hp.n_vocab, width = vl_vision_n_embd_out(v);
     REQUIRE(chunks && n_prompt > 0 && n_img > 0, "%s: chunks/counts missing", path);
-    float *embd = our_embeddings(set, media, info, v, pool, n_img);
+    float *embd = our_embeddings(set, media, info, v, pool, n_img, from_jpeg);
 
     vl_mrope_item *items = calloc(chunks->n, sizeof *items);
     for (size_t i = 0; i < chunks->n; i++) {
@@ -203,8 +224,9 @@ static void check_media(const char *set, const char *media, vl_llm *m, vl_vision
         const double d = fabs((double)lg[i] - ref[i]);
         if (!(d <= err)) err = d;
     }
-    printf("  %s (%d prompt tokens, %d from our tower): last logits max|diff| %.3g\n", media, n_prompt, n_img, err);
-    CHECK(lg && err < 1e-4, "%s: last logits max|diff| %.3g", media, err);
+    printf("  %s%s (%d prompt tokens, %d from our tower): last logits max|diff| %.3g\n", media,
+           from_jpeg ? " decoded here" : "", n_prompt, n_img, err);
+    CHECK(lg && err < tol, "%s: last logits max|diff| %.3g", media, err);
     const json *gen = json_get(info, "generated_ids"), *gaps = json_get(info, "top1_minus_top2_logit_gap_per_step");
     int compared = 0;
     for (size_t i = 0; gen && i < gen->n && s == VLLM_OK; i++) {
@@ -247,8 +269,9 @@ TEST_MAIN_BEGIN
                 vllm_last_error());
         if (vl_vision_is_dynamic(v)) {
             printf("fixture set %s\n", set);
-            check_media(set, "image", m, v, pool);
-            check_media(set, "video", m, v, pool);
+            check_media(set, "image", m, v, pool, 1e-4, 0);
+            check_media(set, "image", m, v, pool, 5e-3, 1);
+            check_media(set, "video", m, v, pool, 1e-4, 0);
             ran++;
         }
         vl_vision_free(v);
