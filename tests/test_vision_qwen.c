@@ -10,7 +10,11 @@
  *    single-frame and first frame-pair chunks of the video;
  *  - in GGML mode (fp16 im2col + GELU table) at the README's emulated
  *    tolerances, in F32 at its non-emulated ones, BF16 within a bound;
- *  - bad sizes and frame counts get clear errors.
+ *  - transformers' merger GELU (exact erf, the default after loading):
+ *    the merger and deepstack outputs equal a float64 rebuild of
+ *    LN -> fc1 -> erf GELU -> fc2 from the tower's own taps and the GGUF's
+ *    weights, which tell it from llama.cpp's tanh form;
+ *  - bad sizes and frame counts get clear errors; malformed mmprojs too.
  * Fixture sets: $VIDEOLLM_FIXTURES, or tests/data/tiny-qwen25vl and
  * tiny-qwen3vl; files found by pattern, shapes and names from the JSON. */
 #include <dirent.h>
@@ -355,6 +359,116 @@ static void check_video(const char *set, vl_vision *v, vl_pool *pool)
     json_free(info);
 }
 
+/* ---- transformers' merger GELU ----------------------------------------------------------- */
+
+static const float *f32_tensor(const vl_gguf *g, const char *name, int64_t n)
+{
+    const vl_gguf_tensor *t = vl_gguf_find_tensor(g, name);
+    REQUIRE(t && t->type == 0 /* F32 */ && t->ne[0] * t->ne[1] == n, "tensor %s (F32, %lld values)", name, (long long)n);
+    return t->data;
+}
+
+/* rows of in (n × K, 4 consecutive patches concatenated) -> [LN] -> fc1 -> erf GELU -> fc2, in double */
+static double merger_f64_diff(const vl_gguf *g, const char *pre, const char *norm, const float *in, int n, int K,
+                              int D, const float *out, int out_stride)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s%s.weight", pre, norm ? "fc1" : "0");
+    const float *w0 = f32_tensor(g, name, (int64_t)K * K);
+    snprintf(name, sizeof name, "%s%s.bias", pre, norm ? "fc1" : "0");
+    const float *b0 = f32_tensor(g, name, K);
+    snprintf(name, sizeof name, "%s%s.weight", pre, norm ? "fc2" : "2");
+    const float *w2 = f32_tensor(g, name, (int64_t)K * D);
+    snprintf(name, sizeof name, "%s%s.bias", pre, norm ? "fc2" : "2");
+    const float *b2 = f32_tensor(g, name, D);
+    const float *nw = NULL, *nb = NULL;
+    if (norm) {
+        snprintf(name, sizeof name, "%snorm.weight", pre);
+        nw = f32_tensor(g, name, K);
+        snprintf(name, sizeof name, "%snorm.bias", pre);
+        nb = f32_tensor(g, name, K);
+    }
+    double *x = malloc((size_t)K * sizeof *x), *h = malloc((size_t)K * sizeof *h), worst = 0;
+    for (int r = 0; r < n; r++) {
+        const float *xr = in + (size_t)r * K;
+        double mean = 0, var = 0;
+        for (int k = 0; k < K; k++) mean += xr[k];
+        mean /= K;
+        for (int k = 0; k < K; k++) var += (xr[k] - mean) * (xr[k] - mean);
+        var /= K;
+        for (int k = 0; k < K; k++) x[k] = norm ? (xr[k] - mean) / sqrt(var + 1e-6) * nw[k] + nb[k] : xr[k];
+        for (int o = 0; o < K; o++) {
+            double a = b0[o];
+            for (int k = 0; k < K; k++) a += (double)w0[(size_t)o * K + k] * x[k];
+            h[o] = 0.5 * a * (1 + erf(a / sqrt(2.0)));
+        }
+        for (int o = 0; o < D; o++) {
+            double a = b2[o];
+            for (int k = 0; k < K; k++) a += (double)w2[(size_t)o * K + k] * h[k];
+            const double d = fabs(a - out[(size_t)r * out_stride + o]);
+            if (!(d <= worst)) worst = d;
+        }
+    }
+    free(x), free(h);
+    return worst;
+}
+
+static void check_exact_gelu(const char *set, const vl_gguf *g, vl_vision *v, vl_pool *pool)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/ref/image/F32_ref_info.json", set);
+    json *info = json_load(path);
+    REQUIRE(info, "%s", path);
+    const json *ne = json_get(info, "pixels_first_ggml_ne");
+    const int W = (int)json_num(json_at(ne, 0), 0), H = (int)json_num(json_at(ne, 1), 0);
+    snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "pixels_first_file"), ""));
+    float *pix = load_raw(path, sizeof(float), (size_t)3 * W * H);
+    const int n_tok = (W / vl_vision_align(v)) * (H / vl_vision_align(v)), width = vl_vision_n_embd_out(v);
+    REQUIRE(pix, "pixels");
+    float *out = malloc((size_t)n_tok * width * sizeof(float));
+    vl_vision_set_llamacpp_compat(v, 0);
+    REQUIRE(vl_vision_set_precision(v, VL_VISION_F32) == VLLM_OK, "%s", vllm_last_error());
+    stages st = {0};
+    vl_vision_set_tap(v, tap, &st);
+    REQUIRE(vl_vision_encode_frames(v, pool, pix, 1, W, H, out) == VLLM_OK, "%s", vllm_last_error());
+    vl_vision_set_tap(v, NULL, NULL);
+    const int D = vl_vision_n_embd_text(v), K = (int)(find_stage(&st, "post_ln")->n / (size_t)n_tok);
+    const stage *post = find_stage(&st, "post_ln"), *mo = find_stage(&st, "merger_out_win");
+    REQUIRE(post && mo, "taps");
+    const double dm = merger_f64_diff(g, "mm.", NULL, post->data, n_tok, K, D, mo->data, D);
+    /* the same rebuild against the tanh form (compat mode): it must tell the two apart */
+    stages st2 = {0};
+    vl_vision_set_llamacpp_compat(v, 1);
+    vl_vision_set_tap(v, tap, &st2);
+    REQUIRE(vl_vision_encode_frames(v, pool, pix, 1, W, H, out) == VLLM_OK, "%s", vllm_last_error());
+    vl_vision_set_tap(v, NULL, NULL);
+    const double dt = merger_f64_diff(g, "mm.", NULL, find_stage(&st2, "post_ln")->data, n_tok, K, D,
+                                      find_stage(&st2, "merger_out_win")->data, D);
+    stages_clear(&st2);
+    printf("  merger vs a float64 erf-GELU rebuild: exact mode %.3g, llama.cpp's tanh form %.3g\n", dm, dt);
+    CHECK(dm < 1e-6, "exact-GELU merger differs from its float64 rebuild by %.3g", dm);
+    CHECK(dt > 10 * dm, "the rebuild does not tell erf (%.3g) from tanh (%.3g)", dm, dt);
+    for (int k = 0; k < vl_vision_n_deepstack(v); k++) {
+        /* the k-th deepstack tap and the layer output it was made from */
+        const stage *ds = NULL, *lo = NULL;
+        int seen = 0;
+        for (int i = 0; i < st.n && !ds; i++)
+            if (!strcmp(st.s[i].name, "deepstack") && seen++ == k) ds = &st.s[i];
+        REQUIRE(ds, "deepstack tap %d", k);
+        for (int i = 0; i < st.n; i++)
+            if (!strcmp(st.s[i].name, "layer_out") && st.s[i].layer == ds->layer) lo = &st.s[i];
+        char pre[64];
+        snprintf(pre, sizeof pre, "v.deepstack.%d.", ds->layer);
+        const double dd = merger_f64_diff(g, pre, "norm", lo->data, n_tok, K, D, ds->data, D);
+        printf("  exact-GELU deepstack merger after block %d vs float64 rebuild: %.3g\n", ds->layer, dd);
+        CHECK(dd < 1e-6, "deepstack %d differs from its float64 rebuild by %.3g", k, dd);
+    }
+    stages_clear(&st);
+    vl_vision_set_llamacpp_compat(v, 1);
+    free(out), free(pix);
+    json_free(info);
+}
+
 /* ---- misuse --------------------------------------------------------------------------- */
 
 static void check_errors(vl_vision *v)
@@ -545,8 +659,10 @@ TEST_MAIN_BEGIN
         } else {
             printf("fixture set %s (%s, %d deepstack)\n", set, vl_vision_projector_name(v), vl_vision_n_deepstack(v));
             modes = strcmp(vl_vision_projector_name(v), "qwen3vl_merger") ? modes_qwen25 : modes_qwen3;
+            vl_vision_set_llamacpp_compat(v, 1); /* llama.cpp's merger GELU for the parity checks */
             check_image(set, v, pool);
             check_video(set, v, pool);
+            check_exact_gelu(set, g, v, pool);
             check_errors(v);
             check_bad_mmproj(g, vl_vision_n_deepstack(v) > 0);
             ran++;

@@ -268,6 +268,7 @@ TEST_MAIN_BEGIN
         REQUIRE(vl_gguf_open(mp, 1, &gm) == VLLM_OK && vl_vision_load_ex(gm, VL_VISION_GGML, &v) == VLLM_OK, "%s",
                 vllm_last_error());
         if (vl_vision_is_dynamic(v)) {
+            vl_vision_set_llamacpp_compat(v, 1); /* tanh GELU in the mergers, as llama.cpp */
             printf("fixture set %s\n", set);
             check_media(set, "image", m, v, pool, 1e-4, 0);
             check_media(set, "image", m, v, pool, 5e-3, 1);

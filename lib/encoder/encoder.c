@@ -107,6 +107,8 @@ vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
 
 vl_vision_precision vl_vision_get_precision(const vl_vision *v) { return v->precision; }
 
+void vl_vision_set_llamacpp_compat(vl_vision *v, int on) { v->llamacpp_compat = on != 0; }
+
 int vl_vision_n_embd_out(const vl_vision *v)
 {
     if (v->m->hp.dynamic) return v->m->hp.proj_dim * (1 + v->m->n_ds);

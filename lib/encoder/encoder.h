@@ -69,6 +69,14 @@ vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, i
 int vl_vision_is_dynamic(const vl_vision *v);
 int vl_vision_align(const vl_vision *v);
 
+/* The patch mergers' GELU (merger and deepstack mergers): transformers
+ * uses PyTorch's exact erf form (the default after loading); llama.cpp
+ * its tanh approximation (ggml_gelu). on = 1 follows llama.cpp. The ViT
+ * blocks' own activation is the same in both (Qwen3-VL's
+ * gelu_pytorch_tanh, Qwen2.5-VL's SiLU). Not thread-safe against
+ * concurrent encodes. */
+void vl_vision_set_llamacpp_compat(vl_vision *v, int on);
+
 /* One temporal patch: n_frames (1 or 2) planar normalized frames
  * (3 × height × width floats each, frame after frame). A single frame goes
  * through both temporal kernels, as transformers duplicates a lone frame.

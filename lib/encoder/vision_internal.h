@@ -10,6 +10,7 @@ struct vl_vision {
     vl_vision_precision precision;
     float *patch_w_f16;    /* conv kernel rounded through fp16 (GGML mode) */
     float *patch1_w_f16;   /* the second temporal kernel, likewise */
+    int llamacpp_compat;   /* merger GELU: tanh form as llama.cpp (1) or exact erf as transformers (0) */
     vl_vision_tap_fn tap;
     void *tap_ud;
     int lean;              /* drop f32 weights once packed (vl_vision_release_f32) */
@@ -59,6 +60,9 @@ void vl_vit_dynamic_forward(vl_vit_ctx *c, const float *frames, int n_frames);
 /* Qwen patch merger: 2x2 concat of c->x -> mm0 -> GELU -> mm2, deepstack
  * columns appended, rows restored to merged-grid row-major into out. */
 void vl_projector_merger(vl_vit_ctx *c, float *out);
+
+/* The mergers' GELU in place (see vl_vision_set_llamacpp_compat). */
+void vl_merger_gelu(const vl_vit_ctx *c, float *x, int64_t n);
 
 static inline void vl_vit_tap(vl_vit_ctx *c, const char *name, int layer, const float *data, int rows, int cols)
 {

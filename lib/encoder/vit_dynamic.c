@@ -8,6 +8,7 @@
  *              block-diagonal over windows unless a full-attention block
  *              x += FFN(norm2(x))     fc2(act(fc1)) or fc2(silu(gate)·fc1)
  *              deepstack layers: 2x2 concat -> LN -> fc1 -> GELU -> fc2
+ *              (the mergers' GELU, vl_vision_set_llamacpp_compat)
  *   x = post_norm(x)
  * One temporal patch per call: its ph·pw patches are one sequence. */
 #include <math.h>
@@ -245,7 +246,7 @@ static void deepstack(vl_vit_ctx *c, int k)
     float *dst = c->ds_out + (size_t)k * n * m->hp.proj_dim;
     norm(c, VL_VIT_LAYERNORM, c->x, c->h, n, E4, d->norm_w, d->norm_b);
     vl_vit_linear(c, &d->fc1, c->h, n, c->big);
-    elementwise(c, c->big, NULL, (int64_t)n * E4, gelu_op(c));
+    vl_merger_gelu(c, c->big, (int64_t)n * E4); /* a patch merger: transformers' exact GELU */
     vl_vit_linear(c, &d->fc2, c->big, n, dst);
     vl_vit_tap(c, "deepstack", d->layer, dst, n, m->hp.proj_dim);
 }
