@@ -1,9 +1,12 @@
 /* The vision encoder: ViT + projector from an mmproj GGUF, turning
- * preprocessed tiles/frames into LLM-space embeddings.
+ * preprocessed tiles/frames into LLM-space embeddings. Two kinds: square
+ * tiles (idefics3: vl_vision_encode) and dynamic resolution (the Qwen-VL
+ * patch mergers: vl_vision_encode_frames, one temporal patch per call).
  *
  * Thread-safety: after loading (and after any vl_vision_set_precision /
- * vl_vision_set_tap call), a vl_vision is read-only; vl_vision_encode may
- * run concurrently on one model from several threads with different pools
+ * vl_vision_set_llamacpp_compat / vl_vision_set_tap call), a vl_vision is
+ * read-only; vl_vision_encode and vl_vision_encode_frames may run
+ * concurrently on one model from several threads with different pools
  * (all scratch is per call). */
 #ifndef VL_ENCODER_ENCODER_H
 #define VL_ENCODER_ENCODER_H
