@@ -18,6 +18,7 @@
  * Fixture sets: $VIDEOLLM_FIXTURES, or tests/data/tiny-qwen25vl and
  * tiny-qwen3vl; files found by pattern, shapes and names from the JSON. */
 #include <dirent.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -214,6 +215,8 @@ static void check_windows(const vl_vision *v, const json *info, int W, int H)
     free(unit_src), free(win_start), free(py), free(px);
 }
 
+static void check_concurrent(vl_vision *v, int W, int H, const float *pix);
+
 /* ---- image: intermediates and merger output ------------------------------------- */
 
 static void check_image(const char *set, vl_vision *v, vl_pool *pool)
@@ -297,6 +300,12 @@ static void check_image(const char *set, vl_vision *v, vl_pool *pool)
         CHECK(d.rel_l2 < md->embd_rel_l2, "%s embeddings: rel_l2 %.3g", md->name, d.rel_l2);
         stages_clear(&st);
     }
+    /* three threads encoding a frame pair (the still twice) at once */
+    float *pair = malloc((size_t)2 * 3 * W * H * sizeof(float));
+    memcpy(pair, pix, (size_t)3 * W * H * sizeof(float));
+    memcpy(pair + (size_t)3 * W * H, pix, (size_t)3 * W * H * sizeof(float));
+    check_concurrent(v, W, H, pair);
+    free(pair);
     free(out), free(ref), free(pix);
     json_free(info);
 }
@@ -467,6 +476,47 @@ static void check_exact_gelu(const char *set, const vl_gguf *g, vl_vision *v, vl
     vl_vision_set_llamacpp_compat(v, 1);
     free(out), free(pix);
     json_free(info);
+}
+
+/* ---- concurrent encodes on one model ---------------------------------------------------- */
+
+typedef struct {
+    vl_vision *v;
+    const float *pix;
+    int W, H, B;
+    float *out;
+    vllm_status st;
+} encode_job;
+
+static void *encode_thread(void *arg)
+{
+    encode_job *j = arg;
+    for (int rep = 0; rep < 3 && j->st == VLLM_OK; rep++) j->st = vl_vision_encode_frames(j->v, NULL, j->pix, j->B, j->W, j->H, j->out);
+    return NULL;
+}
+
+/* encoder.h: encodes may run concurrently on one model (per-call scratch) */
+static void check_concurrent(vl_vision *v, int W, int H, const float *pix)
+{
+    const size_t n = (size_t)(W / vl_vision_align(v)) * (H / vl_vision_align(v)) * vl_vision_n_embd_out(v);
+    float *serial = malloc(n * sizeof(float));
+    REQUIRE(vl_vision_set_precision(v, VL_VISION_GGML) == VLLM_OK &&
+                vl_vision_encode_frames(v, NULL, pix, 2, W, H, serial) == VLLM_OK,
+            "%s", vllm_last_error());
+    encode_job jobs[3];
+    pthread_t th[3];
+    for (int t = 0; t < 3; t++) {
+        jobs[t] = (encode_job){v, pix, W, H, 2, malloc(n * sizeof(float)), VLLM_OK};
+        REQUIRE(pthread_create(&th[t], NULL, encode_thread, &jobs[t]) == 0, "pthread_create");
+    }
+    for (int t = 0; t < 3; t++) {
+        pthread_join(th[t], NULL);
+        CHECK(jobs[t].st == VLLM_OK && !memcmp(jobs[t].out, serial, n * sizeof(float)),
+              "thread %d: %s, output %s the serial run", t, jobs[t].st == VLLM_OK ? "ok" : vllm_last_error(),
+              memcmp(jobs[t].out, serial, n * sizeof(float)) ? "differs from" : "equals");
+        free(jobs[t].out);
+    }
+    free(serial);
 }
 
 /* ---- misuse --------------------------------------------------------------------------- */
