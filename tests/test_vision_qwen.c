@@ -27,6 +27,8 @@
 
 #include "core/gguf.h"
 #include "core/threadpool.h"
+#include "decode/image.h"
+#include "encoder/preprocess_dynamic.h"
 #include "encoder/encoder.h"
 #include "encoder/patch_order.h"
 #include "gguf_writer.h"
@@ -365,6 +367,52 @@ static void check_video(const char *set, vl_vision *v, vl_pool *pool)
         free(out), free(pix), free(u8);
     }
     free(ref);
+    json_free(info);
+}
+
+/* ---- full resolution, from our own decode ------------------------------------------------ */
+
+/* llama.cpp's default limits give a large grid (Qwen2.5-VL: 23x17 units in
+ * 30 windows, edge windows truncated both ways; Qwen3-VL: the 8x8 position
+ * table stretched to 40x30). Its ViT input is not dumped, so the input here
+ * is test-1.jpeg decoded by libavcodec (a few levels from stb_image's):
+ * the bound is loose, but a wrong window order, restore or position layout
+ * is an O(1) error. */
+static void check_fullres(const char *set, vl_vision *v, vl_pool *pool)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/ref/image/F32_fullres_ref_info.json", set);
+    json *info = json_load(path);
+    if (!info) return;
+    const json *es = json_get(info, "embd_shape");
+    const size_t n_tok = (size_t)json_num(json_at(es, 0), 0), width = (size_t)json_num(json_at(es, 1), 0);
+    snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "embd_file"), ""));
+    float *ref = load_raw(path, sizeof(float), n_tok * width);
+    snprintf(path, sizeof path, "%s/../media/%s", set, json_str(json_get(info, "media"), "test-1.jpeg"));
+    vl_image im;
+    REQUIRE(ref && vl_image_load(path, &im) == VLLM_OK, "fullres inputs: %s", vllm_last_error());
+    const int a = vl_vision_align(v);
+    vl_frame8 f;
+    REQUIRE(vl_preprocess_dynamic(&(vl_rgb8){im.data, im.width, im.height, im.stride}, a, 8LL * a * a, 4096LL * a * a,
+                                  VL_PREPROC_LLAMACPP, &f) == VLLM_OK,
+            "%s", vllm_last_error());
+    REQUIRE((size_t)(f.width / a) * (f.height / a) == n_tok, "fullres %dx%d for %zu tokens", f.width, f.height, n_tok);
+    float mean[3], std[3];
+    vl_vision_norm(v, mean, std);
+    const size_t plane = (size_t)f.width * f.height;
+    float *pix = malloc(3 * plane * sizeof(float)), *out = malloc(n_tok * width * sizeof(float));
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < plane; i++) pix[c * plane + i] = ((float)f.u8[c * plane + i] / 255.0f - mean[c]) / std[c];
+    REQUIRE(vl_vision_set_precision(v, VL_VISION_GGML) == VLLM_OK &&
+                vl_vision_encode_frames(v, pool, pix, 1, f.width, f.height, out) == VLLM_OK,
+            "%s", vllm_last_error());
+    const diff d = compare(out, ref, n_tok * width);
+    printf("  fullres %dx%d (%zu tokens) from our decode: max|diff| %.3g rel_l2 %.3g\n", f.width, f.height, n_tok,
+           d.max_abs, d.rel_l2);
+    CHECK(d.rel_l2 < 2e-2, "fullres embeddings rel_l2 %.3g", d.rel_l2);
+    free(pix), free(out), free(ref);
+    vl_frame8_free(&f);
+    vl_image_free(&im);
     json_free(info);
 }
 
@@ -712,6 +760,7 @@ TEST_MAIN_BEGIN
             vl_vision_set_llamacpp_compat(v, 1); /* llama.cpp's merger GELU for the parity checks */
             check_image(set, v, pool);
             check_video(set, v, pool);
+            check_fullres(set, v, pool);
             check_exact_gelu(set, g, v, pool);
             check_errors(v);
             check_bad_mmproj(g, vl_vision_n_deepstack(v) > 0);
