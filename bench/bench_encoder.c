@@ -2,8 +2,12 @@
  * files in each precision mode, as achieved GFLOP/s next to the limits
  * measured in the same run: OpenBLAS sgemm through the pool (the F32
  * path's ceiling) and the BF16 GEMM kernel alone on the tower's FFN shape.
+ * Dynamic-resolution towers (Qwen mergers) encode one temporal patch of
+ * two frames of -s WxH (default: test-3.mp4's 720x358 frame resized by
+ * transformers' video rule, smart_resize within 128..768 units of
+ * (patch·merge)²: 728x364 for Qwen2.5-VL, 704x352 for Qwen3-VL).
  *
- *   bench_encoder [-t THREADS] [-n FRAMES] mmproj.gguf...
+ *   bench_encoder [-t THREADS] [-n FRAMES] [-s WxH] mmproj.gguf...
  *   (bench/run_encoder.sh generates SigLIP-512-shape files and runs it)
  *
  * Output: one "key=value" line per measurement. */
@@ -17,6 +21,7 @@
 #include "core/threadpool.h"
 #include "encoder/encoder.h"
 #include "encoder/gemm_bf16.h"
+#include "encoder/preprocess_dynamic.h"
 
 static float *random_floats(size_t n, unsigned seed)
 {
@@ -66,18 +71,19 @@ static double bf16_rate(vl_pool *pool, int M, int N, int K, int reps)
 
 int main(int argc, char **argv)
 {
-    int threads = 2, frames = 3;
+    int threads = 2, frames = 3, fw = 0, fh = 0;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (!strcmp(argv[first], "-t") && first + 1 < argc) threads = atoi(argv[++first]);
         else if (!strcmp(argv[first], "-n") && first + 1 < argc) frames = atoi(argv[++first]);
+        else if (!strcmp(argv[first], "-s") && first + 1 < argc && sscanf(argv[++first], "%dx%d", &fw, &fh) == 2) continue;
         else {
-            fprintf(stderr, "usage: bench_encoder [-t THREADS] [-n FRAMES] mmproj.gguf...\n");
+            fprintf(stderr, "usage: bench_encoder [-t THREADS] [-n FRAMES] [-s WxH] mmproj.gguf...\n");
             return 2;
         }
     }
     if (first >= argc || frames < 1) {
-        fprintf(stderr, "usage: bench_encoder [-t THREADS] [-n FRAMES] mmproj.gguf...\n");
+        fprintf(stderr, "usage: bench_encoder [-t THREADS] [-n FRAMES] [-s WxH] mmproj.gguf...\n");
         return 2;
     }
     vl_pool *pool = vl_pool_create(threads);
@@ -101,11 +107,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: %s\n", argv[f], vl_error_message());
             return 1;
         }
-        const int S = vl_vision_image_size(v);
-        const size_t in_n = (size_t)3 * S * S;
-        const size_t out_n = (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
+        const int S = vl_vision_image_size(v), dyn = vl_vision_is_dynamic(v), a = vl_vision_align(v);
+        int W = fw, H = fh;
+        if (dyn && (W <= 0 || H <= 0) &&
+            vl_smart_size(720, 358, a, 128LL * a * a, 768LL * a * a, VL_PREPROC_HF, &W, &H) != VLLM_OK) {
+            fprintf(stderr, "%s\n", vl_error_message());
+            return 1;
+        }
+        if (dyn && (W % a || H % a)) {
+            fprintf(stderr, "%s: -s %dx%d is not a multiple of %d\n", argv[f], W, H, a);
+            return 1;
+        }
+        const size_t in_n = dyn ? (size_t)2 * 3 * W * H : (size_t)3 * S * S;
+        const size_t out_n = dyn ? (size_t)(W / a) * (H / a) * vl_vision_n_embd_out(v)
+                                 : (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
         float *pix = random_floats(in_n, 7), *out = malloc(out_n * sizeof(float));
-        const double flops = vl_vision_flops_per_tile(v);
+        const double flops = dyn ? vl_vision_flops_frames(v, W, H) : vl_vision_flops_per_tile(v);
+#define ENCODE() (dyn ? vl_vision_encode_frames(v, pool, pix, 2, W, H, out) : vl_vision_encode(v, pool, pix, 1, out))
         static const struct { vl_vision_precision p; const char *name; } modes[] = {
             {VL_VISION_F32, "F32"}, {VL_VISION_BF16, "BF16"}};
         for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
@@ -114,11 +132,14 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: %s\n", argv[f], vl_error_message());
                 return 1;
             }
-            vl_vision_encode(v, pool, pix, 1, out); /* warm-up */
+            if (ENCODE() != VLLM_OK) { /* warm-up */
+                fprintf(stderr, "encode: %s\n", vl_error_message());
+                return 1;
+            }
             double best = 1e30, total = 0;
             for (int i = 0; i < frames; i++) {
                 double t0 = vl_bench_now();
-                if (vl_vision_encode(v, pool, pix, 1, out) != VLLM_OK) {
+                if (ENCODE() != VLLM_OK) {
                     fprintf(stderr, "encode: %s\n", vl_error_message());
                     return 1;
                 }
@@ -131,9 +152,16 @@ int main(int argc, char **argv)
             double sg_now = sgemm_rate(pool, 1024, 3072, 768, 3);
             if (sg_now > sg) sg = sg_now;
             double gf = flops / best * 1e-9;
-            printf("encoder file=%s mode=%s image=%d ms_per_frame_best=%.1f ms_per_frame_mean=%.1f gflop_per_frame=%.1f "
-                   "gflops=%.1f sgemm_gflops=%.1f ratio_to_sgemm=%.2f\n",
-                   argv[f], modes[m].name, S, best * 1e3, total / frames * 1e3, flops * 1e-9, gf, sg, gf / sg);
+            if (dyn)
+                printf("encoder file=%s projector=%s mode=%s frame_pair=%dx%d tokens=%d ms_per_frame_pair_best=%.1f "
+                       "ms_per_frame_pair_mean=%.1f gflop_per_frame_pair=%.1f gflops=%.1f sgemm_gflops=%.1f "
+                       "ratio_to_sgemm=%.2f\n",
+                       argv[f], vl_vision_projector_name(v), modes[m].name, W, H, (W / a) * (H / a), best * 1e3,
+                       total / frames * 1e3, flops * 1e-9, gf, sg, gf / sg);
+            else
+                printf("encoder file=%s mode=%s image=%d ms_per_frame_best=%.1f ms_per_frame_mean=%.1f gflop_per_frame=%.1f "
+                       "gflops=%.1f sgemm_gflops=%.1f ratio_to_sgemm=%.2f\n",
+                       argv[f], modes[m].name, S, best * 1e3, total / frames * 1e3, flops * 1e-9, gf, sg, gf / sg);
             fflush(stdout);
         }
         free(pix);

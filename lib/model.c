@@ -91,9 +91,14 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
     VL_TRY(vl_vision_load_ex(m->mmproj, VL_VISION_F32, &m->vision));
     if (prec == VL_VISION_BF16) VL_TRY(vl_vision_release_f32(m->vision));
     VL_TRY(vl_vision_set_precision(m->vision, prec));
-    if (vl_vision_n_embd_out(m->vision) != m->llm->hp.n_embd)
+    vl_vision_set_llamacpp_compat(m->vision, p->llamacpp_compat); /* the Qwen mergers' GELU form */
+    /* deepstack towers (qwen3vl) output n_embd·(1 + n_deepstack) per token: [main | ds_0 | ...] */
+    if (vl_vision_n_embd_text(m->vision) != m->llm->hp.n_embd)
         return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
-                        p->mmproj_path, vl_vision_n_embd_out(m->vision), m->llm->hp.n_embd);
+                        p->mmproj_path, vl_vision_n_embd_text(m->vision), m->llm->hp.n_embd);
+    if (vl_vision_n_deepstack(m->vision) != m->llm->hp.n_deepstack)
+        return vl_error(VLLM_ERR_FORMAT, "%s has %d deepstack mergers but the text model takes %d deepstack layers",
+                        p->mmproj_path, vl_vision_n_deepstack(m->vision), m->llm->hp.n_deepstack);
     m->preproc = p->llamacpp_compat ? VL_PREPROC_LLAMACPP : VL_PREPROC_HF;
     return vl_media_plan_measure(m, &m->plan);
 }

@@ -11,7 +11,11 @@
  * size (every merge result is a token, every merge part is a token), and
  * SmolVLM's special tokens at the end, laid out like the tiny-smolvlm2
  * fixture. mmprojs (`clip`) follow the idefics3 schema of that fixture
- * (tests/data/tiny-smolvlm2/README.md §1.3).
+ * (tests/data/tiny-smolvlm2/README.md §1.3), or with --projector
+ * qwen2.5vl_merger / qwen3vl_merger the schema of the tiny-qwen25vl /
+ * tiny-qwen3vl fixtures (their READMEs §1.6 / §1.5: two temporal patch
+ * kernels, RMSNorm + SwiGLU + windows, or LayerNorm + GELU + fused qkv +
+ * learned positions + deepstack mergers).
  *
  * Weights are N(0,1)*0.02, norm weights 1 + 0.05*N(0,1), biases
  * N(0,1)*0.02, all from one seeded generator, like the fixtures (the
@@ -42,6 +46,9 @@ typedef struct gen_opts {
     /* vision */
     int64_t v_image, v_patch, v_embd, v_layer, v_head, v_ff, v_scale, v_proj, v_preproc;
     double v_eps;
+    const char *projector;  /* idefics3 (default), qwen2.5vl_merger, qwen3vl_merger */
+    int64_t v_wa_pattern;   /* qwen2.5vl: full attention every n-th block */
+    int64_t v_ds_every;     /* qwen3vl: a deepstack merger after blocks ds_every-1, 2·ds_every-1, ... (3 of them) */
 } gen_opts;
 
 /* ---- random numbers: splitmix64 + Box-Muller ---------------------------------- */
@@ -395,6 +402,87 @@ static int gen_clip(vl_gw *w, const gen_opts *o, rng *r)
     return 0;
 }
 
+/* Qwen-VL patch-merger towers (fixture schema; see the header comment). */
+static int gen_qwen_clip(vl_gw *w, const gen_opts *o, rng *r)
+{
+    const int q3 = strcmp(o->projector, "qwen3vl_merger") == 0;
+    const int64_t E = o->v_embd, P = o->v_patch, FF = o->v_ff, E4 = 4 * E, grid = o->v_image / P;
+    const float clip_mean[3] = {0.48145466f, 0.4578275f, 0.40821073f}, clip_std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+    const float half[3] = {0.5f, 0.5f, 0.5f};
+    if (vl_gw_add_str(w, "general.architecture", "clip") || vl_gw_add_str(w, "general.type", "mmproj") ||
+        vl_gw_add_str(w, "general.name", o->name) || vl_gw_add_u32(w, "general.file_type", file_type_of(o->type)) ||
+        vl_gw_add_bool(w, "clip.has_vision_encoder", 1) || vl_gw_add_str(w, "clip.projector_type", o->projector) ||
+        vl_gw_add_bool(w, q3 ? "clip.use_gelu" : "clip.use_silu", 1) ||
+        vl_gw_add_u32(w, "clip.vision.image_size", (uint32_t)o->v_image) ||
+        vl_gw_add_u32(w, "clip.vision.patch_size", (uint32_t)P) ||
+        vl_gw_add_u32(w, "clip.vision.embedding_length", (uint32_t)E) ||
+        vl_gw_add_u32(w, "clip.vision.feed_forward_length", (uint32_t)FF) ||
+        vl_gw_add_u32(w, "clip.vision.block_count", (uint32_t)o->v_layer) ||
+        vl_gw_add_u32(w, "clip.vision.attention.head_count", (uint32_t)o->v_head) ||
+        vl_gw_add_f32(w, "clip.vision.attention.layer_norm_epsilon", (float)o->v_eps) ||
+        vl_gw_add_u32(w, "clip.vision.projection_dim", (uint32_t)o->v_proj) ||
+        vl_gw_add_arr(w, "clip.vision.image_mean", VL_GGUF_FLOAT32, 3, q3 ? half : clip_mean) ||
+        vl_gw_add_arr(w, "clip.vision.image_std", VL_GGUF_FLOAT32, 3, q3 ? half : clip_std))
+        return -1;
+    if (q3 ? vl_gw_add_u32(w, "clip.vision.spatial_merge_size", 2) : vl_gw_add_u32(w, "clip.vision.n_wa_pattern", (uint32_t)o->v_wa_pattern))
+        return -1;
+    const int32_t T = o->type, conv_t = T == VL_TYPE_F32 ? VL_TYPE_F32 : VL_TYPE_F16;
+    ADD(w, r, conv_t, INIT_WEIGHT, "v.patch_embd.weight", 4, P, P, 3, E);
+    ADD(w, r, conv_t, INIT_WEIGHT, "v.patch_embd.weight.1", 4, P, P, 3, E);
+    if (q3) {
+        ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, "v.patch_embd.bias", 1, E, 1, 1, 1);
+        ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, "v.position_embd.weight", 2, E, grid * grid, 1, 1);
+    }
+    for (int64_t l = 0; l < o->v_layer; l++) {
+        char n[96];
+#define NAME(s) (snprintf(n, sizeof n, "v.blk.%lld." s, (long long)l), n)
+        ADD(w, r, VL_TYPE_F32, INIT_NORM, NAME("ln1.weight"), 1, E, 1, 1, 1);
+        if (q3) ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("ln1.bias"), 1, E, 1, 1, 1);
+        if (q3) {
+            ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("attn_qkv.weight"), 2, E, 3 * E, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("attn_qkv.bias"), 1, 3 * E, 1, 1, 1);
+        } else {
+            ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("attn_q.weight"), 2, E, E, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("attn_q.bias"), 1, E, 1, 1, 1);
+            ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("attn_k.weight"), 2, E, E, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("attn_k.bias"), 1, E, 1, 1, 1);
+            ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("attn_v.weight"), 2, E, E, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("attn_v.bias"), 1, E, 1, 1, 1);
+        }
+        ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("attn_out.weight"), 2, E, E, 1, 1);
+        ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("attn_out.bias"), 1, E, 1, 1, 1);
+        ADD(w, r, VL_TYPE_F32, INIT_NORM, NAME("ln2.weight"), 1, E, 1, 1, 1);
+        if (q3) ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("ln2.bias"), 1, E, 1, 1, 1);
+        if (!q3) {
+            ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("ffn_gate.weight"), 2, E, FF, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("ffn_gate.bias"), 1, FF, 1, 1, 1);
+        }
+        ADD(w, r, weight_type(T, E), INIT_WEIGHT, NAME("ffn_up.weight"), 2, E, FF, 1, 1);
+        ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("ffn_up.bias"), 1, FF, 1, 1, 1);
+        ADD(w, r, weight_type(T, FF), INIT_WEIGHT, NAME("ffn_down.weight"), 2, FF, E, 1, 1);
+        ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, NAME("ffn_down.bias"), 1, E, 1, 1, 1);
+#undef NAME
+        if (q3 && o->v_ds_every > 0 && (l + 1) % o->v_ds_every == 0 && (l + 1) / o->v_ds_every <= 3) {
+            char d[96];
+#define DS(s) (snprintf(d, sizeof d, "v.deepstack.%lld." s, (long long)l), d)
+            ADD(w, r, VL_TYPE_F32, INIT_NORM, DS("norm.weight"), 1, E4, 1, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, DS("norm.bias"), 1, E4, 1, 1, 1);
+            ADD(w, r, weight_type(T, E4), INIT_WEIGHT, DS("fc1.weight"), 2, E4, E4, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, DS("fc1.bias"), 1, E4, 1, 1, 1);
+            ADD(w, r, weight_type(T, E4), INIT_WEIGHT, DS("fc2.weight"), 2, E4, o->v_proj, 1, 1);
+            ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, DS("fc2.bias"), 1, o->v_proj, 1, 1, 1);
+#undef DS
+        }
+    }
+    ADD(w, r, VL_TYPE_F32, INIT_NORM, "v.post_ln.weight", 1, E, 1, 1, 1);
+    if (q3) ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, "v.post_ln.bias", 1, E, 1, 1, 1);
+    ADD(w, r, weight_type(T, E4), INIT_WEIGHT, "mm.0.weight", 2, E4, E4, 1, 1);
+    ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, "mm.0.bias", 1, E4, 1, 1, 1);
+    ADD(w, r, weight_type(T, E4), INIT_WEIGHT, "mm.2.weight", 2, E4, o->v_proj, 1, 1);
+    ADD(w, r, VL_TYPE_F32, INIT_WEIGHT, "mm.2.bias", 1, o->v_proj, 1, 1, 1);
+    return 0;
+}
+
 /* ---- command line ---------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -402,12 +490,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: videollm-gen-model [--preset NAME] [options] -o FILE\n"
             "presets: smollm2-135m, smollm2-360m (llama text), siglip-512 (idefics3 mmproj),\n"
-            "         tiny (the tiny-smolvlm2 text shape), tiny-mmproj\n"
+            "         tiny (the tiny-smolvlm2 text shape), tiny-mmproj,\n"
+            "         qwen25vl-3b-mmproj, qwen3vl-2b-mmproj (the Qwen towers' shapes)\n"
             "  --arch llama|qwen2|clip   --type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K\n"
             "  --seed N  --name S  --tied | --untied\n"
             "  text:   --n-embd --n-layer --n-head --n-head-kv --n-ff --n-vocab --n-ctx --rope-base --rms-eps\n"
             "  vision: --v-image-size --v-patch --v-embd --v-layer --v-head --v-ff --v-scale --v-proj\n"
-            "          --v-preproc --v-eps\n");
+            "          --v-preproc --v-eps  --projector idefics3|qwen2.5vl_merger|qwen3vl_merger\n"
+            "          --v-wa-pattern N (qwen2.5vl)  --v-ds-every N (qwen3vl)\n");
 }
 
 static void preset_tiny(gen_opts *o)
@@ -438,6 +528,16 @@ static int apply_preset(gen_opts *o, const char *p)
         preset_tiny(o);
         o->n_embd = 960, o->n_layer = 32, o->n_head = 15, o->n_head_kv = 5, o->n_ff = 2560, o->n_vocab = 49152;
         o->n_ctx = 8192, o->tied = 1;
+    } else if (strcmp(p, "qwen25vl-3b-mmproj") == 0) { /* Qwen2.5-VL-3B-Instruct vision_config */
+        preset_tiny_mmproj(o);
+        o->projector = "qwen2.5vl_merger";
+        o->v_image = 560, o->v_patch = 14, o->v_embd = 1280, o->v_layer = 32, o->v_head = 16, o->v_ff = 3420;
+        o->v_proj = 2048, o->v_wa_pattern = 8; /* fullatt_block_indexes 7, 15, 23, 31 */
+    } else if (strcmp(p, "qwen3vl-2b-mmproj") == 0) { /* Qwen3-VL-2B-Instruct vision_config */
+        preset_tiny_mmproj(o);
+        o->projector = "qwen3vl_merger";
+        o->v_image = 768, o->v_patch = 16, o->v_embd = 1024, o->v_layer = 24, o->v_head = 16, o->v_ff = 4096;
+        o->v_proj = 2048, o->v_ds_every = 6; /* deepstack_visual_indexes 5, 11, 17 */
     } else if (strcmp(p, "siglip-512") == 0) {
         preset_tiny_mmproj(o);
         o->v_image = 512, o->v_patch = 16, o->v_embd = 768, o->v_layer = 12, o->v_head = 12, o->v_ff = 3072;
@@ -467,6 +567,20 @@ static int parse_f64(const char *s, double *v)
 
 static int check_opts(const gen_opts *o)
 {
+    if (strcmp(o->arch, "clip") == 0 && strcmp(o->projector, "idefics3") != 0) {
+        if (strcmp(o->projector, "qwen2.5vl_merger") && strcmp(o->projector, "qwen3vl_merger")) {
+            fprintf(stderr, "videollm-gen-model: unknown --projector %s\n", o->projector);
+            return -1;
+        }
+        if (o->v_patch <= 0 || o->v_image % o->v_patch || o->v_embd <= 0 || o->v_head <= 0 || o->v_embd % o->v_head ||
+            (o->v_embd / o->v_head) % 4 || o->v_ff <= 0 || o->v_proj <= 0 || o->v_layer < 0 ||
+            (!strcmp(o->projector, "qwen2.5vl_merger") && (o->v_wa_pattern <= 0 || o->v_wa_pattern > o->v_layer))) {
+            fprintf(stderr, "videollm-gen-model: inconsistent Qwen vision shape (image %% patch, embd %% heads, "
+                            "head dim %% 4 must be 0; 0 < --v-wa-pattern <= --v-layer)\n");
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(o->arch, "clip") == 0) {
         if (o->v_patch <= 0 || o->v_image % o->v_patch || o->v_embd <= 0 || o->v_head <= 0 ||
             o->v_embd % o->v_head || o->v_ff <= 0 || o->v_scale <= 0 || (o->v_image / o->v_patch) % o->v_scale ||
@@ -499,6 +613,7 @@ int main(int argc, char **argv)
     o.name = "videollm-gen-model";
     o.type = VL_TYPE_F32;
     o.seed = 1234;
+    o.projector = "idefics3";
 
     /* presets first, so explicit options override them in any order */
     for (int i = 1; i + 1 < argc; i++)
@@ -511,7 +626,8 @@ int main(int argc, char **argv)
         {"--n-head-kv", &o.n_head_kv}, {"--n-ff", &o.n_ff}, {"--n-vocab", &o.n_vocab}, {"--n-ctx", &o.n_ctx},
         {"--v-image-size", &o.v_image}, {"--v-patch", &o.v_patch}, {"--v-embd", &o.v_embd},
         {"--v-layer", &o.v_layer}, {"--v-head", &o.v_head}, {"--v-ff", &o.v_ff}, {"--v-scale", &o.v_scale},
-        {"--v-proj", &o.v_proj}, {"--v-preproc", &o.v_preproc}};
+        {"--v-proj", &o.v_proj}, {"--v-preproc", &o.v_preproc}, {"--v-wa-pattern", &o.v_wa_pattern},
+        {"--v-ds-every", &o.v_ds_every}};
     struct { const char *name; double *v; } dbls[] = {
         {"--rope-base", &o.rope_base}, {"--rms-eps", &o.rms_eps}, {"--v-eps", &o.v_eps}};
     for (int i = 1; i < argc; i++) {
@@ -533,6 +649,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) known = ok = 1, o.out = v;
         else if (strcmp(a, "--arch") == 0) known = ok = 1, o.arch = v;
         else if (strcmp(a, "--name") == 0) known = ok = 1, o.name = v;
+        else if (strcmp(a, "--projector") == 0) known = ok = 1, o.projector = v;
         else if (strcmp(a, "--seed") == 0) {
             int64_t s;
             known = 1, ok = parse_i64(v, &s) == 0;
@@ -560,7 +677,9 @@ int main(int argc, char **argv)
 
     vl_gw *w = vl_gw_new();
     rng r = {.s = o.seed};
-    int rc = !w || (strcmp(o.arch, "clip") == 0 ? gen_clip(w, &o, &r) : gen_text(w, &o, &r)) != 0;
+    int rc = !w || (strcmp(o.arch, "clip") != 0                 ? gen_text(w, &o, &r)
+                            : strcmp(o.projector, "idefics3") == 0 ? gen_clip(w, &o, &r)
+                                                                  : gen_qwen_clip(w, &o, &r)) != 0;
     if (!rc && vl_gw_write_file(w, o.out) != 0) {
         fprintf(stderr, "videollm-gen-model: cannot write %s\n", o.out);
         rc = 1;

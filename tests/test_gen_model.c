@@ -17,6 +17,7 @@
 #include "core/f16.h"
 #include "core/gguf.h"
 #include "core/quant.h"
+#include "encoder/encoder.h"
 #include "harness.h"
 #include "quantize_ref.h"
 
@@ -271,6 +272,52 @@ static void test_mmproj(void)
     CHECK(run_gen(out, bad3) != 0, "unsupported type accepted");
 }
 
+/* The Qwen tower presets at their real width (2 or 6 of their blocks, to
+ * stay quick): the files load as dynamic-resolution towers with the
+ * preset's output width and deepstack count, and encode a frame pair. */
+static void test_qwen_mmproj(void)
+{
+    static const struct {
+        const char *preset, *layers, *projector;
+        int n_ds, align;
+    } cases[] = {
+        {"qwen25vl-3b-mmproj", "2", "qwen2.5vl_merger", 0, 28}, /* n_wa_pattern 8 > 2 blocks: override below */
+        {"qwen3vl-2b-mmproj", "6", "qwen3vl_merger", 1, 32},    /* deepstack after block 5 only */
+    };
+    char out[512];
+    snprintf(out, sizeof out, "%s/qwen-mmproj.gguf", tmpdir);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *args[] = {"--preset", cases[i].preset, "--v-layer", cases[i].layers, "--v-wa-pattern", "2",
+                              "--type", "F16", NULL};
+        REQUIRE(run_gen(out, args) == 0, "generator %s", cases[i].preset);
+        vl_gguf *g = NULL;
+        vl_vision *v = NULL;
+        REQUIRE(vl_gguf_open(out, 1, &g) == VLLM_OK && vl_vision_load(g, &v) == VLLM_OK, "%s: %s", cases[i].preset,
+                vl_error_message());
+        CHECK(vl_vision_is_dynamic(v) && !strcmp(vl_vision_projector_name(v), cases[i].projector), "%s: projector %s",
+              cases[i].preset, vl_vision_projector_name(v));
+        CHECK(vl_vision_align(v) == cases[i].align && vl_vision_n_deepstack(v) == cases[i].n_ds &&
+                  vl_vision_n_embd_out(v) == 2048 * (1 + cases[i].n_ds),
+              "%s: align %d, %d deepstack, width %d", cases[i].preset, vl_vision_align(v), vl_vision_n_deepstack(v),
+              vl_vision_n_embd_out(v));
+        const int a = cases[i].align;
+        float *pix = calloc((size_t)2 * 3 * a * 2 * a, sizeof(float)), *emb = malloc((size_t)2 * vl_vision_n_embd_out(v) * sizeof(float));
+        CHECK(vl_vision_encode_frames(v, NULL, pix, 2, 2 * a, a, emb) == VLLM_OK, "%s: %s", cases[i].preset,
+              vl_error_message());
+        int finite = 1;
+        for (int k = 0; k < 2 * vl_vision_n_embd_out(v); k++) finite &= isfinite(emb[k]) != 0;
+        CHECK(finite, "%s: non-finite embeddings", cases[i].preset);
+        free(pix), free(emb);
+        vl_vision_free(v);
+        vl_gguf_close(g);
+        unlink(out);
+    }
+    const char *bad[] = {"--preset", "qwen25vl-3b-mmproj", "--v-layer", "4", "--v-wa-pattern", "5", NULL};
+    CHECK(run_gen(out, bad) != 0, "n_wa_pattern beyond the block count accepted");
+    const char *bad2[] = {"--preset", "tiny-mmproj", "--projector", "llava", NULL};
+    CHECK(run_gen(out, bad2) != 0, "unknown projector accepted");
+}
+
 /* Each quantizer against the library's reference dequantizer: the error
  * must be within the format's rounding step. */
 static void test_quantizers(void)
@@ -324,6 +371,7 @@ TEST_MAIN_BEGIN
     test_quantizers();
     test_every_type();
     test_mmproj();
+    test_qwen_mmproj();
     if (!getenv("VIDEOLLM_SKIP_LARGE")) test_smollm2_135m();
     rmdir(tmpdir);
 TEST_MAIN_END

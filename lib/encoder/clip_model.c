@@ -17,16 +17,22 @@ typedef vllm_status (*proj_load_fn)(const vl_gguf *g, vl_clip_model *m);
 
 static vllm_status idefics3_hparams(const vl_gguf *g, vl_clip_model *m);
 static vllm_status load_idefics3(const vl_gguf *g, vl_clip_model *m);
+static vllm_status load_dynamic_hparams(const vl_gguf *g, vl_clip_model *m);
+static vllm_status load_qwen_merger(const vl_gguf *g, vl_clip_model *m);
 
 /* The one place projector names map to loaders. clip.cpp's names. The
  * projector's hyper-parameters are read (and limited) before any tensor
- * of the tower is loaded. */
+ * of the tower is loaded. dynamic: any multiple of patch x merge instead
+ * of fixed square tiles. */
 static const struct {
     const char *name;
     vl_projector_type type;
     proj_load_fn hparams, load;
+    int dynamic;
 } projector_table[] = {
-    {"idefics3", VL_PROJECTOR_IDEFICS3, idefics3_hparams, load_idefics3},
+    {"idefics3", VL_PROJECTOR_IDEFICS3, idefics3_hparams, load_idefics3, 0},
+    {"qwen2.5vl_merger", VL_PROJECTOR_QWEN25VL_MERGER, load_dynamic_hparams, load_qwen_merger, 1},
+    {"qwen3vl_merger", VL_PROJECTOR_QWEN3VL_MERGER, load_dynamic_hparams, load_qwen_merger, 1},
 };
 
 vllm_status vl_projector_from_name(vl_str name, vl_projector_type *out)
@@ -38,7 +44,7 @@ vllm_status vl_projector_from_name(vl_str name, vl_projector_type *out)
         }
     }
     int len = name.len > 64 ? 64 : (int)name.len;
-    return vl_error(VLLM_ERR_UNSUPPORTED, "clip.projector_type '%.*s' is not supported (supported: idefics3)", len,
+    return vl_error(VLLM_ERR_UNSUPPORTED, "clip.projector_type '%.*s' is not supported (supported: idefics3, qwen2.5vl_merger, qwen3vl_merger)", len,
                     name.ptr ? name.ptr : "");
 }
 
@@ -239,7 +245,8 @@ static vllm_status load_hparams(const vl_gguf *g, vl_vision_hparams *hp)
     int use_silu;
     VL_TRY(vl_gguf_get_bool(g, "clip.use_gelu", 0, &hp->use_gelu));
     VL_TRY(vl_gguf_get_bool(g, "clip.use_silu", 0, &use_silu));
-    if (use_silu) return vl_error(VLLM_ERR_UNSUPPORTED, "%s: clip.use_silu (SiLU vision FFN) is not supported yet", g->path);
+    /* clip.cpp's order: use_gelu wins, then use_silu, else quick GELU */
+    hp->act = hp->use_gelu ? VL_VIT_GELU_TANH : use_silu ? VL_VIT_SILU : VL_VIT_GELU_QUICK;
 
     if (hp->image_size % hp->patch_size != 0)
         return vl_error(VLLM_ERR_FORMAT, "%s: clip.vision.image_size %d is not a multiple of clip.vision.patch_size %d",
@@ -255,6 +262,79 @@ static vllm_status load_hparams(const vl_gguf *g, vl_vision_hparams *hp)
                         "(the attention scratch grows with its square)",
                         g->path, hp->image_size, hp->patch_size, hp->n_patches_side, hp->n_patches_side, hp->n_patches,
                         VL_LIMIT_VISION_N_PATCHES);
+    return VLLM_OK;
+}
+
+/* ---- Qwen patch mergers (qwen2.5vl_merger, qwen3vl_merger) --------------- */
+
+/* Keys of the dynamic-resolution towers; clip.cpp's defaults where the
+ * converter writes nothing (spatial merge 2, window 112 px). */
+static vllm_status load_dynamic_hparams(const vl_gguf *g, vl_clip_model *m)
+{
+    vl_vision_hparams *hp = &m->hp;
+    int64_t v;
+    VL_TRY(vl_gguf_get_int(g, "clip.vision.spatial_merge_size", 2, &v));
+    if (v != 2)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: clip.vision.spatial_merge_size = %lld (only 2 is supported)", g->path,
+                        (long long)v);
+    hp->merge = 2;
+    const int hd = hp->n_embd / hp->n_head;
+    if (hd % 4 != 0 || hd > 1024) /* the 2-D rotary embedding splits each head in quarters */
+        return vl_error(VLLM_ERR_FORMAT, "%s: vision head dim %d (embedding_length / head_count) must be a multiple of 4 and <= 1024",
+                        g->path, hd);
+    VL_TRY(vl_gguf_get_int(g, "clip.vision.n_wa_pattern", 0, &v));
+    if (v < 0 || v > hp->n_layer)
+        return vl_error(VLLM_ERR_FORMAT, "%s: clip.vision.n_wa_pattern = %lld is outside [0, %d]", g->path, (long long)v,
+                        hp->n_layer);
+    hp->n_wa_pattern = (int)v;
+    VL_TRY(vl_gguf_get_int(g, "clip.vision.window_size", 112, &v));
+    if (hp->n_wa_pattern && (v < (int64_t)hp->patch_size * hp->merge || v > 65536 || v % ((int64_t)hp->patch_size * hp->merge) != 0))
+        return vl_error(VLLM_ERR_FORMAT, "%s: clip.vision.window_size = %lld is not a positive multiple of %d (patch x merge)",
+                        g->path, (long long)v, hp->patch_size * hp->merge);
+    hp->window_px = (int)v;
+    if (m->proj_type == VL_PROJECTOR_QWEN25VL_MERGER && hp->n_wa_pattern == 0)
+        return vl_error(VLLM_ERR_FORMAT, "%s: key 'clip.vision.n_wa_pattern' is missing (required for qwen2.5vl_merger)",
+                        g->path);
+    hp->scale_factor = hp->merge;
+    return VLLM_OK;
+}
+
+static vllm_status load_qwen_merger(const vl_gguf *g, vl_clip_model *m)
+{
+    const vl_vision_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, E4 = 4 * E;
+    VL_TRY(load_linear(g, "mm.0", E4, E4, 2, &m->mm0));
+    VL_TRY(load_linear(g, "mm.2", E4, hp->proj_dim, 2, &m->mm2));
+    if (!m->post_ln_w)
+        return vl_error(VLLM_ERR_FORMAT, "%s: mmproj tensor 'v.post_ln.weight' is missing (the merger's norm)", g->path);
+
+    /* deepstack mergers: found by tensor name, as clip.cpp does */
+    char name[96];
+    int n = 0;
+    for (int il = 0; il < hp->n_layer; il++) {
+        snprintf(name, sizeof name, "v.deepstack.%d.fc1.weight", il);
+        n += vl_gguf_find_tensor(g, name) != NULL;
+    }
+    if (n && m->proj_type != VL_PROJECTOR_QWEN3VL_MERGER)
+        return vl_error(VLLM_ERR_FORMAT, "%s: deepstack tensors in a %s mmproj", g->path, m->proj_name);
+    if (n) {
+        m->ds = calloc((size_t)n, sizeof *m->ds);
+        if (!m->ds) return vl_error(VLLM_ERR_NOMEM, "mmproj: out of memory");
+    }
+    for (int il = 0; il < hp->n_layer; il++) {
+        snprintf(name, sizeof name, "v.deepstack.%d.fc1.weight", il);
+        if (!vl_gguf_find_tensor(g, name)) continue;
+        vl_deepstack *d = &m->ds[m->n_ds++];
+        d->layer = il;
+        snprintf(name, sizeof name, "v.deepstack.%d.norm.weight", il);
+        VL_TRY(load_vec(g, m, name, E4, 1, &d->norm_w));
+        snprintf(name, sizeof name, "v.deepstack.%d.norm.bias", il);
+        VL_TRY(load_vec(g, m, name, E4, 1, &d->norm_b));
+        snprintf(name, sizeof name, "v.deepstack.%d.fc1", il);
+        VL_TRY(load_linear(g, name, E4, E4, 2, &d->fc1));
+        snprintf(name, sizeof name, "v.deepstack.%d.fc2", il);
+        VL_TRY(load_linear(g, name, E4, hp->proj_dim, 2, &d->fc2));
+    }
     return VLLM_OK;
 }
 
@@ -287,10 +367,14 @@ static vllm_status load_idefics3(const vl_gguf *g, vl_clip_model *m)
 
 static vllm_status load_tower(const vl_gguf *g, vl_clip_model *m)
 {
-    const vl_vision_hparams *hp = &m->hp;
+    vl_vision_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd, FF = hp->n_ff, P = hp->patch_size;
+    const int ln = hp->norm == VL_VIT_LAYERNORM;
     char name[96];
 
+    if (!hp->dynamic && hp->act == VL_VIT_SILU)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: clip.use_silu (SiLU vision FFN) is not supported by the %s projector",
+                        g->path, m->proj_name);
     /* conv kernel ggml ne [P,P,3,E] = row-major [E][3][P][P]: a linear layer
      * over im2col rows ordered (c, ky, kx). */
     {
@@ -304,15 +388,26 @@ static vllm_status load_tower(const vl_gguf *g, vl_clip_model *m)
         VL_TRY(as_f32(t, &l->w, &l->w_owned));
         VL_TRY(find_shaped(g, "v.patch_embd.bias", 1, &E, 0, &t));
         if (t) VL_TRY(as_f32(t, &l->b, &l->b_owned));
-        if (vl_gguf_find_tensor(g, "v.patch_embd.weight.1"))
+        /* the temporal patch: frame 0 through weight, frame 1 through weight.1 */
+        VL_TRY(find_shaped(g, "v.patch_embd.weight.1", 4, ne, hp->dynamic, &t));
+        if (t && !hp->dynamic)
             return vl_error(VLLM_ERR_UNSUPPORTED, "%s: temporal patch kernel 'v.patch_embd.weight.1' is not supported by the %s projector",
                             g->path, m->proj_name);
+        if (t) {
+            m->patch1.n_in = l->n_in;
+            m->patch1.n_out = l->n_out;
+            m->patch1.src_type = t->type;
+            VL_TRY(as_f32(t, &m->patch1.w, &m->patch1.w_owned));
+        }
     }
-    {
+    /* learned positions: the tile grid (idefics3) or a square table that
+     * qwen3vl interpolates to each input's grid; qwen2.5vl has none */
+    if (m->proj_type != VL_PROJECTOR_QWEN25VL_MERGER) {
         const vl_gguf_tensor *t;
         int64_t ne[2] = {E, hp->n_patches};
         VL_TRY(find_shaped(g, "v.position_embd.weight", 2, ne, 1, &t));
         VL_TRY(as_f32(t, &m->pos_embd, &m->pos_owned));
+        hp->pos_side = hp->n_patches_side;
     }
 
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
@@ -323,23 +418,30 @@ static vllm_status load_tower(const vl_gguf *g, vl_clip_model *m)
         snprintf(name, sizeof name, "v.blk.%d." suffix, il);                   \
         VL_TRY(load_vec(g, m, name, E, 1, &L->field));
         VEC(ln1_w, "ln1.weight")
-        VEC(ln1_b, "ln1.bias")
         VEC(ln2_w, "ln2.weight")
-        VEC(ln2_b, "ln2.bias")
+        if (ln) {
+            VEC(ln1_b, "ln1.bias")
+            VEC(ln2_b, "ln2.bias")
+        }
 #undef VEC
 #define LIN(field, suffix, nin, nout)                                          \
         snprintf(name, sizeof name, "v.blk.%d." suffix, il);                   \
         VL_TRY(load_linear(g, name, nin, nout, 1, &L->field));
-        LIN(q, "attn_q", E, E)
-        LIN(k, "attn_k", E, E)
-        LIN(v, "attn_v", E, E)
+        snprintf(name, sizeof name, "v.blk.%d.attn_qkv.weight", il);
+        if (vl_gguf_find_tensor(g, name)) {
+            LIN(qkv, "attn_qkv", E, 3 * E)
+        } else {
+            LIN(q, "attn_q", E, E)
+            LIN(k, "attn_k", E, E)
+            LIN(v, "attn_v", E, E)
+        }
         LIN(o, "attn_out", E, E)
         /* clip.cpp fixes legacy idefics3 files whose ffn_up/ffn_down names
          * are swapped: detect by shape, as it does. */
         const char *up = "ffn_up", *down = "ffn_down";
         snprintf(name, sizeof name, "v.blk.%d.ffn_down.weight", il);
         const vl_gguf_tensor *td = vl_gguf_find_tensor(g, name);
-        if (td && FF != E && td->ne[0] == E && td->ne[1] == FF) {
+        if (!hp->dynamic && td && FF != E && td->ne[0] == E && td->ne[1] == FF) {
             up = "ffn_down";
             down = "ffn_up";
         }
@@ -347,15 +449,24 @@ static vllm_status load_tower(const vl_gguf *g, vl_clip_model *m)
         VL_TRY(load_linear(g, name, E, FF, 1, &L->fc1));
         snprintf(name, sizeof name, "v.blk.%d.%s", il, down);
         VL_TRY(load_linear(g, name, FF, E, 1, &L->fc2));
+        snprintf(name, sizeof name, "v.blk.%d.ffn_gate.weight", il);
+        if (vl_gguf_find_tensor(g, name)) {
+            if (!hp->dynamic)
+                return vl_error(VLLM_ERR_UNSUPPORTED, "%s: gated vision FFN ('%s') is not supported by the %s projector",
+                                g->path, name, m->proj_name);
+            LIN(gate, "ffn_gate", E, FF)
+        }
+        if (il > 0 && (!L->gate.w != !m->layers[0].gate.w || !L->qkv.w != !m->layers[0].qkv.w))
+            return vl_error(VLLM_ERR_FORMAT, "%s: ViT block %d differs from block 0 in ffn_gate / attn_qkv tensors", g->path,
+                            il);
 #undef LIN
-        if (vl_gguf_find_tensor(g, (snprintf(name, sizeof name, "v.blk.%d.ffn_gate.weight", il), name)))
-            return vl_error(VLLM_ERR_UNSUPPORTED, "%s: gated vision FFN ('%s') is not supported by the %s projector", g->path,
-                            name, m->proj_name);
     }
     VL_TRY(load_vec(g, m, "v.post_ln.weight", E, 0, &m->post_ln_w));
-    VL_TRY(load_vec(g, m, "v.post_ln.bias", E, 0, &m->post_ln_b));
-    if (!m->post_ln_w != !m->post_ln_b)
-        return vl_error(VLLM_ERR_FORMAT, "%s: mmproj has only one of v.post_ln.weight / v.post_ln.bias", g->path);
+    if (ln) {
+        VL_TRY(load_vec(g, m, "v.post_ln.bias", E, 0, &m->post_ln_b));
+        if (!m->post_ln_w != !m->post_ln_b)
+            return vl_error(VLLM_ERR_FORMAT, "%s: mmproj has only one of v.post_ln.weight / v.post_ln.bias", g->path);
+    }
     return VLLM_OK;
 }
 
@@ -377,11 +488,32 @@ static vllm_status load_all(const vl_gguf *g, vl_clip_model *m)
             hparams = projector_table[i].hparams;
             load = projector_table[i].load;
             m->proj_name = projector_table[i].name;
+            m->hp.dynamic = projector_table[i].dynamic;
         }
     VL_TRY(load_hparams(g, &m->hp));
+    /* clip.cpp: Qwen2.5-VL's ViT uses RMSNorm, the others LayerNorm */
+    m->hp.norm = m->proj_type == VL_PROJECTOR_QWEN25VL_MERGER ? VL_VIT_RMSNORM : VL_VIT_LAYERNORM;
     VL_TRY(hparams(g, m));
     VL_TRY(load_tower(g, m));
     VL_TRY(load(g, m));
+    return VLLM_OK;
+}
+
+vllm_status vl_clip_model_for_each_linear(vl_clip_model *m, vllm_status (*fn)(void *ud, vl_linear *l), void *ud)
+{
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        vl_vit_layer *L = &m->layers[il];
+        vl_linear *ls[] = {&L->q, &L->k, &L->v, &L->qkv, &L->o, &L->fc1, &L->gate, &L->fc2};
+        for (size_t i = 0; i < sizeof ls / sizeof *ls; i++)
+            if (ls[i]->n_out) VL_TRY(fn(ud, ls[i]));
+    }
+    for (int i = 0; i < m->n_ds; i++) {
+        VL_TRY(fn(ud, &m->ds[i].fc1));
+        VL_TRY(fn(ud, &m->ds[i].fc2));
+    }
+    vl_linear *ps[] = {&m->mm_fc, &m->mm0, &m->mm2};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
+        if (ps[i]->n_out) VL_TRY(fn(ud, ps[i]));
     return VLLM_OK;
 }
 
@@ -403,6 +535,7 @@ void vl_clip_model_free(vl_clip_model *m)
 {
     if (!m) return;
     free_linear(&m->patch);
+    free_linear(&m->patch1);
     free(m->pos_owned);
     if (m->layers) {
         for (int il = 0; il < m->hp.n_layer; il++) {
@@ -413,10 +546,19 @@ void vl_clip_model_free(vl_clip_model *m)
             free_linear(&L->o);
             free_linear(&L->fc1);
             free_linear(&L->fc2);
+            free_linear(&L->qkv);
+            free_linear(&L->gate);
         }
         free(m->layers);
     }
     free_linear(&m->mm_fc);
+    free_linear(&m->mm0);
+    free_linear(&m->mm2);
+    for (int i = 0; i < m->n_ds; i++) {
+        free_linear(&m->ds[i].fc1);
+        free_linear(&m->ds[i].fc2);
+    }
+    free(m->ds);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m);

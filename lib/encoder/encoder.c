@@ -5,6 +5,7 @@
 
 #include "core/f16.h"
 #include "gemm_bf16.h"
+#include "patch_order.h"
 #include "vision_internal.h"
 
 vllm_status vl_vision_load(const vl_gguf *g, vl_vision **out) { return vl_vision_load_ex(g, VL_VISION_F32, out); }
@@ -30,6 +31,7 @@ void vl_vision_free(vl_vision *v)
     if (!v) return;
     vl_clip_model_free(v->m);
     free(v->patch_w_f16);
+    free(v->patch1_w_f16);
     free(v);
 }
 
@@ -42,25 +44,41 @@ static vllm_status pack(vl_linear *l)
     return VLLM_OK;
 }
 
-static void release(vl_linear *l)
+static vllm_status release(void *ud, vl_linear *l)
 {
-    if (!l->bf16) return;
+    (void)ud;
+    if (!l->bf16) return VLLM_OK;
     free(l->w_owned);
     l->w_owned = NULL;
     l->w = NULL;
+    return VLLM_OK;
+}
+
+static vllm_status pack_one(void *ud, vl_linear *l)
+{
+    const vl_vision *v = ud;
+    VL_TRY(pack(l));
+    if (v->lean) release(NULL, l); /* keeps the load's peak memory down */
+    return VLLM_OK;
 }
 
 vllm_status vl_vision_release_f32(vl_vision *v)
 {
     v->lean = 1; /* layers packed from now on drop their f32 copy at once */
     if (v->precision != VL_VISION_BF16) return VLLM_OK;
-    vl_clip_model *m = v->m;
-    for (int il = 0; il < m->hp.n_layer; il++) {
-        vl_vit_layer *L = &m->layers[il];
-        release(&L->q), release(&L->k), release(&L->v), release(&L->o), release(&L->fc1), release(&L->fc2);
-    }
-    release(&m->mm_fc);
+    VL_TRY(vl_clip_model_for_each_linear(v->m, release, NULL));
     v->f32_released = 1;
+    return VLLM_OK;
+}
+
+/* fp16-rounded copy of a conv kernel (ggml's F16 im2col) */
+static vllm_status round_kernel(const vl_linear *l, float **out)
+{
+    if (*out || !l->w) return VLLM_OK;
+    size_t n = (size_t)l->n_in * l->n_out;
+    *out = malloc(n * sizeof(float));
+    if (!*out) return vl_error(VLLM_ERR_NOMEM, "vision: out of memory");
+    for (size_t i = 0; i < n; i++) (*out)[i] = vl_round_f16(l->w[i]);
     return VLLM_OK;
 }
 
@@ -73,27 +91,12 @@ vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
     case VL_VISION_F32:
         break;
     case VL_VISION_GGML:
-        if (!v->patch_w_f16) {
-            size_t n = (size_t)m->patch.n_in * m->patch.n_out;
-            v->patch_w_f16 = malloc(n * sizeof(float));
-            if (!v->patch_w_f16) return vl_error(VLLM_ERR_NOMEM, "vision: out of memory");
-            for (size_t i = 0; i < n; i++) v->patch_w_f16[i] = vl_round_f16(m->patch.w[i]);
-        }
+        VL_TRY(round_kernel(&m->patch, &v->patch_w_f16));
+        VL_TRY(round_kernel(&m->patch1, &v->patch1_w_f16));
         break;
     case VL_VISION_BF16:
-        for (int il = 0; il < m->hp.n_layer; il++) {
-            vl_vit_layer *L = &m->layers[il];
-            vl_linear *ls[6] = {&L->q, &L->k, &L->v, &L->o, &L->fc1, &L->fc2};
-            for (int i = 0; i < 6; i++) {
-                VL_TRY(pack(ls[i]));
-                if (v->lean) release(ls[i]); /* keeps the load's peak memory down */
-            }
-        }
-        VL_TRY(pack(&m->mm_fc));
-        if (v->lean) {
-            release(&m->mm_fc);
-            v->f32_released = 1;
-        }
+        VL_TRY(vl_clip_model_for_each_linear(m, pack_one, v));
+        if (v->lean) v->f32_released = 1;
         break;
     default:
         return vl_error(VLLM_ERR_INVALID_ARG, "vision: unknown precision mode %d", (int)precision);
@@ -104,10 +107,22 @@ vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
 
 vl_vision_precision vl_vision_get_precision(const vl_vision *v) { return v->precision; }
 
-int vl_vision_n_embd_out(const vl_vision *v) { return v->m->mm_fc.n_out; }
+void vl_vision_set_llamacpp_compat(vl_vision *v, int on) { v->llamacpp_compat = on != 0; }
+
+int vl_vision_n_embd_out(const vl_vision *v)
+{
+    if (v->m->hp.dynamic) return v->m->hp.proj_dim * (1 + v->m->n_ds);
+    return v->m->mm_fc.n_out;
+}
+
+int vl_vision_n_embd_text(const vl_vision *v) { return v->m->hp.dynamic ? v->m->hp.proj_dim : v->m->mm_fc.n_out; }
+int vl_vision_n_deepstack(const vl_vision *v) { return v->m->n_ds; }
+int vl_vision_is_dynamic(const vl_vision *v) { return v->m->hp.dynamic; }
+int vl_vision_align(const vl_vision *v) { return v->m->hp.patch_size * (v->m->hp.dynamic ? v->m->hp.merge : 1); }
 
 int vl_vision_tokens_per_tile(const vl_vision *v)
 {
+    /* dynamic towers: the nominal square image_size (clip.vision.image_size) */
     int g = v->m->hp.n_patches_side / v->m->hp.scale_factor;
     return g * g;
 }
@@ -157,6 +172,9 @@ vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, i
 {
     if (!v || !pixels || !out) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode: NULL argument");
     if (n_tiles < 1) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode: n_tiles = %d", n_tiles);
+    if (v->m->hp.dynamic)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "vision: the %s projector encodes frames of any size (vl_vision_encode_frames), not square tiles",
+                        v->m->proj_name);
     const vl_vision_hparams *hp = &v->m->hp;
     const int np = hp->n_patches, E = hp->n_embd, P = hp->patch_size;
     const int nth = pool ? vl_pool_size(pool) : 1;
@@ -217,4 +235,118 @@ vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, i
     free(c.act);
     free(c.bf16);
     return st;
+}
+
+/* ---- dynamic resolution ---------------------------------------------------- */
+
+#define MAX_DYNAMIC_PATCHES (1 << 20) /* 4096 x 4096 patches: far beyond any model's max_pixels */
+
+vllm_status vl_vision_encode_frames(vl_vision *v, vl_pool *pool, const float *pixels, int n_frames, int width,
+                                    int height, float *out)
+{
+    if (!v || !pixels || !out) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode_frames: NULL argument");
+    const vl_clip_model *m = v->m;
+    const vl_vision_hparams *hp = &m->hp;
+    if (!hp->dynamic)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "vision: the %s projector encodes square tiles (vl_vision_encode)",
+                        m->proj_name);
+    if (n_frames != 1 && n_frames != 2)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode_frames: n_frames = %d (a temporal patch has 1 or 2)",
+                        n_frames);
+    const int align = vl_vision_align(v), P = hp->patch_size;
+    if (width < align || height < align || width % align || height % align)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode_frames: %dx%d is not a positive multiple of %d", width,
+                        height, align);
+    const int64_t n_patch = (int64_t)(width / P) * (height / P);
+    if (n_patch > MAX_DYNAMIC_PATCHES)
+        return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_encode_frames: %dx%d gives %lld patches (at most %d)", width,
+                        height, (long long)n_patch, MAX_DYNAMIC_PATCHES);
+    const int E = hp->n_embd, M = (int)n_patch, nth = pool ? vl_pool_size(pool) : 1;
+    const int K = 3 * P * P, wide = imax(imax(hp->n_ff, 3 * E), imax(K, E)), max_in = imax(imax(E, hp->n_ff), imax(4 * E, K));
+
+    vl_vit_ctx c = {0};
+    c.v = v;
+    c.pool = pool;
+    c.nth = nth;
+    c.T = 1;
+    c.M = M;
+    c.ph = height / P;
+    c.pw = width / P;
+    int fail = 0;
+    c.x = alloc_floats((size_t)M, (size_t)E, &fail);
+    c.h = alloc_floats((size_t)M, (size_t)E, &fail);
+    c.q = alloc_floats((size_t)M, (size_t)E, &fail);
+    c.k = alloc_floats((size_t)M, (size_t)E, &fail);
+    c.val = alloc_floats((size_t)M, (size_t)E, &fail);
+    c.a = alloc_floats((size_t)M, (size_t)E, &fail);
+    c.big = alloc_floats((size_t)M, (size_t)wide, &fail);
+    c.scores = alloc_floats((size_t)nth * 64, (size_t)M, &fail);
+    if (m->layers[0].gate.n_out) c.ff2 = alloc_floats((size_t)M, (size_t)hp->n_ff, &fail);
+    if (m->n_ds) c.ds_out = alloc_floats((size_t)m->n_ds * (M / 4), (size_t)hp->proj_dim, &fail);
+    if (v->precision == VL_VISION_GGML) c.act = alloc_floats((size_t)M, (size_t)max_in, &fail);
+    if (v->precision == VL_VISION_BF16) {
+        c.bf16 = aligned_alloc(64, (vl_bf16_scratch_size(M, max_in) + 63) & ~(size_t)63);
+        if (!c.bf16) fail = 1;
+    }
+    c.unit_src = malloc((size_t)M / 4 * sizeof(int32_t));
+    c.win_start = malloc(((size_t)M / 4 + 1) * sizeof(int32_t));
+    c.seq_grid = malloc((size_t)M * sizeof(int32_t));
+    c.pos_y = malloc((size_t)M * sizeof(int32_t));
+    c.pos_x = malloc((size_t)M * sizeof(int32_t));
+    if (!c.unit_src || !c.win_start || !c.seq_grid || !c.pos_y || !c.pos_x) fail = 1;
+    vllm_status st = VLLM_OK;
+    if (fail) {
+        st = vl_error(VLLM_ERR_NOMEM, "vision: out of memory for a %dx%d frame (%d patches)", width, height, M);
+    } else {
+        const int mh = c.ph / 2, mw = c.pw / 2;
+        /* windows in merge units; towers without windows keep row-major units */
+        const int win = hp->n_wa_pattern ? hp->window_px / (P * hp->merge) : 0;
+        c.n_win = vl_window_order(mh, mw, win, c.unit_src, c.win_start);
+        vl_patch_sequence(mh, mw, c.unit_src, c.seq_grid, c.pos_y, c.pos_x);
+        vl_vit_dynamic_forward(&c, pixels, n_frames);
+        vl_projector_merger(&c, out);
+    }
+    free(c.x);
+    free(c.h);
+    free(c.q);
+    free(c.k);
+    free(c.val);
+    free(c.a);
+    free(c.big);
+    free(c.scores);
+    free(c.ff2);
+    free(c.ds_out);
+    free(c.act);
+    free(c.bf16);
+    free(c.unit_src);
+    free(c.win_start);
+    free(c.seq_grid);
+    free(c.pos_y);
+    free(c.pos_x);
+    return st;
+}
+
+double vl_vision_flops_frames(const vl_vision *v, int width, int height)
+{
+    const vl_clip_model *m = v->m;
+    const vl_vision_hparams *hp = &m->hp;
+    const double P = hp->patch_size, E = hp->n_embd, FF = hp->n_ff, D = hp->proj_dim;
+    const double n = (double)(width / hp->patch_size) * (height / hp->patch_size), E4 = 4 * E;
+    /* attention span: the whole sequence, or windows of window_px² pixels in windowed blocks */
+    const double win = hp->n_wa_pattern ? (double)hp->window_px * hp->window_px / (P * P) : n;
+    const double n_full = hp->n_wa_pattern ? hp->n_layer / hp->n_wa_pattern : hp->n_layer;
+    const double ffn = 2 * n * E * FF * (m->layers[0].gate.n_out ? 3 : 2);
+    double f = 2 * 2 * n * 3 * P * P * E;                   /* two temporal kernels */
+    f += hp->n_layer * (2 * n * E * E * 4 + ffn);           /* qkv, out, FFN */
+    f += n_full * 4 * n * n * E;                            /* full attention: QKᵀ and ·V */
+    f += (hp->n_layer - n_full) * 4 * n * (win < n ? win : n) * E;
+    f += (1 + m->n_ds) * 2 * (n / 4) * (E4 * E4 + E4 * D);  /* merger + deepstack mergers */
+    return f;
+}
+
+int vl_vision_window_order(const vl_vision *v, int width, int height, int32_t *unit_src, int32_t *win_start)
+{
+    const vl_vision_hparams *hp = &v->m->hp;
+    const int P = hp->patch_size, win = hp->n_wa_pattern ? hp->window_px / (P * hp->merge) : 0;
+    return vl_window_order(height / P / 2, width / P / 2, win, unit_src, win_start);
 }

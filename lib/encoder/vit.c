@@ -19,7 +19,7 @@
 
 /* ---- parallel helpers -------------------------------------------------- */
 
-typedef void (*range_fn)(void *arg, int64_t b, int64_t e);
+typedef vl_range_fn range_fn;
 typedef struct {
     range_fn fn;
     void *arg;
@@ -34,11 +34,13 @@ static void range_task(void *ctx, int ith, int nth)
     if (e > b) j->fn(j->arg, b, e);
 }
 
-static void parallel_for(vl_pool *pool, int64_t n, range_fn fn, void *arg)
+void vl_vit_parallel_for(vl_pool *pool, int64_t n, range_fn fn, void *arg)
 {
     range_job j = {fn, arg, n};
     vl_pool_run(pool, range_task, &j);
 }
+
+#define parallel_for vl_vit_parallel_for
 
 /* ---- linear layers ------------------------------------------------------- */
 

@@ -76,6 +76,11 @@ void vl_gelu_quick(float *x, int64_t n)
     for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + vl_exp_fast(-1.702f * x[i]));
 }
 
+void vl_gelu_erf(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752440f));
+}
+
 /* ggml's fp16 tables: table[h] = fp16(f(fp16_to_f32(h))) with f computed
  * as ggml_gelu_f32 / ggml_gelu_quick_f32 do. */
 static uint16_t gelu_table[1 << 16], gelu_quick_table[1 << 16];

@@ -17,6 +17,7 @@ void vl_layernorm_rows(const float *x, float *y, int64_t rows, int n, const floa
 void vl_gelu_tanh(float *x, int64_t n);       /* 0.5x(1+tanh(√(2/π)(x+0.044715x³))) in f32 */
 void vl_gelu_tanh_ggml(float *x, int64_t n);  /* ggml: fp16(gelu(fp16(x))) for |x|<10 */
 void vl_gelu_quick(float *x, int64_t n);      /* x·σ(1.702x) */
+void vl_gelu_erf(float *x, int64_t n);        /* 0.5x(1+erf(x/√2)), PyTorch's nn.GELU() */
 void vl_gelu_quick_ggml(float *x, int64_t n);
 
 /* In-place softmax of n values of x·scale. */
