@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dtype.h"
+#include "igemm.h"
 
 /* y[r] = dot(row r of W, xq) for r in [0, nrows); rows are row_bytes apart,
  * xq is the activation row in vl_vec_dot_type(weight type). */
@@ -25,6 +26,9 @@ typedef struct vl_kernel_table {
     const char *name;
     vl_gemv_fn gemv[VL_TYPE_COUNT];
     vl_dequant_fn dequant[VL_TYPE_COUNT];
+    /* Integer GEMM micro-kernel (igemm.h); NULL where the f32 sgemm path
+     * on dequantized tiles is faster (this level has no fast int8 dot). */
+    vl_igemm_fn igemm;
 } vl_kernel_table;
 
 /* Scalar reference kernels (vecdot.c, quant.c): every supported type. */
