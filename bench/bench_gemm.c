@@ -299,10 +299,21 @@ int main(int argc, char **argv)
             mm_setup(&c, pool, s, t, n_in, n_out, n_tok, VL_MATMUL_AUTO);
             const double tm = best_time(run_mm, &c, 0.3);
             const double gf = 2.0 * (double)n_in * (double)n_out * (double)n_tok / tm / 1e9;
-            printf("bench_gemm prefill type=%s n_tok=%lld n_in=%lld n_out=%lld gflops=%.1f sgemm_gflops=%.1f "
-                   "frac_of_sgemm=%.2f\n",
-                   vl_type_name(t), (long long)n_tok, (long long)n_in, (long long)n_out, gf, ref, gf / ref);
             mm_free(&c);
+            /* both GEMM paths on the same weights: dequantized tiles + sgemm,
+             * and the integer GEMM where this CPU has a kernel (0 if not) */
+            double gpath[2] = {0, 0};
+            for (int pi = 0; pi < 2; pi++) {
+                const vl_matmul_path path = pi ? VL_MATMUL_GEMM_INT8 : VL_MATMUL_GEMM_F32;
+                if (pi && !(vl_igemm_supports(t) && vl_kernels_active()->igemm)) continue;
+                mm_setup(&c, pool, s, t, n_in, n_out, n_tok, path);
+                gpath[pi] = 2.0 * (double)n_in * (double)n_out * (double)n_tok / best_time(run_mm, &c, 0.3) / 1e9;
+                mm_free(&c);
+            }
+            printf("bench_gemm prefill type=%s n_tok=%lld n_in=%lld n_out=%lld gflops=%.1f f32_tiles_gflops=%.1f "
+                   "int8_gflops=%.1f sgemm_gflops=%.1f frac_of_sgemm=%.2f\n",
+                   vl_type_name(t), (long long)n_tok, (long long)n_in, (long long)n_out, gf, gpath[0], gpath[1], ref,
+                   gf / ref);
         }
     }
 

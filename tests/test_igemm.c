@@ -198,16 +198,18 @@ static void test_kernels(void)
     }
 }
 
-/* vl_matmul's GEMM path (the integer GEMM where this CPU has a fast kernel)
- * against ggml's integer dot products (the scalar GEMV reference) and
- * against f32 weights (the dequantized matrix through the same driver). */
+/* The integer GEMM driver (VL_MATMUL_GEMM_INT8: packing per thread, token
+ * blocks, partial panels and token tails, the pool split) with the best
+ * kernel of this run's level (the suite runs this test again under
+ * VIDEOLLM_CPU=avx2 and =scalar) against ggml's integer dot products (the
+ * scalar GEMV reference) and against the dequantized f32 matrix. */
 static void test_matmul(vl_pool *pool)
 {
     vl_matmul_scratch *sc = vl_matmul_scratch_new();
     REQUIRE(sc, "scratch");
     for (size_t k = 0; k < N_TYPES; k++) {
         const int32_t type = types[k], vdt = vl_vec_dot_type(type);
-        const int64_t n_in = 512, n_out = 45, n_tok = 37;
+        const int64_t n_in = 512, n_out = 45, n_tok = 37; /* 3 panels (the last partial), 4 blocks + 5 tokens */
         size_t rb;
         uint8_t *w = random_weight(type, n_out, n_in, &rb);
         float *wf = malloc(sizeof(float) * (size_t)(n_out * n_in));
@@ -216,8 +218,14 @@ static void test_matmul(vl_pool *pool)
         for (int64_t i = 0; i < n_tok * n_in; i++) x[i] = rnd_float();
         float *y = malloc(sizeof(float) * (size_t)(n_tok * n_out)), *yf = malloc(sizeof(float) * (size_t)(n_tok * n_out));
         const vl_weight W = {type, n_in, n_out, rb, w}, Wf = {VL_TYPE_F32, n_in, n_out, n_in * sizeof(float), wf};
-        CHECK(vl_matmul_path_run(pool, sc, &W, x, n_tok, y, VL_MATMUL_GEMM) == VLLM_OK, "%s: %s", vl_type_name(type),
-              vl_error_message());
+        const vllm_status st = vl_matmul_path_run(pool, sc, &W, x, n_tok, y, VL_MATMUL_GEMM_INT8);
+        if (!vl_kernels_active()->igemm) { /* scalar level: no integer GEMM to run */
+            CHECK(st == VLLM_ERR_UNSUPPORTED && strstr(vl_error_message(), vl_type_name(type)),
+                  "%s without SIMD: status %d, %s", vl_type_name(type), (int)st, vl_error_message());
+            CHECK(vl_matmul_path_run(pool, sc, &W, x, n_tok, y, VL_MATMUL_GEMM) == VLLM_OK, "%s", vl_error_message());
+        } else {
+            CHECK(st == VLLM_OK, "%s: %s", vl_type_name(type), vl_error_message());
+        }
         CHECK(vl_matmul_path_run(pool, sc, &Wf, x, n_tok, yf, VL_MATMUL_GEMM) == VLLM_OK, "f32: %s", vl_error_message());
         void *xq = malloc(vl_activation_row_size(vdt, n_in));
         double err_ggml = 0, err_f32 = 0, norm = 0;
@@ -246,6 +254,11 @@ static void test_matmul(vl_pool *pool)
         free(y);
         free(yf);
     }
+    /* types without an integer GEMM are refused on the forced path */
+    float xv[32] = {0}, yv[1];
+    uint8_t blob[64] = {0};
+    const vl_weight q41 = {VL_TYPE_Q4_1, 32, 1, 20, blob};
+    CHECK(vl_matmul_path_run(pool, sc, &q41, xv, 1, yv, VL_MATMUL_GEMM_INT8) == VLLM_ERR_UNSUPPORTED, "Q4_1 refused");
     vl_matmul_scratch_free(sc);
 }
 

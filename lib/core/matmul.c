@@ -237,8 +237,12 @@ vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_wei
         return VLLM_OK;
     }
 
-    const vl_igemm_fn ik = vl_igemm_supports(W->type) ? vl_kernels_active()->igemm : NULL;
-    if (ik) return igemm_path(pool, s, ik, W, x, n_tok, y);
+    const vl_kernel_table *kt = vl_kernels_active();
+    if (path == VL_MATMUL_GEMM_INT8 && (!vl_igemm_supports(W->type) || !kt->igemm))
+        return vl_error(VLLM_ERR_UNSUPPORTED, "vl_matmul: no integer GEMM for %s weights with the %s kernels",
+                        vl_type_name(W->type), kt->name);
+    if (path == VL_MATMUL_GEMM_INT8 || (path == VL_MATMUL_GEMM && vl_igemm_supports(W->type) && kt->igemm_preferred))
+        return igemm_path(pool, s, kt->igemm, W, x, n_tok, y);
 
     vl_sgemm_init();
     const int nth = vl_pool_size(pool);
