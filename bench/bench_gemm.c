@@ -13,6 +13,8 @@
 #include "bench_common.h"
 #include "core/f16.h"
 #include "core/gemm.h"
+#include "core/igemm.h"
+#include "core/kernels.h"
 #include "core/matmul.h"
 #include "core/quant.h"
 #include "core/threadpool.h"
@@ -66,6 +68,59 @@ static void *make_weight(int32_t type, int64_t n_in, int64_t n_out)
         }
     }
     return w;
+}
+
+/* ---- int8 GEMM peak: the micro-kernel alone on a cache-resident panel ---------- */
+
+typedef struct ipeak_ctx {
+    vl_pool *pool;
+    vl_igemm_fn kernel;
+    uint8_t *panel, *xu;
+    float *dx, *y;
+    int64_t n_in, reps;
+} ipeak_ctx;
+
+static void ipeak_part(void *p, int ith, int nth)
+{
+    (void)ith, (void)nth;
+    const ipeak_ctx *c = p;
+    const int64_t nsb = c->n_in / VL_IGEMM_SB;
+    float y[VL_IGEMM_TOKS * VL_IGEMM_ROWS];
+    for (int64_t r = 0; r < c->reps; r++)
+        c->kernel(c->panel, nsb, c->xu, (size_t)c->n_in, c->dx, c->dx, (size_t)nsb, VL_IGEMM_TOKS, 0, y, VL_IGEMM_ROWS,
+                  VL_IGEMM_ROWS);
+    c->y[ith] = y[ith % VL_IGEMM_ROWS]; /* keep the result alive */
+}
+
+static void run_ipeak(void *p)
+{
+    ipeak_ctx *c = p;
+    vl_pool_run(c->pool, ipeak_part, c);
+}
+
+/* GOP/s (2 ops per multiply-add) of the integer GEMM micro-kernel on one
+ * Q8_0 panel of n_in = 576 (13 KB, L1/L2 resident), 8 tokens, every thread
+ * running its own copy of the same work; 0 when the CPU has no kernel. */
+static double igemm_peak_gops(vl_pool *pool)
+{
+    const vl_igemm_fn kernel = vl_kernels_active()->igemm;
+    if (!kernel) return 0.0;
+    const int64_t n_in = 576, nsb = n_in / VL_IGEMM_SB;
+    void *w = make_weight(VL_TYPE_Q8_0, n_in, VL_IGEMM_ROWS);
+    ipeak_ctx c = {pool, kernel, aligned_alloc(64, (size_t)nsb * VL_IGEMM_SB_BYTES),
+                   malloc((size_t)(VL_IGEMM_TOKS * n_in)), malloc(sizeof(float) * (size_t)(VL_IGEMM_TOKS * nsb)),
+                   calloc(64, sizeof(float)), n_in, 200};
+    vl_igemm_pack_panel(VL_TYPE_Q8_0, w, vl_row_size(VL_TYPE_Q8_0, n_in), n_in, VL_IGEMM_ROWS, c.panel);
+    for (int64_t i = 0; i < VL_IGEMM_TOKS * n_in; i++) c.xu[i] = (uint8_t)rnd();
+    for (int64_t i = 0; i < VL_IGEMM_TOKS * nsb; i++) c.dx[i] = 0.01f;
+    const double t = best_time(run_ipeak, &c, 0.3);
+    const double ops = 2.0 * VL_IGEMM_TOKS * VL_IGEMM_ROWS * (double)n_in * (double)c.reps * vl_pool_size(pool);
+    free(w);
+    free(c.panel);
+    free(c.xu);
+    free(c.dx);
+    free(c.y);
+    return ops / t / 1e9;
 }
 
 /* ---- sgemm ---------------------------------------------------------------------- */
@@ -193,6 +248,9 @@ int main(int argc, char **argv)
 
     const double sg1 = sgemm_gflops(pool1, 1024, 3072, 768), sgn = sgemm_gflops(pool, 1024, 3072, 768);
     printf("bench_gemm sgemm M=1024 N=3072 K=768 gflops_1t=%.1f gflops_%dt=%.1f scaling=%.2f\n", sg1, nth, sgn, sgn / sg1);
+    const double ip1 = igemm_peak_gops(pool1), ipn = igemm_peak_gops(pool);
+    printf("bench_gemm int8_peak kernel=%s tile=8x16x576 gops_1t=%.1f gops_%dt=%.1f vs_sgemm_%dt=%.2f\n",
+           ipn > 0 ? vl_gemv_kernel_name() : "none", ip1, nth, ipn, nth, ipn / sgn);
 
     /* F32 GEMV vs cblas_sgemm with M = 1 */
     const int64_t shapes[2][2] = {{576, 49152}, {3072, 768}};
@@ -211,7 +269,7 @@ int main(int argc, char **argv)
     }
 
     /* GEMV bandwidth per weight type (1 token, all threads) */
-    const int32_t types[] = {VL_TYPE_Q8_0, VL_TYPE_F16, VL_TYPE_Q4_0, VL_TYPE_Q4_K, VL_TYPE_Q6_K, VL_TYPE_BF16,
+    const int32_t types[] = {VL_TYPE_Q8_0, VL_TYPE_F16, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K, VL_TYPE_BF16,
                              VL_TYPE_Q5_0, VL_TYPE_Q4_1, VL_TYPE_Q5_K};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const int32_t t = types[k];
@@ -227,9 +285,9 @@ int main(int argc, char **argv)
         mm_free(&c);
     }
 
-    /* Prefill: 512 tokens through vl_matmul (dequantized tiles + sgemm) vs
+    /* Prefill: 512 tokens through vl_matmul (integer GEMM, or dequantized tiles + sgemm) vs
      * sgemm on f32 weights of the same shape. */
-    const int32_t ptypes[] = {VL_TYPE_F32, VL_TYPE_Q8_0, VL_TYPE_F16, VL_TYPE_Q4_0, VL_TYPE_Q4_K, VL_TYPE_Q6_K, VL_TYPE_BF16};
+    const int32_t ptypes[] = {VL_TYPE_F32, VL_TYPE_Q8_0, VL_TYPE_F16, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K, VL_TYPE_BF16};
     const int64_t pshapes[2][2] = {{576, 1536}, {1536, 576}};
     for (int sh = 0; sh < 2; sh++) {
         const int64_t n_in = pshapes[sh][0], n_out = pshapes[sh][1], n_tok = 512;
@@ -241,10 +299,21 @@ int main(int argc, char **argv)
             mm_setup(&c, pool, s, t, n_in, n_out, n_tok, VL_MATMUL_AUTO);
             const double tm = best_time(run_mm, &c, 0.3);
             const double gf = 2.0 * (double)n_in * (double)n_out * (double)n_tok / tm / 1e9;
-            printf("bench_gemm prefill type=%s n_tok=%lld n_in=%lld n_out=%lld gflops=%.1f sgemm_gflops=%.1f "
-                   "frac_of_sgemm=%.2f\n",
-                   vl_type_name(t), (long long)n_tok, (long long)n_in, (long long)n_out, gf, ref, gf / ref);
             mm_free(&c);
+            /* both GEMM paths on the same weights: dequantized tiles + sgemm,
+             * and the integer GEMM where this CPU has a kernel (0 if not) */
+            double gpath[2] = {0, 0};
+            for (int pi = 0; pi < 2; pi++) {
+                const vl_matmul_path path = pi ? VL_MATMUL_GEMM_INT8 : VL_MATMUL_GEMM_F32;
+                if (pi && !(vl_igemm_supports(t) && vl_kernels_active()->igemm)) continue;
+                mm_setup(&c, pool, s, t, n_in, n_out, n_tok, path);
+                gpath[pi] = 2.0 * (double)n_in * (double)n_out * (double)n_tok / best_time(run_mm, &c, 0.3) / 1e9;
+                mm_free(&c);
+            }
+            printf("bench_gemm prefill type=%s n_tok=%lld n_in=%lld n_out=%lld gflops=%.1f f32_tiles_gflops=%.1f "
+                   "int8_gflops=%.1f sgemm_gflops=%.1f frac_of_sgemm=%.2f\n",
+                   vl_type_name(t), (long long)n_tok, (long long)n_in, (long long)n_out, gf, gpath[0], gpath[1], ref,
+                   gf / ref);
         }
     }
 

@@ -8,7 +8,8 @@ typedef struct vl_cpu_features {
 } vl_cpu_features;
 
 /* Detected once; the environment variable VIDEOLLM_CPU=scalar|avx2 caps
- * the level (for testing the fallbacks). */
+ * the level (for testing the fallbacks). VIDEOLLM_IGEMM=1|0 forces the
+ * integer prefill GEMM on/off where a kernel exists (vecdot.c). */
 const vl_cpu_features *vl_cpu(void);
 
 #endif

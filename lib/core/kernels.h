@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dtype.h"
+#include "igemm.h"
 
 /* y[r] = dot(row r of W, xq) for r in [0, nrows); rows are row_bytes apart,
  * xq is the activation row in vl_vec_dot_type(weight type). */
@@ -25,6 +26,13 @@ typedef struct vl_kernel_table {
     const char *name;
     vl_gemv_fn gemv[VL_TYPE_COUNT];
     vl_dequant_fn dequant[VL_TYPE_COUNT];
+    /* Integer GEMM micro-kernel (igemm.h), NULL at the scalar level.
+     * igemm_preferred: vl_matmul uses it for prefill. Only with VNNI: the
+     * AVX2 kernel (vpmaddubsw + vpmaddwd, sign trick) measured 0.7-0.9x
+     * the dequantized-tile sgemm on Zen 2 (bench_gemm prefill lines), so
+     * that level keeps the sgemm path and its kernel serves tests. */
+    vl_igemm_fn igemm;
+    int igemm_preferred;
 } vl_kernel_table;
 
 /* Scalar reference kernels (vecdot.c, quant.c): every supported type. */

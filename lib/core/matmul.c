@@ -8,6 +8,8 @@
 #include "dtype.h"
 #include "error.h"
 #include "gemm.h"
+#include "igemm.h"
+#include "kernels.h"
 #include "quant.h"
 #include "vecdot.h"
 
@@ -30,6 +32,12 @@ struct vl_matmul_scratch {
     size_t xe_cap;
     float *tiles;   /* one dequantized tile per pool thread */
     size_t tiles_cap;
+    uint8_t *xu;    /* integer GEMM: biased activations, their scales, packed panels */
+    size_t xu_cap;
+    float *dx;
+    size_t dx_cap;
+    uint8_t *panels;
+    size_t panels_cap;
 };
 
 vl_matmul_scratch *vl_matmul_scratch_new(void) { return calloc(1, sizeof(vl_matmul_scratch)); }
@@ -40,6 +48,9 @@ void vl_matmul_scratch_free(vl_matmul_scratch *s)
     free(s->xq);
     free(s->xe);
     free(s->tiles);
+    free(s->xu);
+    free(s->dx);
+    free(s->panels);
     free(s);
 }
 
@@ -189,6 +200,21 @@ static vllm_status mul_size(size_t a, size_t b, size_t c, size_t *out)
     return VLLM_OK;
 }
 
+/* Quantized weights on a CPU with fast int8 dot products: the integer
+ * GEMM (igemm.h), ggml's own integer math. */
+static vllm_status igemm_path(vl_pool *pool, vl_matmul_scratch *s, vl_igemm_fn kernel, const vl_weight *W,
+                              const float *x, int64_t n_tok, float *y)
+{
+    vl_igemm_sizes sz;
+    vl_igemm_buffer_sizes(W, n_tok, vl_pool_size(pool), &sz);
+    VL_TRY(grow(&s->xq, &s->xq_cap, sz.xq, "quantized activations"));
+    VL_TRY(grow((void **)&s->xu, &s->xu_cap, sz.xu, "biased activations"));
+    VL_TRY(grow((void **)&s->dx, &s->dx_cap, sz.dx, "activation scales"));
+    VL_TRY(grow((void **)&s->panels, &s->panels_cap, sz.panels, "packed weight panels"));
+    vl_igemm_matmul(pool, kernel, W, x, n_tok, y, s->xq, s->xu, s->dx, s->panels);
+    return VLLM_OK;
+}
+
 vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x,
                                int64_t n_tok, float *y, vl_matmul_path path)
 {
@@ -210,6 +236,13 @@ vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_wei
         else vl_pool_run(pool, gemv_part, &j);
         return VLLM_OK;
     }
+
+    const vl_kernel_table *kt = vl_kernels_active();
+    if (path == VL_MATMUL_GEMM_INT8 && (!vl_igemm_supports(W->type) || !kt->igemm))
+        return vl_error(VLLM_ERR_UNSUPPORTED, "vl_matmul: no integer GEMM for %s weights with the %s kernels",
+                        vl_type_name(W->type), kt->name);
+    if (path == VL_MATMUL_GEMM_INT8 || (path == VL_MATMUL_GEMM && vl_igemm_supports(W->type) && kt->igemm_preferred))
+        return igemm_path(pool, s, kt->igemm, W, x, n_tok, y);
 
     vl_sgemm_init();
     const int nth = vl_pool_size(pool);

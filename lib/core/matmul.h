@@ -1,11 +1,14 @@
 /* The matrix-product driver of the text model and the vision encoder:
  * y = x W^T for a weight of any supported type, choosing per call between
  * the GEMV kernels (few tokens: weights streamed once, bandwidth bound)
- * and dequantized-tile GEMM through OpenBLAS (many tokens: compute bound).
+ * and a GEMM (many tokens: compute bound): the integer GEMM of igemm.h
+ * for Q8_0/Q4_0/Q5_0/Q4_K/Q5_K weights where the CPU has a fast int8 dot,
+ * otherwise dequantized tiles through OpenBLAS sgemm.
  *
  * Numerics follow llama.cpp: activations are converted to
- * vl_vec_dot_type(W->type) first (q8_0 / q8_1 / q8_K / f16 / bf16), on the
- * GEMM path by emulating that rounding in float (vl_activations_emulate).
+ * vl_vec_dot_type(W->type) first (q8_0 / q8_1 / q8_K / f16 / bf16); the
+ * integer GEMM then has ggml's own int32 sums, the sgemm path emulates
+ * that rounding in float (vl_activations_emulate).
  * The one difference: for Q4_1/Q5_1, ggml's min term uses the q8_1 block
  * sum s = fp16(d*sum q) with the unrounded d, which a float GEMM cannot
  * reproduce; the GEMM path uses the exact sum (difference ~1e-3 of that
@@ -51,8 +54,19 @@ vllm_status vl_matmul(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, c
 vllm_status vl_matmul_multi(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *const *W, int nw, const float *x,
                             int64_t n_tok, float *const *y);
 
-/* Same with the path forced (tests and benchmarks compare them). */
-typedef enum vl_matmul_path { VL_MATMUL_AUTO = 0, VL_MATMUL_GEMV = 1, VL_MATMUL_GEMM = 2 } vl_matmul_path;
+/* Same with the path forced (tests and benchmarks compare them).
+ * VL_MATMUL_GEMM is the integer GEMM (igemm.h) for the weight types and
+ * CPUs where it is the faster one, else dequantized tiles through sgemm;
+ * VL_MATMUL_GEMM_F32 always the latter; VL_MATMUL_GEMM_INT8 always the
+ * integer GEMM with the best kernel this CPU has (VLLM_ERR_UNSUPPORTED
+ * for other weight types or without SIMD kernels). */
+typedef enum vl_matmul_path {
+    VL_MATMUL_AUTO = 0,
+    VL_MATMUL_GEMV = 1,
+    VL_MATMUL_GEMM = 2,
+    VL_MATMUL_GEMM_F32 = 3,
+    VL_MATMUL_GEMM_INT8 = 4,
+} vl_matmul_path;
 vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_weight *W, const float *x,
                                int64_t n_tok, float *y, vl_matmul_path path);
 

@@ -4,6 +4,8 @@
 #include "vecdot.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cpu.h"
 #include "f16.h"
@@ -243,6 +245,11 @@ static void build_tables(void)
     (void)f;
 #endif
     best = available[2] ? 2 : available[1] ? 1 : 0;
+    /* VIDEOLLM_IGEMM=1|0 forces the integer GEMM on or off for prefill at
+     * every level that has a kernel (A/B measurements, see kernels.h). */
+    const char *ig = getenv("VIDEOLLM_IGEMM");
+    if (ig && (strcmp(ig, "1") == 0 || strcmp(ig, "0") == 0))
+        for (int l = 0; l < 3; l++) tables[l].igemm_preferred = ig[0] == '1' && tables[l].igemm;
 }
 
 const vl_kernel_table *vl_kernels_for_level(int level)

@@ -10,6 +10,7 @@
 
 #include "f16.h"
 #include "kernels.h"
+#include "igemm.h"
 #include "quant.h"
 
 #define ROWP(W, r, rb) ((const char *)(W) + (size_t)(r) * (rb))
@@ -356,6 +357,7 @@ static void gemv_q6_K(const void *W, size_t rb, const void *xq, int64_t n, float
 
 void vl_kernels_fill_avx2(vl_kernel_table *t)
 {
+    t->igemm = vl_igemm_kernel_avx2;
     t->gemv[VL_TYPE_F32] = gemv_f32;
     t->gemv[VL_TYPE_F16] = gemv_f16;
     t->gemv[VL_TYPE_BF16] = gemv_bf16;

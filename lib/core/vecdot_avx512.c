@@ -162,4 +162,6 @@ void vl_kernels_fill_avx512(vl_kernel_table *t, int has_bf16)
     if (has_bf16) t->gemv[VL_TYPE_BF16] = gemv_bf16;
     t->gemv[VL_TYPE_Q8_0] = gemv_q8_0;
     t->gemv[VL_TYPE_Q4_0] = gemv_q4_0;
+    t->igemm = vl_igemm_kernel_avx512;
+    t->igemm_preferred = 1;
 }
