@@ -27,7 +27,8 @@ typedef struct vl_kernel_table {
     vl_gemv_fn gemv[VL_TYPE_COUNT];
     vl_dequant_fn dequant[VL_TYPE_COUNT];
     /* Integer GEMM micro-kernel (igemm.h), NULL at the scalar level.
-     * igemm_preferred: vl_matmul uses it for prefill. Only with VNNI: the
+     * igemm_preferred: vl_matmul uses it for prefill. Off at every level
+     * until VIDEOLLM_IGEMM=1 (the VNNI kernel is untimed on VNNI hardware); the
      * AVX2 kernel (vpmaddubsw + vpmaddwd, sign trick) measured 0.7-0.9x
      * the dequantized-tile sgemm on Zen 2 (bench_gemm prefill lines), so
      * that level keeps the sgemm path and its kernel serves tests. */
