@@ -9,7 +9,8 @@
  *  3. Qwen3-VL group timestamps and their "<x.y seconds>" text, an odd
  *     frame count (the last group padded), the layouts of a still and a
  *     video in both families;
- *  4. the llama.cpp compat layout against the fixtures' chunk lists
+ *  4. the llama.cpp compat layout against the fixtures' chunk lists and,
+ *     through vl_mrope_positions, their M-RoPE positions
  *     (tiny-qwen25vl and tiny-qwen3vl ref/video/F32_ref_info.json);
  *  5. token limits to pixel budgets; bad input gets errors. */
 #include <math.h>
@@ -301,6 +302,44 @@ static void test_llamacpp_layout(const char *data, const char *set, int n_frames
             next = p[i].first_frame + p[i].n_frames;
         }
     CHECK(next == n_frames, "%s: %d of %d frames laid out", set, next, n_frames);
+
+    /* positions of the whole prompt from our pieces: text pieces counted
+     * in tokens by the fixture's tokenizer behaviour (markers are one
+     * token; the Qwen2 pre-tokenizer splits "[0m5.00s]" into one token per
+     * character; "Video:" is V + ideo + :), the user / assistant text from
+     * the first and last chunk; llama.cpp's M-RoPE rule -> its positions */
+    const int n_items = n + 2;
+    vl_mrope_item *items = calloc((size_t)n_items, sizeof *items);
+    int32_t *tok = calloc((size_t)n, sizeof *tok);
+    REQUIRE(items && tok, "oom");
+    for (int i = 0; i < n; i++)
+        tok[i] = p[i].text[0] == '<' ? 1 : strcmp(p[i].text, "Video:") == 0 ? 3 : (int32_t)strlen(p[i].text);
+    items[0].n_text = 4; /* <|im_start|> us er \n */
+    const json *last = json_at(chunks, chunks->n - 1);
+    items[n_items - 1].n_text = (int32_t)json_num(json_get(last, "n_tokens"), 0) - 1; /* after <|vision_end|> */
+    CHECK(vl_qwen_layout_mrope_items(p, n, tok, items + 1) == VLLM_OK, "%s", vl_error_message());
+    const int64_t total = vl_mrope_count(items, n_items);
+    const int64_t want_n = (int64_t)json_num(json_get(info, "n_prompt_tokens"), -1);
+    CHECK(total == want_n, "%s: %lld prompt tokens, llama.cpp %lld", set, (long long)total, (long long)want_n);
+    if (total == want_n && total > 0) {
+        int32_t *pos = malloc((size_t)total * VL_POS_SECTIONS * sizeof *pos), nextp = 0;
+        REQUIRE(pos, "oom");
+        CHECK(vl_mrope_positions(items, n_items, VL_MROPE_LLAMACPP, 0, pos, total, &nextp) == VLLM_OK, "%s",
+              vl_error_message());
+        snprintf(path, sizeof path, "%s/%s/ref/video/F32_ref_mrope_pos.i32", data, set);
+        size_t bytes = 0;
+        int32_t *ref = (int32_t *)read_file_all(path, &bytes);
+        REQUIRE(ref && bytes == (size_t)total * 4 * sizeof(int32_t), "%s: %zu bytes", path, bytes);
+        int64_t diff = 0;
+        for (int64_t i = 0; i < total; i++)
+            for (int sct = 0; sct < VL_POS_SECTIONS; sct++) diff += pos[i * VL_POS_SECTIONS + sct] != ref[sct * total + i];
+        CHECK(diff == 0, "%s: %lld positions differ from llama.cpp's", set, (long long)diff);
+        CHECK(nextp == (int32_t)json_num(json_get(info, "n_past_after_prompt"), -1), "%s: next position %d", set, nextp);
+        free(ref);
+        free(pos);
+    }
+    free(items);
+    free(tok);
     free(p);
     json_free(info);
 }
