@@ -251,6 +251,9 @@ static int check_text(const gen_opts *o)
         return fail("inconsistent text shape (n_embd %% n_head, n_head %% n_head_kv must be 0)");
     const int64_t hd = gen_text_head_dim(o);
     if (hd % 2) return fail("head dimension must be even");
+    /* only qwen3 and qwen3vl write attention.key_length; elsewhere readers derive it */
+    if (strncmp(o->arch, "qwen3", 5) && o->head_dim && o->head_dim * o->n_head != o->n_embd)
+        return fail("--head-dim other than n-embd / n-head needs arch qwen3 or qwen3vl (attention.key_length)");
     if (!strcmp(o->arch, "qwen2vl") || !strcmp(o->arch, "qwen3vl")) {
         int32_t s[4];
         gen_text_sections(o, s);
