@@ -1,14 +1,15 @@
 /* Text-model speed: prompt prefill and token-by-token decode, each next to
  * the limit measured in the same run.
  *
- *   bench_llm [-t THREADS] [-p PREFILL_TOKENS] [-n DECODE_TOKENS] MODEL.gguf...
+ *   bench_llm [-t THREADS] [-p PREFILL_TOKENS] [-n DECODE_TOKENS] [-c LONG_CTX] MODEL.gguf...
  *
  * Figures (one `key=value` line per model, plus the machine limits):
  *   prefill_tok_s      P random tokens evaluated as one prompt (best of 3)
  *   prefill_gflops     2 * (weights per token) * P / time, plus attention
  *   prefill_vs_sgemm   prefill_gflops / sgemm GFLOP/s (1024x3072x768, same pool)
  *   decode_tok_s_ctx0  one token at a time from an empty context
- *   decode_tok_s_ctxN  one token at a time after an N-token prompt
+ *   decode_tok_s_ctxN  one token at a time after an N-token prompt (-c, default
+ *                      2048; smaller for multi-billion-parameter models)
  *   decode_limit_tok_s read bandwidth / weight bytes streamed per token
  *   decode_vs_limit    decode_tok_s_ctx0 / decode_limit_tok_s
  * The weights streamed per token are every matrix except the token
@@ -63,7 +64,7 @@ static double flops_per_token(const vl_llm *m, int64_t ctx)
     return mat;
 }
 
-static int bench_model(const char *path, vl_pool *pool, int P, int N, double read_bw, double sgemm)
+static int bench_model(const char *path, vl_pool *pool, int P, int N, int ctx_long, double read_bw, double sgemm)
 {
     vl_gguf *g = NULL;
     vl_llm *m = NULL;
@@ -72,7 +73,6 @@ static int bench_model(const char *path, vl_pool *pool, int P, int N, double rea
         vl_gguf_close(g);
         return 1;
     }
-    const int ctx_long = 2048;
     vl_llm_state *st = NULL;
     if (vl_llm_state_new(m, ctx_long + N + 8 > P + 8 ? ctx_long + N + 8 : P + 8, VL_KV_F32, &st)) {
         fprintf(stderr, "bench_llm: %s\n", vllm_last_error());
@@ -131,15 +131,16 @@ static int bench_model(const char *path, vl_pool *pool, int P, int N, double rea
 
 int main(int argc, char **argv)
 {
-    int threads = 0, P = 512, N = 64, first = 1;
+    int threads = 0, P = 512, N = 64, C = 2048, first = 1;
     for (; first < argc && argv[first][0] == '-'; first += 2) {
         if (first + 1 >= argc) break;
         if (!strcmp(argv[first], "-t")) threads = atoi(argv[first + 1]);
         else if (!strcmp(argv[first], "-p")) P = atoi(argv[first + 1]);
         else if (!strcmp(argv[first], "-n")) N = atoi(argv[first + 1]);
+        else if (!strcmp(argv[first], "-c")) C = atoi(argv[first + 1]);
     }
-    if (first >= argc || P < 1 || N < 1) {
-        fprintf(stderr, "usage: bench_llm [-t THREADS] [-p PREFILL] [-n DECODE] MODEL.gguf...\n");
+    if (first >= argc || P < 1 || N < 1 || C < N + 1) {
+        fprintf(stderr, "usage: bench_llm [-t THREADS] [-p PREFILL] [-n DECODE] [-c LONG_CTX > DECODE] MODEL.gguf...\n");
         return 2;
     }
     vl_pool *pool = vl_pool_create(threads);
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
     const double sgemm = sgemm_gflops(pool);
     printf("threads=%d read_bandwidth_GB_s=%.1f sgemm_gflops=%.1f\n", vl_pool_size(pool), read_bw, sgemm);
     int rc = 0;
-    for (int i = first; i < argc; i++) rc |= bench_model(argv[i], pool, P, N, read_bw, sgemm);
+    for (int i = first; i < argc; i++) rc |= bench_model(argv[i], pool, P, N, C, read_bw, sgemm);
     vl_pool_free(pool);
     return rc;
 }

@@ -278,16 +278,16 @@ static void test_mmproj(void)
 static void test_qwen_mmproj(void)
 {
     static const struct {
-        const char *preset, *layers, *projector;
+        const char *preset, *layers, *opt, *val, *projector;
         int n_ds, align;
     } cases[] = {
-        {"qwen25vl-3b-mmproj", "2", "qwen2.5vl_merger", 0, 28}, /* n_wa_pattern 8 > 2 blocks: override below */
-        {"qwen3vl-2b-mmproj", "6", "qwen3vl_merger", 1, 32},    /* deepstack after block 5 only */
+        {"qwen25vl-3b-mmproj", "2", "--v-wa-pattern", "2", "qwen2.5vl_merger", 0, 28}, /* n_wa_pattern 8 > 2 blocks */
+        {"qwen3vl-2b-mmproj", "6", "--v-deepstack", "5", "qwen3vl_merger", 1, 32},     /* deepstack after block 5 only */
     };
     char out[512];
     snprintf(out, sizeof out, "%s/qwen-mmproj.gguf", tmpdir);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        const char *args[] = {"--preset", cases[i].preset, "--v-layer", cases[i].layers, "--v-wa-pattern", "2",
+        const char *args[] = {"--preset", cases[i].preset, "--v-layer", cases[i].layers, cases[i].opt, cases[i].val,
                               "--type", "F16", NULL};
         REQUIRE(run_gen(out, args) == 0, "generator %s", cases[i].preset);
         vl_gguf *g = NULL;
