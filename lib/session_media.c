@@ -322,6 +322,52 @@ static vllm_status append_encoded_frame(vllm_session *s, double pts, int live)
 
 /* ---- public entry points ---------------------------------------------------------- */
 
+/* A failed or cancelled push (video or image) leaves the session as it
+ * was: what is remembered here is everything a push changes besides the
+ * statistics (which count the work done, failed or not).
+ *  - the context: positions evaluated by the push are truncated away
+ *    (including the last answer's final token, evaluated when the media
+ *    turn opened: it is pending again);
+ *  - the open turn: its unevaluated text, whether it is open, the
+ *    "\n\n" outro flag and the turn count.
+ * A generation in progress stays ended (media ends it before anything
+ * is evaluated, and the logits it would continue from are gone).
+ * Media pushes are not live frames: they add no evictable spans. A video
+ * also resets the [compression] reference frame, so the next pushed frame
+ * is kept whole. */
+typedef struct media_undo {
+    int32_t n_past;
+    int turn_open, outro_pending, turns, pending;
+    char *text;
+    size_t text_len;
+} media_undo;
+
+static vllm_status media_undo_save(const vllm_session *s, media_undo *u)
+{
+    *u = (media_undo){vl_llm_state_n_past(s->st), s->turn_open, s->outro_pending, s->turns, s->pending, NULL, s->text_len};
+    if (!u->text_len) return VLLM_OK;
+    u->text = malloc(u->text_len);
+    if (!u->text) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    memcpy(u->text, s->text, u->text_len);
+    return VLLM_OK;
+}
+
+/* After the push returned `st`: on error put the session back; either way
+ * release `u`. */
+static void media_undo_finish(vllm_session *s, media_undo *u, vllm_status st)
+{
+    if (vllm_is_error(st)) {
+        s->batch_n = 0;
+        vl_llm_state_truncate(s->st, u->n_past);
+        s->has_logits = 0;
+        s->text_len = 0;
+        /* text_append cannot fail here: the buffer already held this text */
+        if (u->text) (void)text_append(s, u->text, u->text_len);
+        s->turn_open = u->turn_open, s->outro_pending = u->outro_pending, s->turns = u->turns, s->pending = u->pending;
+    }
+    free(u->text);
+}
+
 
 static vllm_status take_video_params(const vllm_video_params *in, vllm_video_params *p)
 {
@@ -474,14 +520,8 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     if (!s->model->vision)
         return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take video");
     atomic_store(&s->cancel, 0);
-    /* A failed or cancelled video leaves the session as it was: remember
-     * the context length and the turn's text and flags. */
-    const int32_t n_past0 = vl_llm_state_n_past(s->st);
-    const int turn_open0 = s->turn_open, outro0 = s->outro_pending, turns0 = s->turns, pending0 = s->pending;
-    const size_t text_len0 = s->text_len;
-    char *text0 = text_len0 ? malloc(text_len0) : NULL;
-    if (text_len0 && !text0) return vl_error(VLLM_ERR_NOMEM, "out of memory");
-    if (text0) memcpy(text0, s->text, text_len0);
+    media_undo undo;
+    VL_TRY(media_undo_save(s, &undo));
 
     vl_video *vid = NULL;
     const double t0 = vl_now_seconds();
@@ -498,15 +538,7 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
         if (!vllm_is_error(st)) st = vl_session_flush(s);
         s->media_depth--;
     }
-    if (vllm_is_error(st)) {
-        s->batch_n = 0;
-        vl_llm_state_truncate(s->st, n_past0);
-        s->has_logits = 0;
-        s->text_len = 0;
-        if (text0 && !vllm_is_error(text_append(s, text0, text_len0))) s->text_len = text_len0;
-        s->turn_open = turn_open0, s->outro_pending = outro0, s->turns = turns0, s->pending = pending0;
-    }
-    free(text0);
+    media_undo_finish(s, &undo, st);
     s->cmp.set = s->cmp_session; /* [compression] back to the session's settings */
     vl_video_close(vid);
     return st;
@@ -567,8 +599,12 @@ vllm_status vl_sess_push_image(vllm_session *s, const char *path)
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: path is NULL"));
     atomic_store(&s->cancel, 0);
+    media_undo undo;
+    vllm_status st = media_undo_save(s, &undo);
+    if (vllm_is_error(st)) return vl_session_fail(s, st);
     s->media_depth++;
-    vllm_status st = push_image(s, path);
+    st = push_image(s, path);
     s->media_depth--;
+    media_undo_finish(s, &undo, st);
     return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
 }

@@ -475,7 +475,13 @@ VLLM_API vllm_status vllm_compression_preset(const char *name, vllm_session_para
 
 /* Decode `path_or_url` (anything libavformat opens) in process, sample
  * frames, encode and append them frame by frame with bounded memory.
- * `params` may be NULL. [per session] */
+ * `params` may be NULL. On any error (a clip that fails after some
+ * frames went in, a cancel, a full context) the session is as before the
+ * call: the positions the video took are removed, an open media turn has
+ * its earlier content only, and a generation in progress stays ended.
+ * What remains: the statistics count the work done (frames seen, encode
+ * and decode time), and the [compression] reference frame is reset, so
+ * the next pushed frame is kept whole. [per session] */
 VLLM_API vllm_status vllm_session_push_video(vllm_session *session, const char *path_or_url,
                                              const vllm_video_params *params);
 
@@ -485,7 +491,8 @@ VLLM_API vllm_status vllm_session_push_video_buffer(vllm_session *session, const
 
 /* Decode a still image (PNG, JPEG, ... through libavcodec) and append it
  * with the model's still-image layout (tiles + overview for SmolVLM2).
- * [per session] */
+ * On any error the session is as before the call, as for push_video
+ * (no tile of a failed image stays in the context). [per session] */
 VLLM_API vllm_status vllm_session_push_image(vllm_session *session, const char *path);
 
 /* ---- snapshots ------------------------------------------------------------ */
