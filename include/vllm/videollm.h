@@ -474,7 +474,11 @@ VLLM_API vllm_status vllm_compression_preset(const char *name, vllm_session_para
                                              vllm_video_params *video);
 
 /* Decode `path_or_url` (anything libavformat opens) in process, sample
- * frames, encode and append them frame by frame with bounded memory.
+ * frames and encode them one by one; they enter the context once all
+ * are known, so the prompt's intro names the frames actually given (a
+ * damaged clip may deliver fewer than planned, dedup keeps fewer). Memory
+ * is bounded by the context: decoding stops with VLLM_ERR_CONTEXT_FULL as
+ * soon as the frames so far cannot fit.
  * `params` may be NULL. On any error (a clip that fails after some
  * frames went in, a cancel, a full context) the session is as before the
  * call: the positions the video took are removed, an open media turn has
