@@ -17,6 +17,7 @@
 #include "decode/video.h"
 #include "compression/budget.h"
 #include "compression/token_prune.h"
+#include "decoder/chat.h"
 #include "decoder/video_prompt.h"
 #include "encoder/preprocess.h"
 #include "session_internal.h"
@@ -96,7 +97,17 @@ vllm_status vl_session_open_turn(vllm_session *s, int space)
         s->pending = -1;
     }
     const int first = vl_llm_state_n_past(s->st) == 0 || s->turns == 0;
-    VL_TRY(text_add(s, first ? "<|im_start|>User:" : "<end_of_utterance>\nUser:"));
+    if (first) {
+        char fixed[256];
+        const size_t n = vl_chat_opening(m->chat, s->system_prompt, fixed, sizeof fixed);
+        char *opening = n < sizeof fixed ? fixed : malloc(n + 1);
+        if (!opening) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+        if (opening != fixed) vl_chat_opening(m->chat, s->system_prompt, opening, n + 1);
+        vllm_status st = text_add(s, opening);
+        if (opening != fixed) free(opening);
+        VL_TRY(st);
+    }
+    VL_TRY(text_add(s, first ? "User:" : "<end_of_utterance>\nUser:"));
     if (space) VL_TRY(text_add(s, " "));
     s->turn_open = 1;
     s->turns++;

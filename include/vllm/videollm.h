@@ -249,6 +249,14 @@ typedef struct vllm_session_params {
                                     (the first frame is kept whole); 0 = off */
     int32_t prune_merge;         /* 1: average each dropped token into the most similar kept
                                     token of its frame instead of discarding it */
+    const char *system_prompt;   /* NULL or "" = the model's default (none for SmolVLM2 and
+                                    the chatml models); else a system turn written before the
+                                    conversation's first user turn, as the model's chat template
+                                    does (SmolVLM2: "<|im_start|>System: ...<end_of_utterance>\n";
+                                    chatml: "<|im_start|>system\n...<|im_end|>\n"). Copied at
+                                    create; written again after vllm_session_reset; it stays when
+                                    old frames are evicted; raw prompts (generate raw) skip it.
+                                    At most 1 MiB */
 } vllm_session_params;
 
 /* Defaults as documented on each field. [any thread] */
