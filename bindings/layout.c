@@ -31,7 +31,7 @@ int main(void)
     S(vllm_session_params);
     F(vllm_session_params, struct_size); F(vllm_session_params, n_ctx); F(vllm_session_params, n_threads);
     F(vllm_session_params, kv_type); F(vllm_session_params, dedup_threshold); F(vllm_session_params, prune_rate);
-    F(vllm_session_params, prune_merge);
+    F(vllm_session_params, prune_merge); F(vllm_session_params, system_prompt);
 
     S(vllm_generate_params);
     F(vllm_generate_params, struct_size); F(vllm_generate_params, max_tokens); F(vllm_generate_params, temperature);

@@ -39,10 +39,10 @@ int cli_is_number(const char *val);
  * NUL); NULL on failure. */
 char *cli_read_file(const char *path, size_t *len);
 
-/* Replace `path` atomically with `len` bytes (temporary file in the same
+/* Replace `path` atomically with `len` bytes (lib/core/atomic_file: temporary file in the same
  * directory, fsync, rename); 0 on success, -1 after a message. Refuses a
  * path that exists and is not a regular file. */
-int cli_write_file(const char *path, const void *data, size_t len);
+int cli_write_file(const char *path, const void *data, size_t len, const char *what);
 
 /* ---- cli_utf8.c ------------------------------------------------------------ */
 

@@ -138,7 +138,7 @@ static int dump_logits(const vllm_model *model, vllm_session *s, const char *pat
     vllm_model_info info = {.struct_size = sizeof info};
     vllm_model_get_info(model, &info);
     const float *lg = vllm_session_logits(s);
-    if (lg && !cli_write_file(path, lg, (size_t)info.n_vocab * sizeof *lg)) return 0;
+    if (lg && !cli_write_file(path, lg, (size_t)info.n_vocab * sizeof *lg, "the logits")) return 0;
     if (!lg) fprintf(stderr, "videollm: --dump-logits: no logits after the prompt\n");
     return 1;
 }

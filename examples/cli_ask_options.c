@@ -29,7 +29,7 @@ static const ask_option OPTIONS[] = {
     {O_MODEL, "-m", "--model", "FILE", "text model GGUF (required)"},
     {O_PROMPT, "-p", "--prompt", "TEXT", "the question (ask: required unless -f; chat: a first question)"},
     {O_FILE, "-f", "--file", "FILE", "read the question from FILE"},
-    {O_SYSTEM, "-sys", "--system-prompt", "TEXT", "a system prompt (not supported by libvideollm yet: refused)"},
+    {O_SYSTEM, "-sys", "--system-prompt", "TEXT", "a system turn before the first question, in the model's chat template"},
     {O_MMPROJ, "--mmproj", NULL, "FILE", "vision projector GGUF (needed for media)"},
     {O_VIDEO, "--video", NULL, "FILE|URL", "video to ask about (sampled with the model's rule)"},
     {O_IMAGE, "--image", NULL, "FILE", "still image to ask about (repeatable, up to 16)"},
@@ -125,12 +125,7 @@ static int apply(cli_ask_options *o, const ask_option *op, const char *a, const 
     case O_MODEL: o->model_path = v; return 0;
     case O_PROMPT: o->prompt = v; return 0;
     case O_FILE: o->prompt_file = v; return 0;
-    case O_SYSTEM:
-        /* The public API has no system turn: the library writes the first
-         * turn's opening (before the media) itself. */
-        fprintf(stderr, "videollm %s: %s: libvideollm has no system prompt support yet; put the instruction in the question\n",
-                cmd, a);
-        return -1;
+    case O_SYSTEM: o->sp.system_prompt = v; return 0; /* the library writes it in the model's template */
     case O_MMPROJ: o->mp.mmproj_path = v; return 0;
     case O_VIDEO: o->video = v; return 0;
     case O_IMAGE:

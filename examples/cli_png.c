@@ -1,5 +1,5 @@
 /* RGB24 pixels to a PNG file through libavcodec's PNG encoder, written
- * atomically (cli_write_file). */
+ * atomically (cli_write_file, through the library's atomic_file). */
 #include <libavcodec/avcodec.h>
 
 #include "cli.h"
@@ -23,7 +23,7 @@ int cli_write_png(const char *path, const uint8_t *rgb, int width, int height, i
     fr->data[0] = (uint8_t *)rgb; /* read only by the encoder */
     fr->linesize[0] = stride;
     if (avcodec_send_frame(ctx, fr) < 0 || avcodec_receive_packet(ctx, pkt) < 0) goto done;
-    rc = cli_write_file(path, pkt->data, (size_t)pkt->size);
+    rc = cli_write_file(path, pkt->data, (size_t)pkt->size, "the PNG");
 done:
     av_packet_free(&pkt);
     av_frame_free(&fr);

@@ -7,10 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "core/atomic_file.h"
 
 /* ---- usage errors --------------------------------------------------------- */
 
@@ -148,49 +147,27 @@ char *cli_read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Write `len` bytes to `path` so that a reader (or a crash, a full disk, a
- * write limit) sees the old file or the new one, never a part: a temporary
- * file in the same directory, fsync, rename over the target. On failure
- * only the temporary file is removed. A path that exists and is not a
- * regular file (a device, a FIFO, a directory) is refused rather than
- * replaced. */
-int cli_write_file(const char *path, const void *data, size_t len)
+/* Write `len` bytes to `path` atomically through the library's one
+ * implementation (lib/core/atomic_file.h): a reader, a crash or a full
+ * disk sees the old file or the new one, never a part; a path that exists
+ * and is not a regular file is refused. Prints the library's message
+ * (it names the path and the step that failed). */
+int cli_write_file(const char *path, const void *data, size_t len, const char *what)
 {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        fprintf(stderr, "videollm: %s exists and is not a regular file; not replacing it\n", path);
+    vl_atomic_file af;
+    vllm_status st = vl_atomic_file_open(&af, path, what);
+    if (!vllm_is_error(st)) {
+        if (len && fwrite(data, 1, len, af.f) != len) {
+            const int e = errno;
+            vl_atomic_file_abort(&af);
+            fprintf(stderr, "videollm: %s: writing %s failed (%s); the file was not changed\n", path, what, strerror(e));
+            return -1;
+        }
+        st = vl_atomic_file_commit(&af);
+    }
+    if (vllm_is_error(st)) {
+        fprintf(stderr, "videollm: %s\n", vllm_last_error());
         return -1;
     }
-    const size_t n = strlen(path);
-    char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
-    if (!tmp) return -1;
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    const int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "videollm: cannot create a file next to %s: %s\n", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    /* mkstemp makes it 0600; give it the mode a plain create would */
-    const mode_t mask = umask(0);
-    umask(mask);
-    int ok = fchmod(fd, 0666 & ~mask) == 0;
-    const char *p = data;
-    for (size_t done = 0; ok && done < len;) {
-        const ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) ok = 0;
-        else done += (size_t)w;
-    }
-    const int err = ok ? 0 : errno;
-    ok = ok && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        fprintf(stderr, "videollm: cannot write %s: %s\n", path, strerror(err ? err : errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? 0 : -1;
+    return 0;
 }

@@ -121,7 +121,12 @@ cores=$(getconf _NPROCESSORS_ONLN)
 grep -q "warning: -t $((cores + 1)) is above the $cores CPU cores" "$tmp/err" || { echo "FAIL: no warning for -t"; cat "$tmp/err"; fail=1; }
 "$exe" ask $text -p hi -n 1 -t 1 -c 2048 >/dev/null 2>"$tmp/err"
 [ -s "$tmp/err" ] && { echo "FAIL: a warning without cause"; cat "$tmp/err"; fail=1; }
-# no system-prompt support in the library: refused with a message that says so
-want="no system prompt support"; short ask $text -p hi -sys "Be brief."
+# -sys: the same answer as the SmolVLM2 template's system + user text given raw
+"$exe" ask $text -p hi -sys "Be brief." -n 4 -t 1 --print-ids 2>"$tmp/err" | tail -n 1 >"$tmp/got"
+"$exe" ask $text --raw -p "$(printf '<|im_start|>System: Be brief.<end_of_utterance>\nUser: hi<end_of_utterance>\nAssistant:')" \
+    -n 4 -t 1 --print-ids 2>/dev/null | tail -n 1 >"$tmp/want"
+"$exe" ask $text -p hi -n 4 -t 1 --print-ids 2>/dev/null | tail -n 1 >"$tmp/plain"
+[ -s "$tmp/got" ] && cmp -s "$tmp/want" "$tmp/got" || { echo "FAIL: -sys is not the template's system turn"; cat "$tmp/err"; fail=1; }
+cmp -s "$tmp/plain" "$tmp/got" && { echo "FAIL: -sys changed nothing"; fail=1; }
 
 exit $fail

@@ -22,7 +22,7 @@
 #include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
-#include "model.h"
+#include "session/model.h"
 
 static char fixtures[1024];
 

@@ -25,7 +25,7 @@
 #include "encoder/encoder.h"
 #include "gguf_writer.h"
 #include "harness.h"
-#include "model_limits.h"
+#include "core/model_limits.h"
 #include "vllm/videollm.h"
 
 static char dir[] = "/tmp/videollm-mfiles-XXXXXX";

@@ -1,7 +1,8 @@
 /* Sessions after errors and cancellations (regressions found in review):
  * each case checks the session goes on exactly as if the failed call had
  * not happened, by comparing its token history with a session that never
- * saw the failure. */
+ * saw the failure. A failed image or video is taken out whole
+ * (session_media.c, media_undo). */
 #define VLLM_EXPERIMENTAL
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,33 @@ TEST_MAIN_BEGIN
     CHECK(vllm_session_push_video(a, video, &vp) == VLLM_ERR_CANCELLED, "cancelled video: %s", vllm_session_last_error(a));
     CHECK(vllm_session_generate(a, "What?", &gp) == VLLM_OK && vllm_session_generate(b, "What?", &gp) == VLLM_OK, "query");
     CHECK(same_history(a, b), "a cancelled video changed the context");
+    vllm_session_free(a);
+    vllm_session_free(b);
+
+    /* a failed image leaves nothing behind: an image that runs out of
+     * context after some of its tiles (and the last answer's final token)
+     * went in is taken out again, turn opening included */
+    char image[1200];
+    snprintf(image, sizeof image, "%s/media/test-1.jpeg", data);
+    a = new_session(4096);
+    CHECK(vllm_session_generate(a, "Hi", &gp) == VLLM_OK, "%s", vllm_session_last_error(a));
+    vllm_session_get_stats(a, &st);
+    const int32_t before_image = st.n_past;
+    CHECK(vllm_session_push_image(a, image) == VLLM_OK, "image: %s", vllm_session_last_error(a));
+    vllm_session_get_stats(a, &st);
+    const int32_t image_positions = st.n_past - before_image;
+    vllm_session_free(a);
+    CHECK(image_positions > 20, "the image took %d positions", image_positions); /* tiles and their markers */
+    const int32_t half = before_image + image_positions / 2;
+    a = new_session(half);
+    b = new_session(half);
+    CHECK(vllm_session_generate(a, "Hi", &gp) == VLLM_OK && vllm_session_generate(b, "Hi", &gp) == VLLM_OK, "answer");
+    CHECK(vllm_session_push_image(a, image) == VLLM_ERR_CONTEXT_FULL, "an image twice the free context: %s",
+          vllm_session_last_error(a));
+    vllm_session_get_stats(a, &st);
+    CHECK(st.n_past == before_image, "after a failed image the context holds %d positions, not %d", st.n_past, before_image);
+    CHECK(vllm_session_generate(a, "What?", &gp) == VLLM_OK && vllm_session_generate(b, "What?", &gp) == VLLM_OK, "query");
+    CHECK(same_history(a, b), "a failed image changed the context");
     vllm_session_free(a);
     vllm_session_free(b);
 

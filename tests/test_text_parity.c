@@ -23,7 +23,7 @@
 #include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
-#include "model.h"
+#include "session/model.h"
 #include "vllm/videollm.h"
 
 /* Tolerances (max |logit difference|), from how llama.cpp computes (the

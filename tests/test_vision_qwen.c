@@ -702,7 +702,7 @@ static void check_bad_mmproj(const vl_gguf *src, int is_qwen3)
     CHECK(load_edited(src, &(mmproj_edit){0}, &v) == VLLM_OK, "unedited copy: %s", vllm_last_error());
 }
 
-/* ---- pairing with the text model (lib/model.c) ----------------------------------------- */
+/* ---- pairing with the text model (lib/session/model.c) ----------------------------------------- */
 
 static vllm_status load_pair(const char *text, const char *mmproj)
 {

@@ -249,6 +249,14 @@ typedef struct vllm_session_params {
                                     (the first frame is kept whole); 0 = off */
     int32_t prune_merge;         /* 1: average each dropped token into the most similar kept
                                     token of its frame instead of discarding it */
+    const char *system_prompt;   /* NULL or "" = the model's default (none for SmolVLM2 and
+                                    the chatml models); else a system turn written before the
+                                    conversation's first user turn, as the model's chat template
+                                    does (SmolVLM2: "<|im_start|>System: ...<end_of_utterance>\n";
+                                    chatml: "<|im_start|>system\n...<|im_end|>\n"). Copied at
+                                    create; written again after vllm_session_reset; it stays when
+                                    old frames are evicted; raw prompts (generate raw) skip it.
+                                    At most 1 MiB */
 } vllm_session_params;
 
 /* Defaults as documented on each field. [any thread] */
@@ -474,8 +482,18 @@ VLLM_API vllm_status vllm_compression_preset(const char *name, vllm_session_para
                                              vllm_video_params *video);
 
 /* Decode `path_or_url` (anything libavformat opens) in process, sample
- * frames, encode and append them frame by frame with bounded memory.
- * `params` may be NULL. [per session] */
+ * frames and encode them one by one; they enter the context once all
+ * are known, so the prompt's intro names the frames actually given (a
+ * damaged clip may deliver fewer than planned, dedup keeps fewer). Memory
+ * is bounded by the context: decoding stops with VLLM_ERR_CONTEXT_FULL as
+ * soon as the frames so far cannot fit.
+ * `params` may be NULL. On any error (a clip that fails after some
+ * frames went in, a cancel, a full context) the session is as before the
+ * call: the positions the video took are removed, an open media turn has
+ * its earlier content only, and a generation in progress stays ended.
+ * What remains: the statistics count the work done (frames seen, encode
+ * and decode time), and the [compression] reference frame is reset, so
+ * the next pushed frame is kept whole. [per session] */
 VLLM_API vllm_status vllm_session_push_video(vllm_session *session, const char *path_or_url,
                                              const vllm_video_params *params);
 
@@ -485,7 +503,8 @@ VLLM_API vllm_status vllm_session_push_video_buffer(vllm_session *session, const
 
 /* Decode a still image (PNG, JPEG, ... through libavcodec) and append it
  * with the model's still-image layout (tiles + overview for SmolVLM2).
- * [per session] */
+ * On any error the session is as before the call, as for push_video
+ * (no tile of a failed image stays in the context). [per session] */
 VLLM_API vllm_status vllm_session_push_image(vllm_session *session, const char *path);
 
 /* ---- snapshots ------------------------------------------------------------ */

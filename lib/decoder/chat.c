@@ -38,21 +38,46 @@ const char *vl_chat_format_name(vl_chat_format f)
     }
 }
 
-size_t vl_chat_user_turn(vl_chat_format f, int first, const char *content, char *buf, size_t cap)
+/* snprintf into buf at *len, keeping the needed length when it does not fit. */
+static void put(char *buf, size_t cap, size_t *len, const char *a, const char *b, const char *c)
 {
-    int n;
+    const int n = snprintf(*len < cap ? buf + *len : NULL, *len < cap ? cap - *len : 0, "%s%s%s", a, b, c);
+    if (n > 0) *len += (size_t)n;
+}
+
+size_t vl_chat_opening(vl_chat_format f, const char *system, char *buf, size_t cap)
+{
+    const int sys = system && *system;
+    size_t len = 0;
+    if (cap) buf[0] = '\0';
     switch (f) {
-    case VL_CHAT_SMOLVLM:
-        n = snprintf(buf, cap, "%sUser: %s<end_of_utterance>\nAssistant:",
-                     first ? "<|im_start|>" : "<end_of_utterance>\n", content);
+    case VL_CHAT_SMOLVLM: /* the template's "{{role | capitalize}}: {{text}}<end_of_utterance>\n" */
+        put(buf, cap, &len, "<|im_start|>", "", "");
+        if (sys) put(buf, cap, &len, "System: ", system, "<end_of_utterance>\n");
         break;
     case VL_CHAT_CHATML:
-        n = snprintf(buf, cap, "%s<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n",
-                     first ? "" : "<|im_end|>\n", content);
+        if (sys) put(buf, cap, &len, "<|im_start|>system\n", system, "<|im_end|>\n");
         break;
     default:
-        n = snprintf(buf, cap, "%s", content);
         break;
     }
-    return n < 0 ? 0 : (size_t)n;
+    return len;
+}
+
+size_t vl_chat_user_turn(vl_chat_format f, int first, const char *system, const char *content, char *buf, size_t cap)
+{
+    size_t len = 0;
+    if (cap) buf[0] = '\0';
+    if (f == VL_CHAT_RAW) {
+        put(buf, cap, &len, content, "", "");
+        return len;
+    }
+    if (first) len = vl_chat_opening(f, system, buf, cap);
+    if (f == VL_CHAT_SMOLVLM)
+        put(buf, cap, &len, first ? "" : "<end_of_utterance>\n", "User: ", content),
+            put(buf, cap, &len, "<end_of_utterance>\nAssistant:", "", "");
+    else
+        put(buf, cap, &len, first ? "" : "<|im_end|>\n", "<|im_start|>user\n", content),
+            put(buf, cap, &len, "<|im_end|>\n<|im_start|>assistant\n", "", "");
+    return len;
 }

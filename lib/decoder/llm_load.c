@@ -7,7 +7,7 @@
 #include "core/dtype.h"
 #include "core/quant.h"
 #include "llm.h"
-#include "model_limits.h"
+#include "core/model_limits.h"
 
 typedef struct arch_info {
     const char *name;

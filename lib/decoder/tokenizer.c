@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_limits.h"
+#include "core/model_limits.h"
 #include "tokenizer_internal.h"
 #include "unicode.h"
 

@@ -9,7 +9,7 @@
 #include "core/f16.h"
 #include "core/quant.h"
 #include "gemm_bf16.h"
-#include "model_limits.h"
+#include "core/model_limits.h"
 
 /* ---- projector table --------------------------------------------------- */
 

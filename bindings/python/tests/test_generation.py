@@ -82,6 +82,18 @@ class GenerationTest(unittest.TestCase):
         self.assertGreater(st1.n_prompt_tokens, 0)
         self.assertEqual(st1.n_ctx, 2048)  # min(train ctx 2048, 4096)
 
+    def test_system_prompt_is_the_templates_system_turn(self):
+        # SmolVLM2's template: "<|im_start|>System: S<end_of_utterance>\n" before the first user turn
+        with self.model.session(n_threads=1, system_prompt="Be brief.") as s:
+            got = s.ask("Hello", max_tokens=6)
+        with self.session() as s:
+            want = s.ask("<|im_start|>System: Be brief.<end_of_utterance>\nUser: Hello<end_of_utterance>\nAssistant:",
+                         max_tokens=6, raw=True)
+        with self.session() as s:
+            plain = s.ask("Hello", max_tokens=6)
+        self.assertEqual(got, want)
+        self.assertNotEqual(got, plain)
+
     def test_stop_string_ends_stream(self):
         text, _ = cli_ask("Hello world", 16, 42, 0.8)
         # stop at the 5th word of the CLI's unconstrained answer

@@ -71,7 +71,8 @@ class vllm_session_params(SizedStructure):
                 ("kv_type", c_enum),
                 ("dedup_threshold", c_float),
                 ("prune_rate", c_float),
-                ("prune_merge", c_int32)]
+                ("prune_merge", c_int32),
+                ("system_prompt", c_char_p)]
 
 
 class vllm_generate_params(SizedStructure):

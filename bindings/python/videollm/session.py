@@ -102,7 +102,9 @@ class Session:
     default answer, within the trained context; see vllm_session_params), n_threads (0 = one per
     CPU), kv_type (KVType.F32 / F16 / Q8_0 / Q4_0); frame compression, all off by
     default: compression (a preset name, "fast" or "off", applied first),
-    dedup_threshold, prune_rate, prune_merge. Use as a context manager or
+    dedup_threshold, prune_rate, prune_merge; system_prompt (a system turn
+    before the first user turn, in the model's chat template; None = the
+    model's default). Use as a context manager or
     call close(); it is also freed when garbage-collected. Calls on one
     session are serialised (the C API forbids overlapping them); cancel()
     may be called from any thread.
@@ -113,7 +115,7 @@ class Session:
     used verbatim, no chat template), stop (list of stop strings)."""
 
     def __init__(self, model, *, n_ctx=0, n_threads=0, kv_type=KVType.F32, compression=None, dedup_threshold=None,
-                 prune_rate=None, prune_merge=None):
+                 prune_rate=None, prune_merge=None, system_prompt=None):
         if not isinstance(model, Model):
             raise TypeError("model must be a videollm.Model")
         lib = model._lib
@@ -138,6 +140,10 @@ class Session:
             p.prune_rate = float(prune_rate)
         if prune_merge is not None:
             p.prune_merge = 1 if prune_merge else 0
+        system_bytes = None  # kept alive until create has copied it
+        if system_prompt is not None:
+            system_bytes = enc(system_prompt, "system_prompt")
+            p.system_prompt = system_bytes
         handle = model._handle
         mptr = model._ptr()
         handle.add_session()

@@ -122,6 +122,7 @@ pub struct vllm_session_params {
     pub dedup_threshold: c_float,
     pub prune_rate: c_float,
     pub prune_merge: i32,
+    pub system_prompt: *const c_char,
 }
 
 #[repr(C)]

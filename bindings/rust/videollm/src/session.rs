@@ -41,11 +41,22 @@ pub struct SessionParams {
     pub prune_rate: f32,
     /// Merge dropped tokens into their most similar kept token.
     pub prune_merge: bool,
+    /// A system turn before the first user turn, in the model's chat
+    /// template; None (or "") = the model's default (none for SmolVLM2).
+    pub system_prompt: Option<String>,
 }
 
 impl Default for SessionParams {
     fn default() -> Self {
-        SessionParams { n_ctx: 0, n_threads: 0, kv_type: KvType::F32, dedup_threshold: 0.0, prune_rate: 0.0, prune_merge: false }
+        SessionParams {
+            n_ctx: 0,
+            n_threads: 0,
+            kv_type: KvType::F32,
+            dedup_threshold: 0.0,
+            prune_rate: 0.0,
+            prune_merge: false,
+            system_prompt: None,
+        }
     }
 }
 
@@ -389,6 +400,12 @@ impl Session {
         p.dedup_threshold = params.dedup_threshold;
         p.prune_rate = params.prune_rate;
         p.prune_merge = params.prune_merge as i32;
+        // lives until create has copied it
+        let system = match &params.system_prompt {
+            Some(s) => Some(to_cstring(s.as_bytes(), "system_prompt")?),
+            None => None,
+        };
+        p.system_prompt = system.as_ref().map_or(ptr::null(), |c| c.as_ptr());
         let mut out: *mut sys::vllm_session = ptr::null_mut();
         check(unsafe { sys::vllm_session_create(model.raw(), &p, &mut out) }, ptr::null())?;
         let ptr = NonNull::new(out).ok_or_else(|| Error::new(sys::VLLM_ERR_INTERNAL, "vllm_session_create gave no session"))?;

@@ -84,7 +84,7 @@ fn structs_match_the_c_compiler() {
                                        n_head_kv, n_params, weight_bytes, token_bos, token_eos, has_vision,
                                        tokens_per_frame, image_size, video_fps, video_max_frames]);
     check_struct!(&c, vllm_session_params, [struct_size, n_ctx, n_threads, kv_type, dedup_threshold, prune_rate,
-                                            prune_merge]);
+                                            prune_merge, system_prompt]);
     check_struct!(&c, vllm_generate_params, [struct_size, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty,
                                             repeat_last_n, frequency_penalty, presence_penalty, seed, stop_strings,
                                             n_stop_strings, raw, on_token, user_data]);

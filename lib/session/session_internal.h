@@ -16,6 +16,7 @@
 #include "model.h"
 
 #define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
+#define VL_SYSTEM_PROMPT_MAX (1 << 20) /* bytes; a longer one is surely a mistake (and cannot fit a context) */
 
 /* What an evictable span of positions holds. */
 typedef enum vl_span_kind {
@@ -71,6 +72,8 @@ struct vllm_session {
     int has_logits;
     int stop_hit;         /* a stop string was produced: the next call ends the generation */
     int turns;            /* user turns so far */
+    char *system_prompt;  /* vllm_session_params.system_prompt (copy), NULL = none: written
+                             with the conversation's opening (vl_chat_opening) */
 
     /* text produced but not yet handed out: an incomplete UTF-8 sequence
      * or a possible beginning of a stop string */

@@ -17,6 +17,7 @@
 #include "decode/video.h"
 #include "compression/budget.h"
 #include "compression/token_prune.h"
+#include "decoder/chat.h"
 #include "decoder/video_prompt.h"
 #include "encoder/preprocess.h"
 #include "session_internal.h"
@@ -96,7 +97,17 @@ vllm_status vl_session_open_turn(vllm_session *s, int space)
         s->pending = -1;
     }
     const int first = vl_llm_state_n_past(s->st) == 0 || s->turns == 0;
-    VL_TRY(text_add(s, first ? "<|im_start|>User:" : "<end_of_utterance>\nUser:"));
+    if (first) {
+        char fixed[256];
+        const size_t n = vl_chat_opening(m->chat, s->system_prompt, fixed, sizeof fixed);
+        char *opening = n < sizeof fixed ? fixed : malloc(n + 1);
+        if (!opening) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+        if (opening != fixed) vl_chat_opening(m->chat, s->system_prompt, opening, n + 1);
+        vllm_status st = text_add(s, opening);
+        if (opening != fixed) free(opening);
+        VL_TRY(st);
+    }
+    VL_TRY(text_add(s, first ? "User:" : "<end_of_utterance>\nUser:"));
     if (space) VL_TRY(text_add(s, " "));
     s->turn_open = 1;
     s->turns++;
@@ -184,17 +195,17 @@ static vllm_status eval_visual(vllm_session *s, const float *embd, int n)
     return VLLM_OK;
 }
 
-/* One video frame in SmolVLM2's layout: label, markers, visual tokens. */
-vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts, int live)
+/* Dedup, preprocess and encode one frame into s->embd; *dup = 1 when it
+ * is a near-duplicate of the last kept frame (nothing encoded). */
+static vllm_status encode_frame(vllm_session *s, const vl_rgb8 *img, int *dup)
 {
     vl_vision *v = s->model->vision;
     const int S = vl_vision_image_size(v);
     /* [compression] dedup hook: a near-duplicate of the last kept frame
      * never reaches the encoder; its time passes without a label, so the
      * kept frames keep their true "Frame from MM:SS:" stamps. */
-    int dup = 0;
-    VL_TRY(vl_compress_dedup(&s->cmp, img->data, img->width, img->height, img->stride, &dup));
-    if (dup) {
+    VL_TRY(vl_compress_dedup(&s->cmp, img->data, img->width, img->height, img->stride, dup));
+    if (*dup) {
         s->stats.n_frames_deduped++;
         return VLLM_OK;
     }
@@ -205,7 +216,15 @@ vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double 
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) st = vl_session_encode_tiles(s, tile, 1);
     free(tile);
-    VL_TRY(st);
+    return st;
+}
+
+/* One video frame in SmolVLM2's layout: label, markers, visual tokens. */
+vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts, int live)
+{
+    int dup = 0;
+    VL_TRY(encode_frame(s, img, &dup));
+    if (dup) return VLLM_OK;
     return vl_session_append_encoded_frame(s, pts, live);
 }
 
@@ -281,20 +300,40 @@ vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int liv
     return st;
 }
 
+/* [compression] pruning hook: keep (or merge into) the tokens of the
+ * frame in s->embd most changed since the previous kept frame; they are
+ * compacted to the front of s->embd and take contiguous positions (1-D
+ * RoPE). *n_vis: the tokens left. */
+static vllm_status prune_frame_tokens(vllm_session *s, int *n_vis)
+{
+    vl_vision *v = s->model->vision;
+    *n_vis = vl_vision_tokens_per_tile(v);
+    VL_TRY(vl_compress_tokens(&s->cmp, s->embd, *n_vis, vl_vision_n_embd_out(v), n_vis));
+    s->stats.n_tokens_pruned += s->cmp.last_pruned;
+    return VLLM_OK;
+}
+
+/* A frame's label, markers and n_vis visual tokens into the open turn. */
+static vllm_status place_frame(vllm_session *s, const float *embd, int n_vis, double pts)
+{
+    char label[64];
+    vl_video_frame_label(pts, label, sizeof label);
+    VL_TRY(text_add(s, label));
+    VL_TRY(text_add(s, FAKE GLOBAL));
+    VL_TRY(eval_visual(s, embd, n_vis));
+    VL_TRY(text_add(s, FAKE));
+    s->outro_pending = 1;
+    return VLLM_OK;
+}
+
 static vllm_status append_encoded_frame(vllm_session *s, double pts, int live)
 {
     vl_vision *v = s->model->vision;
     /* room first: opening the turn may evaluate the last answer's final token */
     if (live) VL_TRY(vl_session_make_room(s, vl_vision_tokens_per_tile(v) + 32));
     VL_TRY(vl_session_open_turn(s, 1));
-    /* [compression] pruning hook: keep (or merge into) the tokens most
-     * changed since the previous kept frame; they are compacted to the
-     * front of s->embd and take contiguous positions (1-D RoPE). */
-    int n_vis = vl_vision_tokens_per_tile(v);
-    VL_TRY(vl_compress_tokens(&s->cmp, s->embd, n_vis, vl_vision_n_embd_out(v), &n_vis));
-    s->stats.n_tokens_pruned += s->cmp.last_pruned;
-    char label[64];
-    vl_video_frame_label(pts, label, sizeof label);
+    int n_vis;
+    VL_TRY(prune_frame_tokens(s, &n_vis));
     int32_t start = 0;
     if (live) {
         /* A live frame is its own span of positions, so it can be evicted
@@ -307,11 +346,7 @@ static vllm_status append_encoded_frame(vllm_session *s, double pts, int live)
         /* the last question and answer (with this turn's opening text) end here */
         VL_TRY(vl_session_close_turn_span(s, start));
     }
-    VL_TRY(text_add(s, label));
-    VL_TRY(text_add(s, FAKE GLOBAL));
-    VL_TRY(eval_visual(s, s->embd, n_vis));
-    VL_TRY(text_add(s, FAKE));
-    s->outro_pending = 1;
+    VL_TRY(place_frame(s, s->embd, n_vis, pts));
     if (live) {
         VL_TRY(flush_text(s));
         VL_TRY(add_span(s, start, vl_llm_state_n_past(s->st), pts, VL_SPAN_FRAME));
@@ -321,6 +356,52 @@ static vllm_status append_encoded_frame(vllm_session *s, double pts, int live)
 }
 
 /* ---- public entry points ---------------------------------------------------------- */
+
+/* A failed or cancelled push (video or image) leaves the session as it
+ * was: what is remembered here is everything a push changes besides the
+ * statistics (which count the work done, failed or not).
+ *  - the context: positions evaluated by the push are truncated away
+ *    (including the last answer's final token, evaluated when the media
+ *    turn opened: it is pending again);
+ *  - the open turn: its unevaluated text, whether it is open, the
+ *    "\n\n" outro flag and the turn count.
+ * A generation in progress stays ended (media ends it before anything
+ * is evaluated, and the logits it would continue from are gone).
+ * Media pushes are not live frames: they add no evictable spans. A video
+ * also resets the [compression] reference frame, so the next pushed frame
+ * is kept whole. */
+typedef struct media_undo {
+    int32_t n_past;
+    int turn_open, outro_pending, turns, pending;
+    char *text;
+    size_t text_len;
+} media_undo;
+
+static vllm_status media_undo_save(const vllm_session *s, media_undo *u)
+{
+    *u = (media_undo){vl_llm_state_n_past(s->st), s->turn_open, s->outro_pending, s->turns, s->pending, NULL, s->text_len};
+    if (!u->text_len) return VLLM_OK;
+    u->text = malloc(u->text_len);
+    if (!u->text) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    memcpy(u->text, s->text, u->text_len);
+    return VLLM_OK;
+}
+
+/* After the push returned `st`: on error put the session back; either way
+ * release `u`. */
+static void media_undo_finish(vllm_session *s, media_undo *u, vllm_status st)
+{
+    if (vllm_is_error(st)) {
+        s->batch_n = 0;
+        vl_llm_state_truncate(s->st, u->n_past);
+        s->has_logits = 0;
+        s->text_len = 0;
+        /* text_append cannot fail here: the buffer already held this text */
+        if (u->text) (void)text_append(s, u->text, u->text_len);
+        s->turn_open = u->turn_open, s->outro_pending = u->outro_pending, s->turns = u->turns, s->pending = u->pending;
+    }
+    free(u->text);
+}
 
 
 static vllm_status take_video_params(const vllm_video_params *in, vllm_video_params *p)
@@ -386,12 +467,10 @@ static vllm_status video_compress_begin(vllm_session *s, vl_video *vid, vl_sampl
     return VLLM_OK;
 }
 
-/* A video that does not fit: say how much it needs, estimated from the
- * positions its first `done` frames took. */
-static vllm_status video_too_long(vllm_session *s, int64_t pos0, int32_t done, int32_t planned)
+/* A video that does not fit: say how much it needs, estimated from
+ * `per_frame` positions for each of its `planned` frames. */
+static vllm_status video_too_long(vllm_session *s, int64_t per_frame, int32_t planned)
 {
-    const int64_t used = vl_llm_state_n_past(s->st) + (int64_t)s->batch_n - pos0;
-    const int64_t per_frame = done > 0 ? (used + done - 1) / done : used;
     char what[128];
     snprintf(what, sizeof what, "the video (%d frames of about %lld positions each)", planned, (long long)per_frame);
     return vl_session_context_full(s, what, per_frame * planned);
@@ -423,6 +502,102 @@ static vllm_status fit_default_sampling(vllm_session *s, vl_video *vid, vl_sampl
     return resample_fewer(vid, sp, fit, planned);
 }
 
+/* A video's frames, encoded (and pruned) but not yet in the context: the
+ * prompt's intro line announces how many frames follow, and a damaged
+ * clip can deliver fewer than planned, so the intro is written once all
+ * frames are known. Bounded by the context: frames that cannot fit are
+ * refused while sampling. */
+typedef struct vl_held_frames {
+    float *embd;      /* the frames' visual tokens, one after another */
+    size_t embd_cap;  /* floats */
+    size_t n_rows;    /* visual tokens held */
+    double *pts;
+    int *n_vis;
+    int n, cap;
+} vl_held_frames;
+
+static void held_frames_free(vl_held_frames *h)
+{
+    free(h->embd);
+    free(h->pts);
+    free(h->n_vis);
+}
+
+/* Keep the frame in s->embd (n_vis tokens of E floats). */
+static vllm_status hold_frame(vl_held_frames *h, const float *embd, int n_vis, int E, double pts)
+{
+    if (h->n == h->cap) {
+        const int cap = h->cap ? 2 * h->cap : 32;
+        double *tp = realloc(h->pts, (size_t)cap * sizeof *tp);
+        if (tp) h->pts = tp;
+        int *np = realloc(h->n_vis, (size_t)cap * sizeof *np);
+        if (np) h->n_vis = np;
+        if (!tp || !np) return vl_error(VLLM_ERR_NOMEM, "out of memory for %d video frames", cap);
+        h->cap = cap;
+    }
+    const size_t need = (h->n_rows + (size_t)n_vis) * (size_t)E;
+    if (need > h->embd_cap) {
+        size_t cap = h->embd_cap ? h->embd_cap : need;
+        while (cap < need) cap *= 2;
+        VL_TRY(grow_floats(&h->embd, &h->embd_cap, cap, "the video's visual tokens"));
+    }
+    memcpy(h->embd + h->n_rows * (size_t)E, embd, (size_t)n_vis * E * sizeof *embd);
+    h->n_rows += (size_t)n_vis;
+    h->pts[h->n] = pts;
+    h->n_vis[h->n++] = n_vis;
+    return VLLM_OK;
+}
+
+/* Decode, dedup, encode and prune every sampled frame into `held`. */
+static vllm_status sample_and_encode(vllm_session *s, vl_video *vid, const vllm_video_params *p, int32_t planned,
+                                     vl_held_frames *held)
+{
+    const int E = vl_vision_n_embd_out(s->model->vision);
+    const int64_t free_positions = (int64_t)vl_llm_state_n_ctx(s->st) - vl_llm_state_n_past(s->st) - (int64_t)s->batch_n;
+    for (int32_t i = 0;; i++) {
+        if (atomic_load(&s->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled");
+        vl_rgb_frame fr;
+        const double t0 = vl_now_seconds();
+        vllm_status st = vl_video_sample_next(vid, &fr);
+        s->stats.decode_seconds += vl_now_seconds() - t0;
+        if (st == VLLM_DONE) return VLLM_OK;
+        VL_TRY(st);
+        s->stats.n_frames_seen++;
+        vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
+        int dup = 0, n_vis = 0;
+        VL_TRY(encode_frame(s, &img, &dup));
+        if (!dup) {
+            VL_TRY(prune_frame_tokens(s, &n_vis));
+            VL_TRY(hold_frame(held, s->embd, n_vis, E, fr.pts));
+            /* visual tokens and markers alone no longer fit: stop decoding now */
+            const int64_t at_least = (int64_t)held->n_rows + (int64_t)held->n * s->model->plan.frame_markers;
+            if (at_least > free_positions)
+                return video_too_long(s, (at_least + held->n - 1) / held->n, planned);
+        }
+        if (p->progress && p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)planned))
+            return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
+    }
+}
+
+/* The turn's video part in SmolVLM2's layout: the intro line for the
+ * frames actually given, then each frame. */
+static vllm_status place_held_frames(vllm_session *s, const vl_video_info *info, const vllm_video_params *p,
+                                     const vl_held_frames *held)
+{
+    VL_TRY(vl_session_open_turn(s, 1));
+    char intro[256];
+    const double span = (p->end > 0 && p->end < info->duration ? p->end : info->duration) - p->start;
+    vl_video_intro(held->n, span > 0 ? span : info->duration, intro, sizeof intro);
+    VL_TRY(text_add(s, intro));
+    const int E = vl_vision_n_embd_out(s->model->vision);
+    size_t row = 0;
+    for (int i = 0; i < held->n; i++) {
+        VL_TRY(place_frame(s, held->embd + row * (size_t)E, held->n_vis[i], held->pts[i]));
+        row += (size_t)held->n_vis[i];
+    }
+    return vl_session_flush(s);
+}
+
 static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video_params *p)
 {
     const int64_t pos0 = vl_llm_state_n_past(s->st) + (int64_t)s->batch_n;
@@ -440,30 +615,19 @@ static vllm_status ingest_video(vllm_session *s, vl_video *vid, const vllm_video
     VL_TRY(video_compress_begin(s, vid, &sp, p, &planned)); /* [compression] */
     VL_TRY(fit_default_sampling(s, vid, &sp, p, &planned));
 
-    VL_TRY(vl_session_open_turn(s, 1));
-    char intro[256];
-    double span = (p->end > 0 && p->end < info->duration ? p->end : info->duration) - p->start;
-    vl_video_intro(planned, span > 0 ? span : info->duration, intro, sizeof intro);
-    VL_TRY(text_add(s, intro));
-
-    for (int32_t i = 0;; i++) {
-        if (atomic_load(&s->cancel)) return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled");
-        vl_rgb_frame fr;
-        const double t0 = vl_now_seconds();
-        vllm_status st = vl_video_sample_next(vid, &fr);
-        s->stats.decode_seconds += vl_now_seconds() - t0;
-        if (st == VLLM_DONE) break;
-        VL_TRY(st);
-        s->stats.n_frames_seen++;
-        vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
-        st = vl_session_append_frame(s, &img, fr.pts, 0);
-        if (st == VLLM_ERR_CONTEXT_FULL) return video_too_long(s, pos0, i + 1, planned);
-        VL_TRY(st);
-        if (p->progress && p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)planned))
-            return vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
+    vl_held_frames held = {0};
+    vllm_status st = sample_and_encode(s, vid, p, planned, &held);
+    if (!vllm_is_error(st) && held.n == 0)
+        st = vl_error(VLLM_ERR_DECODE, "none of the video's %d planned frames could be decoded", planned);
+    if (!vllm_is_error(st)) {
+        st = place_held_frames(s, info, p, &held);
+        if (st == VLLM_ERR_CONTEXT_FULL) { /* with their text: say what each frame took */
+            const int64_t used = vl_llm_state_n_past(s->st) + (int64_t)s->batch_n - pos0;
+            st = video_too_long(s, (used + held.n - 1) / held.n, planned);
+        }
     }
-    vllm_status st = vl_session_flush(s);
-    return st == VLLM_ERR_CONTEXT_FULL ? video_too_long(s, pos0, planned, planned) : st;
+    held_frames_free(&held);
+    return st;
 }
 
 static vllm_status push_video_common(vllm_session *s, const char *path, const void *data, size_t size,
@@ -474,14 +638,8 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
     if (!s->model->vision)
         return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take video");
     atomic_store(&s->cancel, 0);
-    /* A failed or cancelled video leaves the session as it was: remember
-     * the context length and the turn's text and flags. */
-    const int32_t n_past0 = vl_llm_state_n_past(s->st);
-    const int turn_open0 = s->turn_open, outro0 = s->outro_pending, turns0 = s->turns, pending0 = s->pending;
-    const size_t text_len0 = s->text_len;
-    char *text0 = text_len0 ? malloc(text_len0) : NULL;
-    if (text_len0 && !text0) return vl_error(VLLM_ERR_NOMEM, "out of memory");
-    if (text0) memcpy(text0, s->text, text_len0);
+    media_undo undo;
+    VL_TRY(media_undo_save(s, &undo));
 
     vl_video *vid = NULL;
     const double t0 = vl_now_seconds();
@@ -498,15 +656,7 @@ static vllm_status push_video_common(vllm_session *s, const char *path, const vo
         if (!vllm_is_error(st)) st = vl_session_flush(s);
         s->media_depth--;
     }
-    if (vllm_is_error(st)) {
-        s->batch_n = 0;
-        vl_llm_state_truncate(s->st, n_past0);
-        s->has_logits = 0;
-        s->text_len = 0;
-        if (text0 && !vllm_is_error(text_append(s, text0, text_len0))) s->text_len = text_len0;
-        s->turn_open = turn_open0, s->outro_pending = outro0, s->turns = turns0, s->pending = pending0;
-    }
-    free(text0);
+    media_undo_finish(s, &undo, st);
     s->cmp.set = s->cmp_session; /* [compression] back to the session's settings */
     vl_video_close(vid);
     return st;
@@ -567,8 +717,12 @@ vllm_status vl_sess_push_image(vllm_session *s, const char *path)
     if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: session is NULL");
     if (!path) return vl_session_fail(s, vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_push_image: path is NULL"));
     atomic_store(&s->cancel, 0);
+    media_undo undo;
+    vllm_status st = media_undo_save(s, &undo);
+    if (vllm_is_error(st)) return vl_session_fail(s, st);
     s->media_depth++;
-    vllm_status st = push_image(s, path);
+    st = push_image(s, path);
     s->media_depth--;
+    media_undo_finish(s, &undo, st);
     return vllm_is_error(st) ? vl_session_fail(s, st) : VLLM_OK;
 }

@@ -150,6 +150,14 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
         if (!s->pool) st = vl_error(VLLM_ERR_NOMEM, "cannot start %d worker threads", p.n_threads);
     }
     if (!vllm_is_error(st)) st = vl_session_media_configure(s, &p); /* compression settings */
+    if (!vllm_is_error(st) && p.system_prompt && *p.system_prompt) {
+        /* a copy: the caller's string need not outlive this call */
+        const size_t n = strnlen(p.system_prompt, VL_SYSTEM_PROMPT_MAX + 1);
+        if (n > VL_SYSTEM_PROMPT_MAX)
+            st = vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_params.system_prompt is longer than %d bytes", VL_SYSTEM_PROMPT_MAX);
+        else if (!(s->system_prompt = strdup(p.system_prompt)))
+            st = vl_error(VLLM_ERR_NOMEM, "out of memory");
+    }
     if (vllm_is_error(st)) {
         vllm_session_free(s);
         return st;
@@ -181,6 +189,7 @@ void vllm_session_free(vllm_session *s)
     vl_session_offload_free(s);
     vl_session_queue_free(s);
     free(s->hist);
+    free(s->system_prompt);
     free(s->batch_embd);
     free(s->batch_ids);
     pthread_mutex_destroy(&s->lock);
@@ -391,9 +400,9 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
     if (closes_media_turn) {
         st = vl_session_media_close_turn(s, prompt, &text);
     } else {
-        size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, prompt, NULL, 0) + 1;
+        size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, s->system_prompt, prompt, NULL, 0) + 1;
         text = malloc(need);
-        if (text) vl_chat_user_turn(fmt, first || s->turns == 0, prompt, text, need);
+        if (text) vl_chat_user_turn(fmt, first || s->turns == 0, s->system_prompt, prompt, text, need);
         else st = vl_error(VLLM_ERR_NOMEM, "out of memory");
     }
     if (vllm_is_error(st)) {
