@@ -84,6 +84,7 @@ static void stats_add(vl_video_stats *sum, const vl_video_stats *w)
     sum->frames_converted += w->frames_converted;
     sum->seeks += w->seeks;
     sum->bad_packets += w->bad_packets;
+    sum->drains += w->drains;
 }
 
 /* Stop and free the workers; their counters are added to the main ones. */
