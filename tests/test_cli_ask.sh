@@ -6,12 +6,14 @@
 # usage: test_cli_ask.sh PATH-TO-videollm
 set -u
 exe="$1"
-fx="$VIDEOLLM_TEST_DATA/tiny-smolvlm2"
-m="$fx/models"
+. "$(dirname "$0")/fixture_set.sh"
+fx=$(fx_set_dir)
+text_f32=$(fx_model -text-F32.gguf) || exit 1
+mmproj_f32=$(fx_model -mmproj-F32.gguf) || exit 1
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-pair="-m $m/tiny-smolvlm2-main-text-F32.gguf --mmproj $m/tiny-smolvlm2-main-mmproj-F32.gguf"
+pair="-m $text_f32 --mmproj $mmproj_f32"
 
 # llama.cpp's ids, straight from its JSON (no parser needed: one line)
 want=$(tr -d '\n' <"$fx/ref/image/F32_ref_info.json" | sed 's/.*"generated_ids": *\[\([0-9, ]*\)\].*/\1/' | tr -d ' ' | tr ',' ' ')
@@ -35,7 +37,7 @@ grep -q '"frames_seen":3' "$tmp/stdin" || { echo "FAIL: stdin frames"; cat "$tmp
 # --json is valid UTF-8 JSON whatever bytes random weights produce (issue 12
 # item 8): the answer is the streamed bytes with invalid sequences replaced
 # by U+FFFD (Python's own decoder is the reference), the ids are exact.
-text="-m $m/tiny-smolvlm2-main-text-F32.gguf"
+text="-m $text_f32"
 for seed in 1 2 3 4 5; do
     for temp in 0.7 1.5; do
         $exe ask $text -p "Say something" -n 48 --temp $temp --seed $seed -t 1 --json >"$tmp/j" 2>"$tmp/err" \
@@ -131,7 +133,7 @@ ls "$tmp" | grep -q "sheet.png." && { echo "FAIL: a stray file after a failed --
 
 $exe ask $pair --video /nonexistent.mp4 -p x >/dev/null 2>"$tmp/err" && { echo "FAIL: missing video accepted"; fail=1; }
 grep -q "nonexistent.mp4" "$tmp/err" || { echo "FAIL: message does not name the file"; cat "$tmp/err"; fail=1; }
-$exe ask -m "$m/tiny-smolvlm2-main-text-F32.gguf" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
+$exe ask -m "$text_f32" --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" -p x >/dev/null 2>"$tmp/err" \
     && { echo "FAIL: image without mmproj accepted"; fail=1; }
 grep -q "mmproj" "$tmp/err" || { echo "FAIL: message does not say mmproj"; cat "$tmp/err"; fail=1; }
 $exe ask $pair --frames-from-stdin 64x48:bogus -p x </dev/null >/dev/null 2>&1 && { echo "FAIL: bad stdin format accepted"; fail=1; }

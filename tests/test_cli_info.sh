@@ -4,7 +4,10 @@
 # usage: test_cli_info.sh PATH-TO-videollm
 set -u
 exe="$1"
-models="$VIDEOLLM_TEST_DATA/tiny-smolvlm2/models"
+. "$(dirname "$0")/fixture_set.sh"
+text_q8=$(fx_model -text-Q8_0.gguf) || exit 1
+mmproj_f32=$(fx_model -mmproj-F32.gguf) || exit 1
+set_name=$(basename "$text_q8" -text-Q8_0.gguf) # the files are named after the model (general.name)
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -15,23 +18,23 @@ expect() { # file pattern...
     done
 }
 
-"$exe" info "$models/tiny-smolvlm2-main-text-Q8_0.gguf" >"$tmp/out" 2>"$tmp/err"
+"$exe" info "$text_q8" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 0 ] || { echo "FAIL: info on the Q8_0 fixture exited non-zero"; cat "$tmp/err"; fail=1; }
 expect "$tmp/out" "GGUF v3, alignment 32, 25 key-value pairs, 21 tensors" "^architecture: *llama" \
-    "^name: *tiny-smolvlm2-main" "^file type: *7" "embedding_length  *64\$" "block_count  *2\$" \
+    "^name: *$set_name" "^file type: *7" "embedding_length  *64\$" "block_count  *2\$" \
     "attention.head_count_kv  *2\$" "rope.freq_base  *100000\$" "vocab_size  *4139\$" "merges  *3840\$" \
     "bos  *4137 \"<|im_start|>\"" "eos  *4136 \"<end_of_utterance>\"" \
     "^token_embd.weight  *Q8_0  *\[64, 4139\]  *281452\$" "^blk.1.ffn_down.weight  *Q8_0  *\[192, 64\]" \
     "^totals: 21 tensors"
 
-"$exe" info "$models/tiny-smolvlm2-main-mmproj-F32.gguf" >"$tmp/out" 2>"$tmp/err"
+"$exe" info "$mmproj_f32" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 0 ] || { echo "FAIL: info on the mmproj exited non-zero"; cat "$tmp/err"; fail=1; }
 expect "$tmp/out" "^architecture: *clip" "projector_type  *\"idefics3\"" "vision.projector.scale_factor  *2\$" \
     "vision.image_mean  *\[float32 x 3\] {0.5, 0.5, 0.5}" "^v.patch_embd.weight  *F32  *\[16, 16, 3, 32\]" \
     "^mm.model.fc.weight  *F32  *\[128, 64\]" "^totals: 38 tensors"
 
 # damaged: truncated in the metadata, and wrong magic
-head -c 1000 "$models/tiny-smolvlm2-main-text-Q8_0.gguf" >"$tmp/cut.gguf"
+head -c 1000 "$text_q8" >"$tmp/cut.gguf"
 "$exe" info "$tmp/cut.gguf" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: truncated file: exit $rc, want 1"; fail=1; }

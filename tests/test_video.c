@@ -259,6 +259,10 @@ static void test_generated(const char *codec)
         CHECK(ok, "%s mode %d: wrong frames", codec, mode);
         decoded[mode] = G.stats.frames_decoded;
         if (mode != 1) CHECK(G.stats.seeks > 0, "%s: no seeks on a 12-frame GOP with 30-frame gaps", codec);
+        /* after a jump, each target but the first is pushed out of the decoder
+         * by ending its input (no packet after the target decoded) */
+        if (mode != 1) CHECK(G.stats.drains >= 4, "%s mode %d: %lld targets drained", codec, mode, (long long)G.stats.drains);
+        if (mode == 1) CHECK(G.stats.drains == 0, "%s sequential: %lld drains", codec, (long long)G.stats.drains);
         CHECK(G.stats.frames_converted == 6, "%s mode %d converted %lld", codec, mode,
               (long long)G.stats.frames_converted);
     }
@@ -324,6 +328,7 @@ static void test_ffmpeg_fps_seek(const char *codec, int gop, int b_frames)
         CHECK(G2.stats.seeks == 0 && (caps[i] > 0 || G2.stats.frames_decoded == 150), "%s sequential: %lld seeks, %lld decoded", codec,
               (long long)G2.stats.seeks, (long long)G2.stats.frames_decoded);
         if (fps[i] <= 1) {
+            CHECK(G.stats.drains > 0, "%s gop %d b %d fps %g: no target drained", codec, gop, b_frames, fps[i]);
             CHECK(G.stats.seeks > 0 && G.stats.frames_decoded < G2.stats.frames_decoded,
                   "%s gop %d b %d fps %g: %lld seeks, %lld decoded", codec, gop, b_frames, fps[i],
                   (long long)G.stats.seeks, (long long)G.stats.frames_decoded);

@@ -12,8 +12,58 @@
 
 int vg_have_encoder(const char *name) { return avcodec_find_encoder_by_name(name) != NULL; }
 
+/* Per-pixel noise in -GRAIN..GRAIN that changes every frame (a cheap integer hash:
+ * no state, the same clip on every run). */
+#define GRAIN 2
+static int grain(int x, int y, int i)
+{
+    uint32_t k = (uint32_t)x * 0x9E3779B1u ^ (uint32_t)y * 0x85EBCA77u ^ (uint32_t)i * 0xC2B2AE3Du;
+    k ^= k >> 15;
+    k *= 0x2C1B3C6Du;
+    k ^= k >> 12;
+    return (int)(k % (2u * GRAIN + 1u)) - GRAIN;
+}
+
+/* VG_CAMERA: what a camera clip asks of a decoder. A textured background
+ * panning 3 px per frame (diagonal stripes, a gradient, a checker of
+ * 48-pixel tiles with their own brightness), a bright disc crossing the
+ * picture, drifting colour gradients in chroma, and grain on every sample
+ * that changes each frame (as `noise=alls=3:allf=t` adds): nothing is a
+ * skipped macroblock, and at crf 23 it codes at a few Mbit/s in 1080p. */
+static void paint_camera(AVFrame *f, int i)
+{
+    int w = f->width, h = f->height;
+    int pan = 3 * i, cx = (7 * i) % (w + 200) - 100, cy = h / 2 + (int)(h / 4 * sin(i * 0.05)), r = h / 8;
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = f->data[0] + (size_t)y * f->linesize[0];
+        for (int x = 0; x < w; x++) {
+            int u = x + pan, tile = ((u / 48) * 31 + (y / 48) * 17) % 64;
+            /* stripes that zoom slowly: motion no vector predicts exactly */
+            int zoom = (((x - w / 2) * (1024 + 3 * i) / 1024 + ((y - h / 2) * (1024 + 3 * i) / 1024) / 3) >> 2) & 15;
+            int v = 40 + (y * 60) / h + tile + ((u + y) & 31) + ((u / 48 + y / 48) & 1) * 40 + zoom;
+            int dx = x - cx, dy = y - cy;
+            if (dx * dx + dy * dy < r * r) v = 200 + ((dx ^ dy) & 15);
+            v += grain(x, y, i);
+            row[x] = (uint8_t)(v < 16 ? 16 : v > 235 ? 235 : v);
+        }
+    }
+    int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    for (int p = 1; p < 3; p++)
+        for (int y = 0; y < ch; y++) {
+            uint8_t *row = f->data[p] + (size_t)y * f->linesize[p];
+            for (int x = 0; x < cw; x++) {
+                int v = p == 1 ? 128 + ((x + i) % cw) * 64 / cw - 32 : 128 + ((y + 2 * i) % ch) * 64 / ch - 32;
+                row[x] = (uint8_t)(v + grain(x, y, i + 7919 * p) / 2);
+            }
+        }
+}
+
 static void paint(AVFrame *f, int i, int pattern)
 {
+    if (pattern == VG_CAMERA) {
+        paint_camera(f, i);
+        return;
+    }
     int w = f->width, h = f->height;
     for (int y = 0; y < h; y++) {
         uint8_t *row = f->data[0] + (size_t)y * f->linesize[0];
@@ -83,7 +133,9 @@ int vg_write(const vg_params *p, char *err, size_t errlen)
     enc->thread_count = p->threads > 0 ? p->threads : 1;
     if (!strcmp(codec_name, "libx264")) {
         av_opt_set(enc->priv_data, "preset", "veryfast", 0);
-        av_opt_set(enc->priv_data, "crf", "20", 0);
+        char crf[16];
+        snprintf(crf, sizeof crf, "%d", p->crf > 0 ? p->crf : 20);
+        av_opt_set(enc->priv_data, "crf", crf, 0);
     } else {
         enc->flags |= AV_CODEC_FLAG_QSCALE;
         enc->global_quality = FF_QP2LAMBDA * 2;

@@ -6,14 +6,16 @@
  * neutral, so a decoded frame identifies its source index mod 256 even
  * after lossy coding (vg_identify). VG_CORNER paints the top-left quadrant
  * white on black (to check rotation). VG_STATIC: every frame identical.
- * VG_MOTION: a white 8-pixel square moving 2 px per frame over grey. */
+ * VG_MOTION: a white 8-pixel square moving 2 px per frame over grey.
+ * VG_CAMERA: camera-like content for decode benchmarks: panning texture, a
+ * moving disc, drifting chroma and grain that changes every frame. */
 #ifndef VL_TESTS_VIDEO_GEN_H
 #define VL_TESTS_VIDEO_GEN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum { VG_ID = 0, VG_CORNER = 1, VG_STATIC = 2, VG_MOTION = 3 };
+enum { VG_ID = 0, VG_CORNER = 1, VG_STATIC = 2, VG_MOTION = 3, VG_CAMERA = 4 };
 
 typedef struct vg_params {
     const char *path;
@@ -27,6 +29,7 @@ typedef struct vg_params {
     int pattern;
     int faststart;          /* mp4: index at the front */
     int threads;            /* encoder threads (0 = 1) */
+    int crf;                /* libx264 quality (0 = 20) */
 } vg_params;
 
 /* 0 on success; otherwise -1 with a message in err. */

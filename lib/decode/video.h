@@ -206,6 +206,7 @@ int vl_video_truncated(const vl_video *v);
 /* Decoding statistics of the current iteration. */
 typedef struct vl_video_stats {
     int64_t packets_read, frames_decoded, frames_converted, seeks, bad_packets;
+    int64_t drains;  /* targets whose frame was pushed out by ending the decoder's input (no packet after it decoded) */
     int32_t workers; /* decoder threads of GOP-parallel decoding (0: one iterator) */
 } vl_video_stats;
 void vl_video_get_stats(const vl_video *v, vl_video_stats *st);

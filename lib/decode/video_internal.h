@@ -133,6 +133,12 @@ struct vl_video {
     int64_t sought_pos;   /* plan position of the last jump */
     int64_t seek_entry;   /* index entry of the last jump */
     int first_after_seek, retried;
+    int drained;          /* end of stream was sent to the decoder after the packet of plan entry drain_pos:
+                           * the frames in flight come out, then it is flushed and the next target jumped to */
+    int64_t drain_pos;
+    int64_t no_drain_pos; /* plan entry to decode without draining (its frame did not come out of one) */
+    int64_t key_delay;    /* pts - dts of the last keyframe read (stream time base): the container index holds
+                           * decode times, and a keyframe is shown this much later */
     int64_t phase_n;      /* grid phase of counted frames: t·rate - index */
     double phase_sum, phase_min, phase_max;
     atomic_int cancel;

@@ -8,9 +8,12 @@
  * of the plan, running the ordinary seeking iterator over its share.
  *
  * The caller sees the plan's frames in order: the coordinator takes target
- * k from the worker that owns it. Each worker holds at most one converted
- * frame until the caller moves on (no copies, bounded memory: W decoders
- * and W frames). Exactness: a worker must deliver exactly its targets (same
+ * k from the worker that owns it. Each worker copies its converted frames
+ * into a ring of VL_PAR_AHEAD slots, so it can decode its next target while
+ * the caller still holds or has not yet asked for the last one (targets
+ * cost different amounts: without slack a worker done early would wait
+ * for the other one's slow target). Bounded memory: W decoders and
+ * W·VL_PAR_AHEAD frames. Exactness: a worker must deliver exactly its targets (same
  * source index, same number of output slots); anything else — an early
  * end, a frame past its target, a grid the ffmpeg-fps plan cannot trust, a
  * decode error — stops the workers and the caller's own iterator resumes
@@ -25,15 +28,25 @@
 #include "core/threadpool.h"
 #include "video_internal.h"
 
+/* Results a worker may have ready ahead of the caller (the one the caller
+ * holds included). */
+#define VL_PAR_AHEAD 2
+
+typedef struct par_slot {
+    vllm_status st;
+    vl_rgb_frame fr;     /* fr.rgb points into buf */
+    uint8_t *buf;
+    size_t cap;
+} par_slot;
+
 typedef struct par_worker {
     vl_video *v;
     pthread_t thread;
     int started;
     /* hand-off, under vl_par.mutex */
-    int ready;           /* fr/st hold a result the coordinator has not released */
-    int finished;        /* the worker's iteration ended (st != VLLM_OK) */
-    vllm_status st;
-    vl_rgb_frame fr;
+    par_slot slot[VL_PAR_AHEAD];
+    int head, count;     /* results not yet released by the coordinator, oldest at head */
+    int finished;        /* the worker's iteration ended (its last result has st != VLLM_OK) */
     vl_video_stats stats; /* snapshot at the last hand-off */
     int truncated;
     struct vl_par *par;
@@ -58,17 +71,34 @@ static void *worker_main(void *arg)
     vl_par *p = w->par;
     pthread_mutex_lock(&p->mutex);
     for (;;) {
-        while (!p->stop && w->ready) pthread_cond_wait(&p->cond, &p->mutex);
+        while (!p->stop && w->count == VL_PAR_AHEAD) pthread_cond_wait(&p->cond, &p->mutex);
         if (p->stop) break;
+        /* the tail slot is free: only this thread touches it until it is counted */
+        par_slot *sl = &w->slot[(w->head + w->count) % VL_PAR_AHEAD];
         pthread_mutex_unlock(&p->mutex);
         vl_rgb_frame fr = {0};
         vllm_status st = vl_video_sample_next(w->v, &fr);
+        if (st == VLLM_OK) { /* the iterator's buffer is reused by its next frame: keep a copy */
+            size_t bytes = (size_t)fr.stride * (size_t)fr.height;
+            if (sl->cap < bytes) {
+                uint8_t *nb = realloc(sl->buf, bytes);
+                if (!nb) st = vl_error(VLLM_ERR_NOMEM, "video: out of memory for a %zu-byte frame", bytes);
+                else {
+                    sl->buf = nb;
+                    sl->cap = bytes;
+                }
+            }
+            if (st == VLLM_OK) {
+                memcpy(sl->buf, fr.rgb, bytes);
+                fr.rgb = sl->buf;
+            }
+        }
         pthread_mutex_lock(&p->mutex);
-        w->fr = fr;
-        w->st = st;
+        sl->fr = fr;
+        sl->st = st;
+        w->count++;
         w->stats = w->v->stats;
         w->truncated = w->v->truncated;
-        w->ready = 1;
         if (st != VLLM_OK) w->finished = 1;
         pthread_cond_broadcast(&p->cond);
         if (w->finished) break;
@@ -84,6 +114,7 @@ static void stats_add(vl_video_stats *sum, const vl_video_stats *w)
     sum->frames_converted += w->frames_converted;
     sum->seeks += w->seeks;
     sum->bad_packets += w->bad_packets;
+    sum->drains += w->drains;
 }
 
 /* Stop and free the workers; their counters are added to the main ones. */
@@ -108,6 +139,7 @@ void vl_par_stop(vl_video *v)
             stats_add(&sum, &w->v->stats);
             vl_video_close(w->v);
         }
+        for (int k = 0; k < VL_PAR_AHEAD; k++) free(w->slot[k].buf);
     }
     v->stats = sum;
     pthread_cond_destroy(&p->cond);
@@ -238,7 +270,9 @@ vllm_status vl_par_next(vl_video *v, vl_rgb_frame *out, int64_t *resume_pos)
     *resume_pos = -1;
     pthread_mutex_lock(&p->mutex);
     if (p->held >= 0) { /* the caller is done with the previous frame */
-        if (!p->w[p->held].finished) p->w[p->held].ready = 0;
+        par_worker *h = &p->w[p->held];
+        h->head = (h->head + 1) % VL_PAR_AHEAD;
+        h->count--;
         p->held = -1;
         pthread_cond_broadcast(&p->cond);
     }
@@ -247,9 +281,9 @@ vllm_status vl_par_next(vl_video *v, vl_rgb_frame *out, int64_t *resume_pos)
         return VLLM_DONE;
     }
     par_worker *w = &p->w[p->owner[p->pos]];
-    while (!w->ready) pthread_cond_wait(&p->cond, &p->mutex);
-    vllm_status st = w->st;
-    vl_rgb_frame fr = w->fr;
+    while (w->count == 0) pthread_cond_wait(&p->cond, &p->mutex);
+    vllm_status st = w->slot[w->head].st;
+    vl_rgb_frame fr = w->slot[w->head].fr;
     sum_stats(v);
     int64_t want = v->plan[p->pos];
     if (st == VLLM_OK && fr.index == want) {

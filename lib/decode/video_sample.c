@@ -131,6 +131,7 @@ vllm_status vl_video_rewind_(vl_video *v)
     if (ret < 0) VL_TRY(vl_video_io_status_(v));
     if (ret < 0) return vl_error(VLLM_ERR_STATE, "video: the input cannot be rewound for another pass");
     avcodec_flush_buffers(v->dec);
+    v->drained = 0;
     vl_lost_forget_(&v->lost);
     av_frame_unref(v->frame);
     v->frame_kept = 0;
@@ -217,6 +218,9 @@ static vllm_status reset_iteration(vl_video *v, const vl_sampling *s)
     v->first_after_seek = 0;
     v->retried = 0;
     v->sought_pos = -1;
+    v->drained = 0;
+    v->drain_pos = v->no_drain_pos = -1;
+    v->key_delay = 0;
     v->phase_n = 0;
     v->phase_sum = v->phase_min = v->phase_max = 0.0;
     v->stats = (vl_video_stats){0};
@@ -287,23 +291,35 @@ static int phase_known(const vl_video *v)
     return v->phase_n >= 2 && v->phase_max - v->phase_min < 0.05;
 }
 
-static void maybe_seek(vl_video *v)
+/* Index entry of the keyframe decoded at or before plan entry pos's time
+ * (-1 if none). With B frames a keyframe is shown a few frames after it is
+ * decoded, so it can land past the target (open GOPs: the target is one of
+ * its leading frames); next_index_policy() notices and retries one
+ * keyframe earlier. */
+static int keyframe_before(const vl_video *v, int64_t pos)
+{
+    int64_t ts = v->start_pts + (int64_t)llround(((double)v->plan[pos] + v->phase_sum / v->phase_n) / v->rate / v->tb);
+    /* index entries are decode times: a keyframe decoded before the target
+     * may still be shown after it (the frame just before a keyframe) */
+    return av_index_search_timestamp(v->st, ts - v->key_delay, AVSEEK_FLAG_BACKWARD);
+}
+
+/* A jump to index entry e is worth it only if it skips more than the
+ * frames in flight in the (threaded) decoder, which a flush throws away. */
+static int worth_a_jump(const vl_video *v, int e)
+{
+    int64_t gap = VL_SEEK_MIN_GAP + v->dec->has_b_frames + (v->dec->thread_count > 1 ? v->dec->thread_count : 0);
+    return e >= 0 && e > v->next_sample + gap;
+}
+
+/* force: the decoder was drained and flushed, so it must restart at a
+ * keyframe (drain_done()). */
+static void maybe_seek(vl_video *v, int force)
 {
     if (!v->seek_ok || v->plan_pos >= v->plan_n || !phase_known(v)) return;
-    if (v->sought_pos == v->plan_pos) return; /* one jump per target */
-    int64_t target = v->plan[v->plan_pos];
-    double phase = v->phase_sum / v->phase_n;
-    /* Aim at the keyframe decoded at or before the target's time. With
-     * B frames a keyframe is shown a few frames after it is decoded, so it
-     * can land past the target (open GOPs: the target is one of its leading
-     * frames); next_index_policy() notices and retries one keyframe earlier. */
-    double lead = 0.0;
-    int64_t ts = v->start_pts + (int64_t)llround(((double)target + phase - lead) / v->rate / v->tb);
-    int e = av_index_search_timestamp(v->st, ts, AVSEEK_FLAG_BACKWARD);
-    /* worth it only if it skips more than the frames in flight in the
-     * (threaded) decoder, which a flush throws away */
-    int64_t gap = VL_SEEK_MIN_GAP + v->dec->has_b_frames + (v->dec->thread_count > 1 ? v->dec->thread_count : 0);
-    if (e < 0 || e <= v->next_sample + gap) return;
+    if (v->sought_pos == v->plan_pos && !force) return; /* one jump per target */
+    int e = keyframe_before(v, v->plan_pos);
+    if (e < 0 || (!worth_a_jump(v, e) && !force)) return;
     const AVIndexEntry *ent = avformat_index_get_entry(v->st, e);
     vl_video_io_arm_(v);
     if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
@@ -311,6 +327,7 @@ static void maybe_seek(vl_video *v)
         return;
     }
     avcodec_flush_buffers(v->dec);
+    v->drained = 0;
     vl_lost_forget_(&v->lost);
     v->next_sample = e;
     v->sought_pos = v->plan_pos;
@@ -346,6 +363,7 @@ static vllm_status seek_earlier(vl_video *v)
         return vl_video_rewind_(v);
     }
     avcodec_flush_buffers(v->dec);
+    v->drained = 0;
     vl_lost_forget_(&v->lost);
     v->next_sample = e;
     v->seek_entry = e;
@@ -368,6 +386,67 @@ static void choose_discard(vl_video *v, const AVPacket *pkt)
         if (pkt->pts < target_ts) d = AVDISCARD_NONREF;
     }
     v->dec->skip_frame = d;
+}
+
+/* Stop feeding the decoder right after the packet of the current target
+ * when the next target lies past a keyframe not yet read (or there is
+ * none): end of stream pushes the frames still in the decoder's reorder
+ * buffer out at once, the target among them, so the packets after it in
+ * decode order, needed only to push it out, are never decoded; at the
+ * decoder's end drain_done() jumps to the next target's keyframe, the jump
+ * maybe_seek() would have made after reading those packets. Only on
+ * an intact pass after a jump (indices from timestamps on the learned
+ * grid); a target whose frame did not come out is decoded again without. */
+static int should_drain(const vl_video *v, const AVPacket *pkt)
+{
+    if (!v->seek_ok || !v->after_seek || v->lost.damaged || v->plan_pos >= v->plan_n ||
+        v->plan_pos == v->no_drain_pos || pkt->pts == AV_NOPTS_VALUE || !phase_known(v))
+        return 0;
+    int64_t idx = llround((double)(pkt->pts - v->start_pts) * v->tb * v->rate - v->phase_sum / v->phase_n);
+    if (idx != v->plan[v->plan_pos]) return 0;
+    if (v->plan_pos + 1 >= v->plan_n) return 1;
+    /* only where the next target would be jumped to anyway, so the decoder
+     * starts from the same keyframe as without draining (on a damaged
+     * stream, frames decoded across a gap differ from frames decoded after
+     * a jump) */
+    return worth_a_jump(v, keyframe_before(v, v->plan_pos + 1));
+}
+
+/* The drained decoder gave its last frame: flush it and jump to the next
+ * target's keyframe (or, when the drained target's own frame did not come
+ * out, back to the keyframe it was decoded from, without draining). */
+static vllm_status drain_done(vl_video *v)
+{
+    avcodec_flush_buffers(v->dec);
+    v->drained = 0;
+    vl_lost_forget_(&v->lost);
+    if (v->plan_pos >= v->plan_n) {
+        v->demux_eof = 1; /* nothing more is needed from this decoder */
+        return VLLM_OK;
+    }
+    if (v->plan_pos == v->drain_pos) {
+        v->no_drain_pos = v->plan_pos;
+        const AVIndexEntry *ent = avformat_index_get_entry(v->st, (int)v->seek_entry);
+        vl_video_io_arm_(v);
+        if (!ent || av_seek_frame(v->fmt, v->sidx, ent->timestamp, 0) < 0) {
+            v->seek_ok = 0;
+            return vl_video_rewind_(v);
+        }
+        v->next_sample = v->seek_entry;
+        v->first_after_seek = 1;
+        v->verify_ts = ent->timestamp;
+        v->verify_pos = ent->pos;
+        v->demux_eof = 0;
+        v->stats.seeks++;
+        return VLLM_OK;
+    }
+    int64_t seeks = v->stats.seeks;
+    maybe_seek(v, 1);
+    if (v->stats.seeks == seeks) { /* no jump: the flushed decoder cannot go on, start over */
+        v->seek_ok = 0;
+        return vl_video_rewind_(v);
+    }
+    return VLLM_OK;
 }
 
 /* The first packet after a jump must be a keyframe at or before the one
@@ -421,6 +500,10 @@ static vllm_status decode_next(vl_video *v)
             v->consecutive_bad = 0;
             return VLLM_OK;
         }
+        if (ret == AVERROR_EOF && v->drained) {
+            VL_TRY(drain_done(v));
+            continue;
+        }
         if (ret == AVERROR_EOF) return VLLM_DONE;
         if (ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
@@ -435,7 +518,7 @@ static vllm_status decode_next(vl_video *v)
             continue;
         }
         if (v->demux_eof) return VLLM_DONE; /* drained */
-        if (uses_plan(v)) maybe_seek(v);
+        if (uses_plan(v)) maybe_seek(v, 0);
         vl_video_io_arm_(v);
         ret = av_read_frame(v->fmt, v->pkt);
         if (ret < 0) {
@@ -473,6 +556,8 @@ static vllm_status decode_next(vl_video *v)
         }
         v->next_sample++;
         v->stats.packets_read++;
+        if ((v->pkt->flags & AV_PKT_FLAG_KEY) && v->pkt->pts != AV_NOPTS_VALUE && v->pkt->dts != AV_NOPTS_VALUE)
+            v->key_delay = v->pkt->pts > v->pkt->dts ? v->pkt->pts - v->pkt->dts : 0;
         if (uses_plan(v)) choose_discard(v, v->pkt);
         if (v->pkt->flags & AV_PKT_FLAG_CORRUPT) {
             v->truncated = 1;
@@ -482,8 +567,14 @@ static vllm_status decode_next(vl_video *v)
         /* a packet the decoder is told to skip yields no frame by design */
         if (v->s.policy != VL_SAMPLE_KEYFRAMES && v->dec->skip_frame == AVDISCARD_DEFAULT)
             v->seq_count += vl_lost_sent_(&v->lost, v->pkt);
+        int drain = uses_plan(v) && should_drain(v, v->pkt);
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
+        if (ret == 0 && drain && avcodec_send_packet(v->dec, NULL) == 0) {
+            v->drained = 1;
+            v->drain_pos = v->plan_pos;
+            v->stats.drains++;
+        }
         if (ret < 0 && ret != AVERROR(EAGAIN)) {
             av_strerror(ret, eb, sizeof eb);
             vl_lost_damage_(&v->lost); /* its frame stays pending: the next frame out counts it lost */

@@ -38,8 +38,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086 # pkg-config output is a list of words
 if "$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$tmp/consumer" "$here/consumer.c" $cflags $libs; then
-    model=$here/../data/tiny-smolvlm2/models/tiny-smolvlm2-main-text-Q8_0.gguf
-    [ -f "$model" ] || model=
+    # shellcheck source=../fixture_set.sh
+    model=$(VIDEOLLM_TEST_DATA=${VIDEOLLM_TEST_DATA:-$here/../data} && . "$here/../fixture_set.sh" &&
+        fx_model -text-Q8_0.gguf 2>/dev/null) || model=
     if LD_LIBRARY_PATH=$libdir "$tmp/consumer" ${model:+"$model"}; then
         echo "consumer: built with pkg-config only, ran OK"
         # It must have loaded the installed copy, not something else.
