@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h" /* read_file_all */
+
 static const char *test_data(void)
 {
     const char *d = getenv("VIDEOLLM_TEST_DATA");
@@ -30,10 +32,8 @@ const char *fx_media_dir(void)
     return dir;
 }
 
-int fx_find_model(const char *set, const char *suffix, char *out, size_t cap)
+int fx_find_in(const char *dir, const char *suffix, char *out, size_t cap)
 {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/models", set ? set : fx_set_dir());
     DIR *d = opendir(dir);
     if (!d) return 0;
     char best[1024] = "";
@@ -46,6 +46,25 @@ int fx_find_model(const char *set, const char *suffix, char *out, size_t cap)
     }
     closedir(d);
     return best[0] && (size_t)snprintf(out, cap, "%s/%s", dir, best) < cap;
+}
+
+int fx_find_model(const char *set, const char *suffix, char *out, size_t cap)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/models", set ? set : fx_set_dir());
+    return fx_find_in(dir, suffix, out, cap);
+}
+
+void *fx_load_raw(const char *path, size_t elem, size_t n)
+{
+    size_t len = 0;
+    char *buf = read_file_all(path, &len);
+    if (buf && len != elem * n) {
+        fprintf(stderr, "%s: %zu bytes, expected %zu\n", path, len, elem * n);
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 int fx_find_as(const char *set, const char *recorded_name, char *out, size_t cap)

@@ -20,6 +20,14 @@ const char *fx_set_dir(void);
  * tests/data/media). */
 const char *fx_media_dir(void);
 
+/* The file of directory `dir` whose name ends with `suffix`, the first in
+ * name order. 1 if found (path in out), else 0. */
+int fx_find_in(const char *dir, const char *suffix, char *out, size_t cap);
+
+/* A whole raw reference file of exactly n elements of elem bytes (malloc'd),
+ * or NULL with a message naming the file and both sizes. */
+void *fx_load_raw(const char *path, size_t elem, size_t n);
+
 /* The file of `set`/models whose name ends with `suffix` (e.g.
  * "-text-F32.gguf", "-mmproj-F32.gguf", "-config.json"); set NULL means
  * fx_set_dir(). With several matches the first in name order, so the

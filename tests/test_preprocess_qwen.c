@@ -28,23 +28,9 @@
 #include "decode/video.h"
 #include "encoder/encoder.h"
 #include "encoder/preprocess_dynamic.h"
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
-
-static int find_file(const char *dir, const char *suffix, char *out, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    const size_t sl = strlen(suffix);
-    while (!found && (e = readdir(d))) {
-        const size_t n = strlen(e->d_name);
-        if (n > sl && !strcmp(e->d_name + n - sl, suffix)) found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
-    }
-    closedir(d);
-    return found;
-}
 
 static void md5_hex(const uint8_t *p, size_t n, char hex[33])
 {
@@ -280,7 +266,7 @@ TEST_MAIN_BEGIN
         if (one && *one) snprintf(set, sizeof set, "%s", one);
         else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
         snprintf(models, sizeof models, "%s/models", set);
-        REQUIRE(find_file(models, "-mmproj-F32.gguf", path, sizeof path), "no models/*-mmproj-F32.gguf in %s", set);
+        REQUIRE(fx_find_in(models, "-mmproj-F32.gguf", path, sizeof path), "no models/*-mmproj-F32.gguf in %s", set);
         vl_gguf *g = NULL;
         vl_vision *v = NULL;
         REQUIRE(vl_gguf_open(path, 1, &g) == VLLM_OK && vl_vision_load(g, &v) == VLLM_OK, "%s", vllm_last_error());

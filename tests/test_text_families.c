@@ -32,35 +32,9 @@
 #include "decoder/llm.h"
 #include "decoder/mrope_layout.h"
 #include "gguf_writer.h"
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
-
-static int find_file(const char *dir, const char *suffix, char *out, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    const size_t sl = strlen(suffix);
-    while (!found && (e = readdir(d))) {
-        const size_t n = strlen(e->d_name);
-        if (n > sl && !strcmp(e->d_name + n - sl, suffix)) found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
-    }
-    closedir(d);
-    return found;
-}
-
-static void *load_raw(const char *path, size_t elem, size_t n)
-{
-    size_t len = 0;
-    char *buf = read_file_all(path, &len);
-    if (buf && len != elem * n) {
-        fprintf(stderr, "%s: %zu bytes, expected %zu\n", path, len, elem * n);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
 
 static double max_abs_diff(const float *a, const float *b, size_t n)
 {
@@ -125,7 +99,7 @@ static void check_media(const char *set, const char *media, vl_llm *m, vl_pool *
     REQUIRE(vl_mrope_positions(items, (int)chunks->n, VL_MROPE_LLAMACPP, 0, pos, n_prompt, &next) == VLLM_OK, "%s",
             vllm_last_error());
     snprintf(path, sizeof path, "%s/ref/%s/%s", set, media, json_str(json_get(info, "mrope_pos_file"), "?"));
-    int32_t *ref_pos = load_raw(path, 4 * sizeof(int32_t), (size_t)n_prompt); /* section-major [4, n] */
+    int32_t *ref_pos = fx_load_raw(path, 4 * sizeof(int32_t), (size_t)n_prompt); /* section-major [4, n] */
     REQUIRE(ref_pos != NULL, "cannot read %s", path);
     int pos_diff = 0;
     for (int i = 0; i < n_prompt; i++)
@@ -140,7 +114,7 @@ static void check_media(const char *set, const char *media, vl_llm *m, vl_pool *
      * state's running next position), visual rows by embedding with the
      * llama.cpp positions and the deepstack columns */
     snprintf(path, sizeof path, "%s/ref/%s/%s", set, media, json_str(json_get(info, "embd_file"), "?"));
-    float *embd = load_raw(path, (size_t)n_embd_inp * sizeof(float), (size_t)n_img);
+    float *embd = fx_load_raw(path, (size_t)n_embd_inp * sizeof(float), (size_t)n_img);
     REQUIRE(embd != NULL, "cannot read %s", path);
     vl_llm_state *st = NULL;
     REQUIRE(vl_llm_state_new(m, n_prompt + 64, VL_KV_F32, &st) == VLLM_OK, "%s", vllm_last_error());
@@ -187,7 +161,7 @@ static void check_media(const char *set, const char *media, vl_llm *m, vl_pool *
     }
 
     snprintf(path, sizeof path, "%s/ref/%s/%s", set, media, json_str(json_get(info, "last_logits_file"), "?"));
-    float *ref = load_raw(path, sizeof(float), (size_t)V);
+    float *ref = fx_load_raw(path, sizeof(float), (size_t)V);
     const float *lg = vl_llm_logits(st, NULL);
     double err = 1;
     if (ref && lg) {
@@ -554,7 +528,7 @@ static void check_qwen3(const char *set, const char *model_path, vl_pool *pool)
     vl_llm *vl = load_llm(model_path, 0, &g0); /* model-correct: text e = p */
     const int V = vl->hp.n_vocab;
     snprintf(path, sizeof path, "%s/ref/text/%s", set, json_str(json_get(j, "logits_file"), "?"));
-    float *ref = load_raw(path, sizeof(float) * (size_t)V, (size_t)n);
+    float *ref = fx_load_raw(path, sizeof(float) * (size_t)V, (size_t)n);
     REQUIRE(ref != NULL, "cannot read %s", path);
     float *base = seq_logits(vl, vl, ids, n, pool);
     for (int tied = 0; tied < 2; tied++) {
@@ -601,7 +575,7 @@ TEST_MAIN_BEGIN
         if (one && *one) snprintf(set, sizeof set, "%s", one);
         else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
         snprintf(models, sizeof models, "%s/models", set);
-        if (!find_file(models, "-text-F32.gguf", path, sizeof path)) {
+        if (!fx_find_in(models, "-text-F32.gguf", path, sizeof path)) {
             CHECK(0, "no models/*-text-F32.gguf in %s", set);
             continue;
         }

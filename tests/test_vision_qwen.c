@@ -32,36 +32,10 @@
 #include "encoder/encoder.h"
 #include "encoder/patch_order.h"
 #include "gguf_writer.h"
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
 #include "vllm/videollm.h"
-
-static int find_file(const char *dir, const char *suffix, char *out, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    const size_t sl = strlen(suffix);
-    while (!found && (e = readdir(d))) {
-        const size_t n = strlen(e->d_name);
-        if (n > sl && !strcmp(e->d_name + n - sl, suffix)) found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
-    }
-    closedir(d);
-    return found;
-}
-
-static void *load_raw(const char *path, size_t elem, size_t n)
-{
-    size_t len = 0;
-    char *buf = read_file_all(path, &len);
-    if (buf && len != elem * n) {
-        fprintf(stderr, "%s: %zu bytes, expected %zu\n", path, len, elem * n);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
 
 typedef struct {
     double max_abs, max_ref, rel_l2;
@@ -232,14 +206,14 @@ static void check_image(const char *set, vl_vision *v, vl_pool *pool)
     const int W = (int)json_num(json_at(ne, 0), 0), H = (int)json_num(json_at(ne, 1), 0);
     const int B = (int)json_num(json_at(ne, 3), 0);
     snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "pixels_first_file"), ""));
-    float *pix = load_raw(path, sizeof(float), ne_count(ne));
+    float *pix = fx_load_raw(path, sizeof(float), ne_count(ne));
     REQUIRE(pix, "cannot read %s", path);
     const json *eshape = json_get(info, "embd_shape");
     const size_t n_tok = (size_t)json_num(json_at(eshape, 0), 0), width = (size_t)json_num(json_at(eshape, 1), 0);
     CHECK(width == (size_t)vl_vision_n_embd_out(v), "embd width %zu, tower gives %d", width, vl_vision_n_embd_out(v));
     const size_t n_first = (size_t)(W / vl_vision_align(v)) * (H / vl_vision_align(v));
     snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "embd_file"), ""));
-    float *ref = load_raw(path, sizeof(float), n_tok * width);
+    float *ref = fx_load_raw(path, sizeof(float), n_tok * width);
     REQUIRE(ref && n_first <= n_tok, "cannot read %s (%zu tokens, first image %zu)", path, n_tok, n_first);
     printf("  image %dx%d, %d frame(s), %zu tokens x %zu\n", W, H, B, n_first, width);
     check_windows(v, info, W, H);
@@ -261,7 +235,7 @@ static void check_image(const char *set, vl_vision *v, vl_pool *pool)
                 const char *name = json_str(json_get(it, "name"), "");
                 const size_t n = ne_count(json_get(it, "ggml_ne"));
                 snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(it, "file"), ""));
-                float *r = load_raw(path, sizeof(float), n);
+                float *r = fx_load_raw(path, sizeof(float), n);
                 CHECK(r, "cannot read %s", path);
                 /* the block-order patch embedding of a windowed tower: our window-order rows, unit by unit back */
                 const int block_order = !strcmp(name, "patch_embd") && inv;
@@ -326,7 +300,7 @@ static void check_video(const char *set, vl_vision *v, vl_pool *pool)
     const json *eshape = json_get(info, "embd_shape");
     const size_t n_tok = (size_t)json_num(json_at(eshape, 0), 0), width = (size_t)json_num(json_at(eshape, 1), 0);
     snprintf(path, sizeof path, "%s/ref/video/%s", set, json_str(json_get(info, "embd_file"), ""));
-    float *ref = load_raw(path, sizeof(float), n_tok * width);
+    float *ref = fx_load_raw(path, sizeof(float), n_tok * width);
     REQUIRE(ref, "cannot read %s", path);
     static const char *const which[2] = {"first", "second"};
     const json *chunks = json_get(info, "chunks");
@@ -350,7 +324,7 @@ static void check_video(const char *set, vl_vision *v, vl_pool *pool)
         const size_t n = (size_t)json_num(json_get(ch, "n_tokens"), 0);
         REQUIRE(off + n <= n_tok, "chunk rows");
         snprintf(path, sizeof path, "%s/ref/video/%s", set, file);
-        uint8_t *u8 = load_raw(path, 1, ne_count(ne));
+        uint8_t *u8 = fx_load_raw(path, 1, ne_count(ne));
         REQUIRE(u8, "cannot read %s", path);
         float *pix = normalize_u8(u8, (size_t)B, (size_t)W * H, v);
         float *out = malloc(n * width * sizeof(float));
@@ -387,7 +361,7 @@ static void check_fullres(const char *set, vl_vision *v, vl_pool *pool)
     const json *es = json_get(info, "embd_shape");
     const size_t n_tok = (size_t)json_num(json_at(es, 0), 0), width = (size_t)json_num(json_at(es, 1), 0);
     snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "embd_file"), ""));
-    float *ref = load_raw(path, sizeof(float), n_tok * width);
+    float *ref = fx_load_raw(path, sizeof(float), n_tok * width);
     snprintf(path, sizeof path, "%s/../media/%s", set, json_str(json_get(info, "media"), "test-1.jpeg"));
     vl_image im;
     REQUIRE(ref && vl_image_load(path, &im) == VLLM_OK, "fullres inputs: %s", vllm_last_error());
@@ -479,7 +453,7 @@ static void check_exact_gelu(const char *set, const vl_gguf *g, vl_vision *v, vl
     const json *ne = json_get(info, "pixels_first_ggml_ne");
     const int W = (int)json_num(json_at(ne, 0), 0), H = (int)json_num(json_at(ne, 1), 0);
     snprintf(path, sizeof path, "%s/ref/image/%s", set, json_str(json_get(info, "pixels_first_file"), ""));
-    float *pix = load_raw(path, sizeof(float), (size_t)3 * W * H);
+    float *pix = fx_load_raw(path, sizeof(float), (size_t)3 * W * H);
     const int n_tok = (W / vl_vision_align(v)) * (H / vl_vision_align(v)), width = vl_vision_n_embd_out(v);
     REQUIRE(pix, "pixels");
     float *out = malloc((size_t)n_tok * width * sizeof(float));
@@ -718,9 +692,9 @@ static void check_pairing(const char *data)
 {
     char t25[1400], m25[1400], t3[1400], m3[1400], dir[1100];
     snprintf(dir, sizeof dir, "%s/tiny-qwen25vl/models", data);
-    int ok = find_file(dir, "-text-F32.gguf", t25, sizeof t25) && find_file(dir, "-mmproj-F32.gguf", m25, sizeof m25);
+    int ok = fx_find_in(dir, "-text-F32.gguf", t25, sizeof t25) && fx_find_in(dir, "-mmproj-F32.gguf", m25, sizeof m25);
     snprintf(dir, sizeof dir, "%s/tiny-qwen3vl/models", data);
-    ok = ok && find_file(dir, "-text-F32.gguf", t3, sizeof t3) && find_file(dir, "-mmproj-F32.gguf", m3, sizeof m3);
+    ok = ok && fx_find_in(dir, "-text-F32.gguf", t3, sizeof t3) && fx_find_in(dir, "-mmproj-F32.gguf", m3, sizeof m3);
     if (!ok) return;
     CHECK(load_pair(t25, m25) == VLLM_OK, "qwen2.5vl pair: %s", vllm_last_error());
     /* qwen3vl: the tower's 192-wide rows = 64 x (1 + 2 deepstack) */
@@ -744,7 +718,7 @@ TEST_MAIN_BEGIN
         if (one && *one) snprintf(set, sizeof set, "%s", one);
         else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
         snprintf(models, sizeof models, "%s/models", set);
-        if (!find_file(models, "-mmproj-F32.gguf", path, sizeof path)) {
+        if (!fx_find_in(models, "-mmproj-F32.gguf", path, sizeof path)) {
             CHECK(0, "no models/*-mmproj-F32.gguf in %s", set);
             continue;
         }

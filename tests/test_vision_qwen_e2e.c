@@ -33,23 +33,9 @@
 #include "decoder/mrope_layout.h"
 #include "encoder/encoder.h"
 #include "encoder/preprocess_dynamic.h"
+#include "fixture_set.h"
 #include "harness.h"
 #include "json.h"
-
-static int find_file(const char *dir, const char *suffix, char *out, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    const size_t sl = strlen(suffix);
-    while (!found && (e = readdir(d))) {
-        const size_t n = strlen(e->d_name);
-        if (n > sl && !strcmp(e->d_name + n - sl, suffix)) found = (size_t)snprintf(out, cap, "%s/%s", dir, e->d_name) < cap;
-    }
-    closedir(d);
-    return found;
-}
 
 static int argmax(const float *x, int n)
 {
@@ -258,7 +244,7 @@ TEST_MAIN_BEGIN
         if (one && *one) snprintf(set, sizeof set, "%s", one);
         else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
         snprintf(models, sizeof models, "%s/models", set);
-        REQUIRE(find_file(models, "-text-F32.gguf", tp, sizeof tp) && find_file(models, "-mmproj-F32.gguf", mp, sizeof mp),
+        REQUIRE(fx_find_in(models, "-text-F32.gguf", tp, sizeof tp) && fx_find_in(models, "-mmproj-F32.gguf", mp, sizeof mp),
                 "no models/*-text-F32.gguf + *-mmproj-F32.gguf in %s", set);
         vl_gguf *gt = NULL, *gm = NULL;
         vl_llm *m = NULL;
