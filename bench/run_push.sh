@@ -16,4 +16,6 @@ trap 'rm -rf "$dir"' EXIT
 "$build/tests/videollm-gen-model" --preset smollm2-135m --type Q8_0 -o "$dir/text.gguf" >/dev/null
 "$build/tests/videollm-gen-model" --preset siglip-512 --type F16 -o "$dir/mmproj.gguf" >/dev/null
 echo "# SmolVLM2-256M shape"
-"$build/bench/bench_push" -m "$dir/text.gguf" --mmproj "$dir/mmproj.gguf" -c 4096 -t "$threads" --answers 3 --tokens 64
+# Answers long enough (~20 ms/token) that pushes, each ~8 s of encoding,
+# land during them; with short answers no push overlaps and nothing is timed.
+"$build/bench/bench_push" -m "$dir/text.gguf" --mmproj "$dir/mmproj.gguf" -c 4096 -t "$threads" --answers 2 --tokens 1500
