@@ -210,8 +210,8 @@ static vllm_status check_family(vl_snap_reader *r, const vllm_model *m)
     VL_TRY(vl_snap_get(r, &got.pin_e_to_zero, 4, "the text-position rule"));
     if (strcmp(got.arch, want.arch) || strcmp(got.projector, want.projector))
         return vl_error(VLLM_ERR_INVALID_ARG,
-                        "%s: the snapshot was taken with another model family (%s text, %s%s) than this session's "
-                        "(%s text, %s%s): its positions and KV cache cannot continue here",
+                        "%s: the snapshot was taken with a %s text model and %s%s, this session has a %s text model "
+                        "and %s%s: its positions and KV cache cannot continue here",
                         r->path, got.arch, *got.projector ? "projector " : "no projector", got.projector, want.arch,
                         *want.projector ? "projector " : "no projector", want.projector);
     /* 1-D models read only t: the e rule changes nothing in their cache */
