@@ -13,7 +13,9 @@
  *
  *   test_snapshot_positions SNAPSHOT_DIR         run (fixture set: $VIDEOLLM_FIXTURES)
  *   test_snapshot_positions --write-text PATH    write the text-only snapshot
- *                                                 the old-format check loads */
+ *                                                 the old-format check loads
+ *   test_snapshot_positions --write-context PATH the text + visual blocks one
+ *                                                 (F16 KV; a fuzz seed) */
 #define VLLM_EXPERIMENTAL
 #include <dirent.h>
 #include <math.h>
@@ -299,7 +301,16 @@ TEST_MAIN_BEGIN
         write_text_snapshot(tp, argv[2]);
         return vl_test_failures != 0;
     }
-    REQUIRE(argc == 2, "usage: %s SNAPSHOT_DIR | --write-text PATH", argv[0]);
+    if (argc == 3 && !strcmp(argv[1], "--write-context")) {
+        vllm_model *m = load_model(tp, 0);
+        vllm_session *s = new_session(m, VLLM_KV_F16);
+        build_context(s);
+        REQUIRE(vllm_session_save(s, argv[2]) == VLLM_OK, "%s", vllm_session_last_error(s));
+        vllm_session_free(s);
+        vllm_model_free(m);
+        return vl_test_failures != 0;
+    }
+    REQUIRE(argc == 2, "usage: %s SNAPSHOT_DIR | --write-text PATH | --write-context PATH", argv[0]);
     vllm_model *m = load_model(tp, 0);
     vllm_session *s = new_session(m, VLLM_KV_F32), *r = new_session(m, VLLM_KV_F32);
     char dir[] = "/tmp/videollm-snappos-XXXXXX", snap[200], bad[200];
