@@ -5,12 +5,18 @@
  *    blocks in open(); an alarm turns such a hang into a failure);
  *  - an mmproj given as the text model, or a text model as the mmproj,
  *    is named as such (not "tokenizer: missing key ...");
+ *  - vllm_model_params.image_min_tokens / image_max_tokens out of range
+ *    (negative, above VLLM_IMAGE_TOKENS_LIMIT, min above max) are refused
+ *    naming the field and value; a struct_size that ends before them
+ *    leaves them at their defaults;
  *  - every size a file controls is held to a limit at load (the message
  *    names the key, its value and the limit): a generated mmproj with
  *    image_size 4096 (a 32 GiB attention scratch before), and keys-only
  *    GGUFs with one size above its limit for each text and vision key;
  * usage: test_model_files PATH-TO-videollm-gen-model */
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +94,55 @@ static void test_swapped_roles(void)
     p.mmproj_path = mmproj;
     vllm_model *m = NULL;
     CHECK(vllm_model_load(text_model, &p, &m) == VLLM_OK, "fixture pair: %s", vllm_last_error());
+    vllm_model_free(m);
+}
+
+/* ---- the caller's bounds on visual tokens per image ------------------------------ */
+
+/* Load the fixture pair with the given bounds: refused with a message
+ * naming `want` and `value`, or (want NULL) loaded. */
+static void image_tokens(int32_t min, int32_t max, const char *want, const char *value)
+{
+    vllm_model_params p = vllm_model_default_params();
+    p.mmproj_path = mmproj;
+    p.image_min_tokens = min;
+    p.image_max_tokens = max;
+    vllm_model *m = NULL;
+    vllm_status st = vllm_model_load(text_model, &p, &m);
+    if (!want) {
+        CHECK(st == VLLM_OK && m, "image tokens %d..%d: %s", min, max, vllm_last_error());
+    } else {
+        const char *msg = vllm_last_error();
+        CHECK(st == VLLM_ERR_INVALID_ARG && !m, "image tokens %d..%d: status %d, want VLLM_ERR_INVALID_ARG", min, max,
+              (int)st);
+        CHECK(strstr(msg, want) && strstr(msg, value), "image tokens %d..%d: message \"%s\" should name %s and %s", min,
+              max, msg, want, value);
+    }
+    vllm_model_free(m);
+}
+
+static void test_image_token_bounds(void)
+{
+    image_tokens(0, 0, NULL, NULL);
+    image_tokens(1, VLLM_IMAGE_TOKENS_LIMIT, NULL, NULL);
+    image_tokens(64, 64, NULL, NULL);
+    image_tokens(256, 0, NULL, NULL); /* only a lower bound: the family's upper one applies */
+    image_tokens(-1, 0, "image_min_tokens", "-1");
+    image_tokens(0, -5, "image_max_tokens", "-5");
+    image_tokens(INT32_MIN, 0, "image_min_tokens", "-2147483648");
+    image_tokens(0, VLLM_IMAGE_TOKENS_LIMIT + 1, "image_max_tokens", "16385");
+    image_tokens(0, INT32_MAX, "image_max_tokens", "2147483647");
+    image_tokens(300, 200, "image_min_tokens = 300", "image_max_tokens = 200");
+
+    /* a caller built against the header before the bounds: whatever follows
+     * its struct_size is not read (the defaults apply) */
+    vllm_model_params p = vllm_model_default_params();
+    p.mmproj_path = mmproj;
+    p.image_min_tokens = -7;
+    p.image_max_tokens = -7;
+    p.struct_size = offsetof(vllm_model_params, image_min_tokens);
+    vllm_model *m = NULL;
+    CHECK(vllm_model_load(text_model, &p, &m) == VLLM_OK, "old struct_size: %s", vllm_last_error());
     vllm_model_free(m);
 }
 
@@ -259,6 +314,7 @@ TEST_MAIN_BEGIN
     snprintf(mmproj, sizeof mmproj, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
     test_non_regular();
     test_swapped_roles();
+    test_image_token_bounds();
     test_limits(argv[1]);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

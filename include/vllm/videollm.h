@@ -138,9 +138,28 @@ typedef struct vllm_model_params {
     vllm_progress_fn progress;   /* optional, may be NULL */
     void *progress_user_data;
     int vision_precision;        /* VLLM_VISION_* (default AUTO) */
-    int llamacpp_compat;         /* 1: still images preprocessed and laid out exactly as
-                                    llama.cpp's libmtmd does (for side-by-side checks) */
+    int llamacpp_compat;         /* 1: reproduce llama.cpp (libllama + libmtmd) number for
+                                    number, for side-by-side checks; 0 (default): the
+                                    model's own rules (its reference processor and code).
+                                    Covers the text model's numerical quirks (qwen2vl:
+                                    RMSNorm epsilon 0; Qwen-VL text positions (p,p,p,0))
+                                    and the whole media path: frame sampling, resize and
+                                    padding, prompt layout and positions, the merger's
+                                    GELU, and the chat template (llama.cpp's chatml adds
+                                    no default system prompt) */
+    /* Bounds on the visual tokens of one image or video frame for the
+     * dynamic-resolution families (Qwen2.5-VL, Qwen3-VL), as llama.cpp's
+     * --image-min-tokens / --image-max-tokens: the picture is resized so
+     * its token count lies within them. 0 (default) = the family's own
+     * bound; otherwise 1..VLLM_IMAGE_TOKENS_LIMIT, and min <= max when both
+     * are set. Fixed-size families (SmolVLM2) ignore them. */
+    int32_t image_min_tokens;
+    int32_t image_max_tokens;
 } vllm_model_params;
+
+/* Largest image_min_tokens / image_max_tokens accepted (16384: Qwen2.5-VL's
+ * max_pixels 12845056 / 28^2, and Qwen3-VL's 16777216 / 32^2). */
+#define VLLM_IMAGE_TOKENS_LIMIT 16384
 
 #define VLLM_VISION_AUTO 0       /* BF16 linear layers where the CPU has AVX-512 BF16, else F32 */
 #define VLLM_VISION_F32 1        /* f32 throughout */
@@ -148,7 +167,8 @@ typedef struct vllm_model_params {
 #define VLLM_VISION_BF16 3       /* BF16 linear layers (slow scalar fallback without AVX-512 BF16) */
 
 /* Defaults: no mmproj, mmap on, full model, no progress callback,
- * vision precision AUTO, transformers-style preprocessing. [any thread] */
+ * vision precision AUTO, the model's own rules (llamacpp_compat 0), the
+ * family's image token bounds (0, 0). [any thread] */
 VLLM_API vllm_model_params vllm_model_default_params(void);
 
 /* Load a llama.cpp-format GGUF text model (and optionally its mmproj).

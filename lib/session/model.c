@@ -31,6 +31,28 @@ static vllm_status take_params(const vllm_model_params *in, vllm_model_params *o
     return VLLM_OK;
 }
 
+/* The caller's bounds on visual tokens per image, checked before any file
+ * is read (the family applies them; see vllm_model_params). */
+static vllm_status check_image_tokens_bound(const char *field, const char *flag, int32_t v)
+{
+    if (v >= 0 && v <= VLLM_IMAGE_TOKENS_LIMIT) return VLLM_OK;
+    return vl_error(VLLM_ERR_INVALID_ARG,
+                    "vllm_model_params.%s (%s) = %d is out of range: 0 (the family's default) or 1..%d visual "
+                    "tokens per image", field, flag, v, VLLM_IMAGE_TOKENS_LIMIT);
+}
+
+static vllm_status check_image_tokens(const vllm_model_params *p)
+{
+    VL_TRY(check_image_tokens_bound("image_min_tokens", "--image-min-tokens", p->image_min_tokens));
+    VL_TRY(check_image_tokens_bound("image_max_tokens", "--image-max-tokens", p->image_max_tokens));
+    if (p->image_min_tokens && p->image_max_tokens && p->image_min_tokens > p->image_max_tokens)
+        return vl_error(VLLM_ERR_INVALID_ARG,
+                        "vllm_model_params.image_min_tokens = %d is above image_max_tokens = %d "
+                        "(--image-min-tokens must not exceed --image-max-tokens)",
+                        p->image_min_tokens, p->image_max_tokens);
+    return VLLM_OK;
+}
+
 /* The two files of a model swapped or mixed up give a message saying
  * so instead of the first key the wrong loader misses. A vision
  * projector (clip.cpp's mmproj) has general.architecture "clip" and
@@ -115,9 +137,12 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     if (!path) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_load: path is NULL");
     vllm_model_params p;
     VL_TRY(take_params(params, &p));
+    VL_TRY(check_image_tokens(&p));
 
     vllm_model *m = calloc(1, sizeof *m);
     if (!m) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    m->image_min_tokens = p.image_min_tokens; /* before the vision load: the family sizes frames with them */
+    m->image_max_tokens = p.image_max_tokens;
     vllm_status st = vl_gguf_open(path, p.use_mmap, &m->gguf);
     if (!vllm_is_error(st)) st = check_text_model(m->gguf, path);
     if (!vllm_is_error(st) && report(&p, 0.1f)) st = vl_error(VLLM_ERR_CANCELLED, "model load cancelled");

@@ -25,6 +25,9 @@ struct vllm_model {
     vl_vision *vision;
     vl_preproc_mode preproc; /* still-image preprocessing and prompt style */
     vl_media_plan plan;   /* positions of the default video sampling (with vision) */
+    /* vllm_model_params' bounds on the visual tokens per image or frame of
+     * dynamic-resolution families, checked at load: 0 = the family's own */
+    int32_t image_min_tokens, image_max_tokens;
     char arch[32];
     char name[128];
 };
