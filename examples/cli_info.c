@@ -1,6 +1,7 @@
 /* videollm info [--keys] [--no-tensors] FILE.gguf
  *
- * Describes a GGUF file: version, architecture, the hyper-parameters the
+ * Describes a GGUF file: version, architecture (and for an mmproj the model
+ * family it belongs to), the hyper-parameters the
  * library reads for llama/qwen2 text models and clip mmprojs, a tokenizer
  * summary, and a tensor table with totals. A file the reader rejects
  * prints the reader's message (which names the key/tensor and byte
@@ -16,6 +17,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/gguf.h"
+#include "session/model.h" /* vl_model_family_of_projector */
 
 static void usage(FILE *f)
 {
@@ -106,6 +108,19 @@ static void clip_params(const vl_gguf *g)
         "clip.vision.image_mean", "clip.vision.image_std"};
     printf("\nhyper-parameters (clip):\n");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) put_key(g, keys[i], keys[i] + 5);
+}
+
+/* The model family an mmproj makes (the name vllm_model_info.family
+ * reports once it is loaded), from its projector type. */
+static void put_family(const vl_gguf *g)
+{
+    vl_str type = {0};
+    char name[64] = "";
+    if (!vllm_is_error(vl_gguf_get_str(g, "clip.projector_type", "", &type)) && type.ptr)
+        snprintf(name, sizeof name, "%.*s", (int)(type.len > 63 ? 63 : type.len), type.ptr);
+    const char *family = vl_model_family_of_projector(name);
+    if (family) printf("family:        %s\n", family);
+    else printf("family:        - (projector type '%s' is not supported)\n", name);
 }
 
 /* Token id with its text, e.g. 4137 "<|im_start|>". */
@@ -213,6 +228,8 @@ int cli_info(int argc, char **argv)
     int64_t ftype = -1;
     if (vl_gguf_find(g, "general.file_type") && vl_gguf_get_int(g, "general.file_type", -1, &ftype) == VLLM_OK)
         printf("file type:     %" PRId64 "\n", ftype);
+
+    if (arch.ptr && vl_str_eq(arch, "clip")) put_family(g);
 
     if (arch.ptr && (vl_str_eq(arch, "llama") || vl_str_eq(arch, "qwen2"))) {
         char a[16];

@@ -9,6 +9,8 @@
  *    (negative, above VLLM_IMAGE_TOKENS_LIMIT, min above max) are refused
  *    naming the field and value; a struct_size that ends before them
  *    leaves them at their defaults;
+ *  - vllm_model_info.family names the family of each tiny set's mmproj
+ *    (NULL for a text-only load);
  *  - every size a file controls is held to a limit at load (the message
  *    names the key, its value and the limit): a generated mmproj with
  *    image_size 4096 (a 32 GiB attention scratch before), and keys-only
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/gguf.h"
+#include "fixture_set.h"
 #include "decoder/llm.h"
 #include "decoder/tokenizer.h"
 #include "encoder/encoder.h"
@@ -144,6 +147,41 @@ static void test_image_token_bounds(void)
     vllm_model *m = NULL;
     CHECK(vllm_model_load(text_model, &p, &m) == VLLM_OK, "old struct_size: %s", vllm_last_error());
     vllm_model_free(m);
+}
+
+/* ---- the family a model reports -------------------------------------------------- */
+
+/* Each tiny set of tests/data with the family its mmproj's projector type
+ * belongs to (the names are the API's; see vllm_model_info.family). */
+static void test_family(const char *data)
+{
+    static const struct { const char *set, *family; } SETS[] = {
+        {"tiny-smolvlm2", "smolvlm2"}, {"tiny-qwen25vl", "qwen2.5-vl"}, {"tiny-qwen3vl", "qwen3-vl"}};
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) {
+        char set[1100], text[2200], mm[2200];
+        snprintf(set, sizeof set, "%s/%s", data, SETS[i].set);
+        REQUIRE(fx_find_model(set, "-text-F32.gguf", text, sizeof text) &&
+                    fx_find_model(set, "-mmproj-F32.gguf", mm, sizeof mm),
+                "no models/*-text-F32.gguf and *-mmproj-F32.gguf in %s", set);
+        for (int with_vision = 0; with_vision < 2; with_vision++) {
+            vllm_model_params p = vllm_model_default_params();
+            p.mmproj_path = with_vision ? mm : NULL;
+            vllm_model *m = NULL;
+            REQUIRE(vllm_model_load(text, &p, &m) == VLLM_OK, "%s: %s", set, vllm_last_error());
+            vllm_model_info info = {.struct_size = sizeof info};
+            CHECK(vllm_model_get_info(m, &info) == VLLM_OK, "%s: %s", set, vllm_last_error());
+            if (with_vision)
+                CHECK(info.family && !strcmp(info.family, SETS[i].family), "%s: family \"%s\", want \"%s\"", set,
+                      info.family ? info.family : "(null)", SETS[i].family);
+            else
+                CHECK(!info.family, "%s text only: family \"%s\", want NULL", set, info.family);
+            /* a caller's struct that ends before the field gets nothing written there */
+            vllm_model_info old = {.struct_size = offsetof(vllm_model_info, family), .family = "untouched"};
+            CHECK(vllm_model_get_info(m, &old) == VLLM_OK && !strcmp(old.family, "untouched"),
+                  "%s: family written past struct_size", set);
+            vllm_model_free(m);
+        }
+    }
 }
 
 /* ---- limits ---------------------------------------------------------------------- */
@@ -315,6 +353,7 @@ TEST_MAIN_BEGIN
     test_non_regular();
     test_swapped_roles();
     test_image_token_bounds();
+    test_family(data);
     test_limits(argv[1]);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -197,10 +197,14 @@ typedef struct vllm_model_info {
     int32_t token_bos;           /* -1 when the vocabulary has none */
     int32_t token_eos;           /* -1 when the vocabulary has none */
     int32_t has_vision;          /* 1 when an mmproj was loaded */
-    int32_t tokens_per_frame;    /* visual tokens per video frame (0 without vision) */
+    int32_t tokens_per_frame;    /* visual tokens per video frame at the default frame size;
+                                    0 if it varies with the frame size, or without vision */
     int32_t image_size;          /* encoder input side in pixels (0 without vision) */
     float video_fps;             /* default frame sampling rate of the model family */
     int32_t video_max_frames;    /* default cap on sampled frames */
+    const char *family;          /* the model family, named by the mmproj: "smolvlm2",
+                                    "qwen2.5-vl", "qwen3-vl"; NULL without vision (text only)
+                                    (owned by the model) */
 } vllm_model_info;
 
 /* Fill `info` (whose struct_size the caller sets; fields beyond it are not

@@ -187,6 +187,15 @@ void vllm_model_free(vllm_model *m)
     free(m);
 }
 
+const char *vl_model_family_of_projector(const char *projector_type)
+{
+    static const struct { const char *projector, *family; } FAMILIES[] = {
+        {"idefics3", "smolvlm2"}, {"qwen2.5vl_merger", "qwen2.5-vl"}, {"qwen3vl_merger", "qwen3-vl"}};
+    for (size_t i = 0; projector_type && i < sizeof FAMILIES / sizeof FAMILIES[0]; i++)
+        if (!strcmp(projector_type, FAMILIES[i].projector)) return FAMILIES[i].family;
+    return NULL;
+}
+
 vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
 {
     if (!m || !info) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_get_info: NULL argument");
@@ -216,6 +225,7 @@ vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
         full.image_size = vl_vision_image_size(m->vision);
         full.video_fps = VL_SMOLVLM_VIDEO_FPS;
         full.video_max_frames = VL_SMOLVLM_VIDEO_MAX_FRAMES;
+        full.family = vl_model_family_of_projector(vl_vision_projector_name(m->vision));
     }
     size_t n = info->struct_size < sizeof full ? info->struct_size : sizeof full;
     memcpy(info, &full, n);

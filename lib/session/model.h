@@ -32,4 +32,9 @@ struct vllm_model {
     char name[128];
 };
 
+/* The public family name ("smolvlm2", "qwen2.5-vl", "qwen3-vl") of an
+ * mmproj's clip.projector_type, or NULL for a projector of no family.
+ * (Until the family layer names its families itself.) */
+const char *vl_model_family_of_projector(const char *projector_type);
+
 #endif
