@@ -19,6 +19,7 @@ int main(void)
     F(vllm_model_params, struct_size); F(vllm_model_params, mmproj_path); F(vllm_model_params, use_mmap);
     F(vllm_model_params, vocab_only); F(vllm_model_params, progress); F(vllm_model_params, progress_user_data);
     F(vllm_model_params, vision_precision); F(vllm_model_params, llamacpp_compat);
+    F(vllm_model_params, image_min_tokens); F(vllm_model_params, image_max_tokens);
 
     S(vllm_model_info);
     F(vllm_model_info, struct_size); F(vllm_model_info, architecture); F(vllm_model_info, name);
@@ -27,6 +28,7 @@ int main(void)
     F(vllm_model_info, n_params); F(vllm_model_info, weight_bytes); F(vllm_model_info, token_bos);
     F(vllm_model_info, token_eos); F(vllm_model_info, has_vision); F(vllm_model_info, tokens_per_frame);
     F(vllm_model_info, image_size); F(vllm_model_info, video_fps); F(vllm_model_info, video_max_frames);
+    F(vllm_model_info, family);
 
     S(vllm_session_params);
     F(vllm_session_params, struct_size); F(vllm_session_params, n_ctx); F(vllm_session_params, n_threads);

@@ -13,7 +13,7 @@
 
 typedef enum opt_id {
     O_HELP, O_MODEL, O_PROMPT, O_FILE, O_SYSTEM, O_MMPROJ, O_VIDEO, O_IMAGE, O_STDIN, O_FPS, O_MAX_FRAMES,
-    O_N_FRAMES, O_START, O_END, O_VISION, O_COMPAT, O_DEDUP, O_PRUNE, O_MERGE, O_VIDEO_MAX_TOKENS, O_FAST,
+    O_N_FRAMES, O_START, O_END, O_VISION, O_COMPAT, O_IMAGE_MIN_TOKENS, O_IMAGE_MAX_TOKENS, O_DEDUP, O_PRUNE, O_MERGE, O_VIDEO_MAX_TOKENS, O_FAST,
     O_N_PREDICT, O_TEMP, O_SEED, O_TOP_K, O_TOP_P, O_MIN_P, O_REPEAT_PENALTY, O_REPEAT_LAST_N, O_STOP, O_RAW,
     O_THREADS, O_CTX, O_KV_TYPE, O_KV_F16, O_STATS, O_JSON, O_PRINT_IDS, O_DUMP_LOGITS, O_VERBOSE
 } opt_id;
@@ -41,7 +41,16 @@ static const ask_option OPTIONS[] = {
     {O_START, "--start", NULL, "S", "start of the time range in seconds"},
     {O_END, "--end", NULL, "E", "end of the time range in seconds (0 = to the end)"},
     {O_VISION, "--vision", NULL, "f32|ggml|bf16|auto", "vision encoder precision (default auto)"},
-    {O_COMPAT, "--llamacpp-compat", NULL, NULL, "lay out still images exactly as llama.cpp's libmtmd"},
+    {O_COMPAT, "--llamacpp-compat", NULL, NULL,
+     "do what llama.cpp does, for number-for-number comparisons: its text-model\n"
+     "quirks (qwen2vl RMSNorm epsilon 0, text positions (p,p,p,0)) and its whole\n"
+     "media path (frame sampling, letterboxed resize, prompt layout and positions,\n"
+     "merger GELU, chatml without a system prompt); default: the model's own rules"},
+    {O_IMAGE_MIN_TOKENS, "--image-min-tokens", NULL, "N",
+     "at least N visual tokens per image or video frame (dynamic-resolution\n"
+     "families: Qwen2.5-VL, Qwen3-VL; 0 = the family's default)"},
+    {O_IMAGE_MAX_TOKENS, "--image-max-tokens", NULL, "N",
+     "at most N visual tokens per image or video frame (as --image-min-tokens)"},
     {O_DEDUP, "--dedup", NULL, "[T]",
      "skip sampled frames nearly identical to the last kept one (T: mean luma change, default 0.02)"},
     {O_PRUNE, "--prune-rate", NULL, "Q", "drop fraction Q (0 to <1) of each frame's visual tokens"},
@@ -87,7 +96,12 @@ static void print_help(const char *cmd)
         char left[64];
         snprintf(left, sizeof left, "%s%s%s%s%s", op->name, op->alias ? ", " : "", op->alias ? op->alias : "",
                  op->arg ? " " : "", op->arg ? op->arg : "");
-        printf("  %-30s %s\n", left, op->help);
+        printf("  %-30s ", left);
+        for (const char *h = op->help; *h; h++) { /* a long help's next lines under its first */
+            if (*h == '\n') printf("\n%33s", "");
+            else putchar(*h);
+        }
+        putchar('\n');
     }
 }
 
@@ -146,6 +160,8 @@ static int apply(cli_ask_options *o, const ask_option *op, const char *a, const 
         fprintf(stderr, "videollm %s: --vision: '%s' is not one of f32, ggml, bf16, auto\n", cmd, v);
         return -1;
     case O_COMPAT: o->mp.llamacpp_compat = 1; return 0;
+    case O_IMAGE_MIN_TOKENS: return cli_parse_i32(cmd, a, v, 0, VLLM_IMAGE_TOKENS_LIMIT, &o->mp.image_min_tokens);
+    case O_IMAGE_MAX_TOKENS: return cli_parse_i32(cmd, a, v, 0, VLLM_IMAGE_TOKENS_LIMIT, &o->mp.image_max_tokens);
     case O_DEDUP:
         if (!v) return o->vp.dedup_threshold = 0.02f, 0;
         return cli_parse_float(cmd, a, v, 0, 1, &o->vp.dedup_threshold);
@@ -210,6 +226,9 @@ static int check(cli_ask_options *o, int interactive)
                                o->video ? "--video" : o->n_images ? "--image" : "--frames-from-stdin");
     cli_stdin_format sf;
     if (o->stdin_frames && cli_stdin_format_parse(cmd, o->stdin_frames, &sf)) return cli_usage_hint(cmd);
+    if (o->mp.image_min_tokens && o->mp.image_max_tokens && o->mp.image_min_tokens > o->mp.image_max_tokens)
+        return cli_usage_error(cmd, "--image-min-tokens %d is above --image-max-tokens %d", o->mp.image_min_tokens,
+                               o->mp.image_max_tokens);
     if (o->vp.end > 0 && o->vp.end <= o->vp.start)
         return cli_usage_error(cmd, "--end %g is not after --start %g (leave --end out to read to the end)", o->vp.end,
                                o->vp.start);

@@ -1,7 +1,8 @@
 /* videollm info [--keys] [--no-tensors] FILE.gguf
  *
- * Describes a GGUF file: version, architecture, the hyper-parameters the
- * library reads for llama/qwen2 text models and clip mmprojs, a tokenizer
+ * Describes a GGUF file: version, architecture (and for an mmproj the model
+ * family it belongs to), the hyper-parameters of a text model (any
+ * architecture: its <arch>.* keys) or a clip mmproj, a tokenizer
  * summary, and a tensor table with totals. A file the reader rejects
  * prints the reader's message (which names the key/tensor and byte
  * offset) and exits with 1.
@@ -16,6 +17,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/gguf.h"
+#include "session/model.h" /* vl_model_family_of_projector */
 
 static void usage(FILE *f)
 {
@@ -84,8 +86,8 @@ static void text_params(const vl_gguf *g, const char *arch)
 {
     static const char *const keys[] = {
         "context_length", "embedding_length", "block_count", "feed_forward_length", "attention.head_count",
-        "attention.head_count_kv", "rope.dimension_count", "rope.freq_base", "attention.layer_norm_rms_epsilon",
-        "vocab_size"};
+        "attention.head_count_kv", "attention.key_length", "rope.dimension_count", "rope.dimension_sections",
+        "rope.freq_base", "attention.layer_norm_rms_epsilon", "n_deepstack_layers", "vocab_size"};
     printf("\nhyper-parameters (%s):\n", arch);
     char key[128];
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -99,13 +101,27 @@ static void text_params(const vl_gguf *g, const char *arch)
 static void clip_params(const vl_gguf *g)
 {
     static const char *const keys[] = {
-        "clip.projector_type", "clip.has_vision_encoder", "clip.use_gelu", "clip.vision.image_size",
+        "clip.projector_type", "clip.has_vision_encoder", "clip.use_gelu", "clip.use_silu", "clip.vision.image_size",
         "clip.vision.patch_size", "clip.vision.embedding_length", "clip.vision.feed_forward_length",
         "clip.vision.block_count", "clip.vision.attention.head_count", "clip.vision.attention.layer_norm_epsilon",
         "clip.vision.projection_dim", "clip.vision.projector.scale_factor", "clip.vision.preproc_image_size",
+        "clip.vision.spatial_merge_size", "clip.vision.n_wa_pattern", "clip.vision.is_deepstack_layers",
         "clip.vision.image_mean", "clip.vision.image_std"};
     printf("\nhyper-parameters (clip):\n");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) put_key(g, keys[i], keys[i] + 5);
+}
+
+/* The model family an mmproj makes (the name vllm_model_info.family
+ * reports once it is loaded), from its projector type. */
+static void put_family(const vl_gguf *g)
+{
+    vl_str type = {0};
+    char name[64] = "";
+    if (!vllm_is_error(vl_gguf_get_str(g, "clip.projector_type", "", &type)) && type.ptr)
+        snprintf(name, sizeof name, "%.*s", (int)(type.len > 63 ? 63 : type.len), type.ptr);
+    const char *family = vl_model_family_of_projector(name);
+    if (family) printf("family:        %s\n", family);
+    else printf("family:        - (projector type '%s' is not supported)\n", name);
 }
 
 /* Token id with its text, e.g. 4137 "<|im_start|>". */
@@ -214,13 +230,13 @@ int cli_info(int argc, char **argv)
     if (vl_gguf_find(g, "general.file_type") && vl_gguf_get_int(g, "general.file_type", -1, &ftype) == VLLM_OK)
         printf("file type:     %" PRId64 "\n", ftype);
 
-    if (arch.ptr && (vl_str_eq(arch, "llama") || vl_str_eq(arch, "qwen2"))) {
-        char a[16];
-        snprintf(a, sizeof a, "%.*s", (int)arch.len, arch.ptr);
-        text_params(g, a);
-    } else if (arch.ptr && vl_str_eq(arch, "clip")) {
-        clip_params(g);
-    }
+    if (arch.ptr && vl_str_eq(arch, "clip")) put_family(g);
+
+    char arch_name[64] = "", block_count_key[96] = "";
+    if (arch.ptr && arch.len < sizeof arch_name) snprintf(arch_name, sizeof arch_name, "%.*s", (int)arch.len, arch.ptr);
+    snprintf(block_count_key, sizeof block_count_key, "%s.block_count", arch_name);
+    if (!strcmp(arch_name, "clip")) clip_params(g);
+    else if (arch_name[0] && vl_gguf_find(g, block_count_key)) text_params(g, arch_name); /* any text architecture */
     tokenizer_summary(g);
     if (keys) {
         printf("\nkeys:\n");

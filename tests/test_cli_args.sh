@@ -30,7 +30,8 @@ for case in "-n abc" "-n 5x" "-n 2147483648" "-n -2" "--n-predict 1.5" "--temp x
             "--fps abc" "-c -3" "-c 12abc" "-t 99999" "--top-k 1e3" "--top-p 2" "--min-p x" \
             "--repeat-penalty 0" "--repeat-last-n -1" "--seed -1" "--seed 18446744073709551616" \
             "--max-frames ' 3'" "--n-frames 3x" "--start x" "--end 1e999" "--prune-rate 1" \
-            "--video-max-tokens -5" "--dedup 2"; do
+            "--video-max-tokens -5" "--dedup 2" "--image-max-tokens -1" "--image-min-tokens 16385" \
+            "--image-max-tokens 12x" "--image-min-tokens ''"; do
     eval "set -- $case"
     want_opt="$1"; want_val="$2"
     refused ask $text -p hi "$@"
@@ -75,6 +76,14 @@ want="is a directory"; short ask $pair -p hi --image "$VIDEOLLM_TEST_DATA/media"
 want="unexpected argument 'extra'"; short tokenize $text -p hi extra
 want="unknown option '--bogus'"; short frames --video "$clip" --bogus
 want="unexpected argument 'b.gguf'"; short info a.gguf b.gguf
+# the bounds in range are taken (SmolVLM2 has fixed-size frames: the answer is the same as without them)
+"$exe" ask $pair -p hi -n 3 --print-ids -t 1 --image "$img" >"$tmp/plain" 2>"$tmp/err" || { echo "FAIL: ask --image"; cat "$tmp/err"; fail=1; }
+"$exe" ask $pair -p hi -n 3 --print-ids -t 1 --image "$img" --image-min-tokens 1 --image-max-tokens 16384 \
+    >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: --image-min-tokens 1 --image-max-tokens 16384 refused"; cat "$tmp/err"; fail=1; }
+cmp -s "$tmp/plain" "$tmp/out" || { echo "FAIL: the token bounds changed a SmolVLM2 answer"; fail=1; }
+want="--image-min-tokens 300 is above --image-max-tokens 200"
+short ask $pair -p hi --image-min-tokens 300 --image-max-tokens 200
+short chat $pair --image-min-tokens 300 --image-max-tokens 200
 # an empty time range is named as such, not printed as [9.99, 5) (item 15)
 want="--end 5 is not after --start 9.99"; short ask $pair -p hi --video "$clip" --start 9.99 --end 5
 want="--end 5 is not after --start 9.99"; short frames --video "$clip" --start 9.99 --end 5
@@ -89,6 +98,11 @@ done
 "$exe" frames --video "$clip" --sheet "$tmp/s.png" --help >"$tmp/out" 2>&1 && grep -q -- "--sheet" "$tmp/out" \
     || { echo "FAIL: frames --sheet --help"; fail=1; }
 "$exe" ask --help | grep -q -- "--n-predict" || { echo "FAIL: ask --help lacks --n-predict"; fail=1; }
+for cmd in ask chat; do
+    for flag in --image-min-tokens --image-max-tokens; do
+        "$exe" $cmd --help | grep -q -- "^  $flag N  .*visual tokens per image" || { echo "FAIL: $cmd --help lacks $flag"; fail=1; }
+    done
+done
 
 # --- sampler values are checked before any video is decoded (item 14) ------------
 # (a clip that cannot be opened: had the video come first, the message would name it)

@@ -29,9 +29,30 @@ expect "$tmp/out" "GGUF v3, alignment 32, 25 key-value pairs, 21 tensors" "^arch
 
 "$exe" info "$mmproj_f32" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 0 ] || { echo "FAIL: info on the mmproj exited non-zero"; cat "$tmp/err"; fail=1; }
-expect "$tmp/out" "^architecture: *clip" "projector_type  *\"idefics3\"" "vision.projector.scale_factor  *2\$" \
+expect "$tmp/out" "^architecture: *clip" "^family: *smolvlm2\$" "projector_type  *\"idefics3\"" "vision.projector.scale_factor  *2\$" \
     "vision.image_mean  *\[float32 x 3\] {0.5, 0.5, 0.5}" "^v.patch_embd.weight  *F32  *\[16, 16, 3, 32\]" \
     "^mm.model.fc.weight  *F32  *\[128, 64\]" "^totals: 38 tensors"
+
+# the family an mmproj belongs to, for each tiny set of tests/data (the
+# names vllm_model_info.family reports); a text model names none and shows
+# its hyper-parameters whatever its architecture (qwen2vl, qwen3vl too)
+data=${VIDEOLLM_TEST_DATA:-tests/data}
+for pair in tiny-smolvlm2:smolvlm2 tiny-qwen25vl:qwen2.5-vl tiny-qwen3vl:qwen3-vl; do
+    set_dir=$data/${pair%%:*} family=${pair#*:}
+    mm=$(VIDEOLLM_FIXTURES=$set_dir fx_model -mmproj-F32.gguf) || exit 1
+    text=$(VIDEOLLM_FIXTURES=$set_dir fx_model -text-F32.gguf) || exit 1
+    "$exe" info --no-tensors "$mm" >"$tmp/out" 2>"$tmp/err"
+    [ $? -eq 0 ] || { echo "FAIL: info on $mm exited non-zero"; cat "$tmp/err"; fail=1; }
+    expect "$tmp/out" "^family: *$family\$"
+    "$exe" info --no-tensors "$text" >"$tmp/out" 2>"$tmp/err"
+    [ $? -eq 0 ] || { echo "FAIL: info on $text exited non-zero"; cat "$tmp/err"; fail=1; }
+    ! grep -q "^family:" "$tmp/out" || { echo "FAIL: a family line for the text model $text"; fail=1; }
+    expect "$tmp/out" "^hyper-parameters ([a-z0-9]*):\$" "^  block_count  *[0-9]"
+done
+
+# the M-RoPE sections and deepstack layers of Qwen3-VL (its README: mrope_sections [8, 4, 4, 0], 2 deepstack layers)
+"$exe" info --no-tensors "$data"/tiny-qwen3vl/models/*-text-F32.gguf >"$tmp/out" 2>&1
+expect "$tmp/out" "^hyper-parameters (qwen3vl):" "rope.dimension_sections  *\[int32 x 4\] {8, 4, 4, 0}" "n_deepstack_layers  *2\$"
 
 # damaged: truncated in the metadata, and wrong magic
 head -c 1000 "$text_q8" >"$tmp/cut.gguf"

@@ -5,12 +5,20 @@
  *    blocks in open(); an alarm turns such a hang into a failure);
  *  - an mmproj given as the text model, or a text model as the mmproj,
  *    is named as such (not "tokenizer: missing key ...");
+ *  - vllm_model_params.image_min_tokens / image_max_tokens out of range
+ *    (negative, above VLLM_IMAGE_TOKENS_LIMIT, min above max) are refused
+ *    naming the field and value; a struct_size that ends before them
+ *    leaves them at their defaults;
+ *  - vllm_model_info.family names the family of each tiny set's mmproj
+ *    (NULL for a text-only load);
  *  - every size a file controls is held to a limit at load (the message
  *    names the key, its value and the limit): a generated mmproj with
  *    image_size 4096 (a 32 GiB attention scratch before), and keys-only
  *    GGUFs with one size above its limit for each text and vision key;
  * usage: test_model_files PATH-TO-videollm-gen-model */
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/gguf.h"
+#include "fixture_set.h"
 #include "decoder/llm.h"
 #include "decoder/tokenizer.h"
 #include "encoder/encoder.h"
@@ -89,6 +98,90 @@ static void test_swapped_roles(void)
     vllm_model *m = NULL;
     CHECK(vllm_model_load(text_model, &p, &m) == VLLM_OK, "fixture pair: %s", vllm_last_error());
     vllm_model_free(m);
+}
+
+/* ---- the caller's bounds on visual tokens per image ------------------------------ */
+
+/* Load the fixture pair with the given bounds: refused with a message
+ * naming `want` and `value`, or (want NULL) loaded. */
+static void image_tokens(int32_t min, int32_t max, const char *want, const char *value)
+{
+    vllm_model_params p = vllm_model_default_params();
+    p.mmproj_path = mmproj;
+    p.image_min_tokens = min;
+    p.image_max_tokens = max;
+    vllm_model *m = NULL;
+    vllm_status st = vllm_model_load(text_model, &p, &m);
+    if (!want) {
+        CHECK(st == VLLM_OK && m, "image tokens %d..%d: %s", min, max, vllm_last_error());
+    } else {
+        const char *msg = vllm_last_error();
+        CHECK(st == VLLM_ERR_INVALID_ARG && !m, "image tokens %d..%d: status %d, want VLLM_ERR_INVALID_ARG", min, max,
+              (int)st);
+        CHECK(strstr(msg, want) && strstr(msg, value), "image tokens %d..%d: message \"%s\" should name %s and %s", min,
+              max, msg, want, value);
+    }
+    vllm_model_free(m);
+}
+
+static void test_image_token_bounds(void)
+{
+    image_tokens(0, 0, NULL, NULL);
+    image_tokens(1, VLLM_IMAGE_TOKENS_LIMIT, NULL, NULL);
+    image_tokens(64, 64, NULL, NULL);
+    image_tokens(256, 0, NULL, NULL); /* only a lower bound: the family's upper one applies */
+    image_tokens(-1, 0, "image_min_tokens", "-1");
+    image_tokens(0, -5, "image_max_tokens", "-5");
+    image_tokens(INT32_MIN, 0, "image_min_tokens", "-2147483648");
+    image_tokens(0, VLLM_IMAGE_TOKENS_LIMIT + 1, "image_max_tokens", "16385");
+    image_tokens(0, INT32_MAX, "image_max_tokens", "2147483647");
+    image_tokens(300, 200, "image_min_tokens = 300", "image_max_tokens = 200");
+
+    /* a caller built against the header before the bounds: whatever follows
+     * its struct_size is not read (the defaults apply) */
+    vllm_model_params p = vllm_model_default_params();
+    p.mmproj_path = mmproj;
+    p.image_min_tokens = -7;
+    p.image_max_tokens = -7;
+    p.struct_size = offsetof(vllm_model_params, image_min_tokens);
+    vllm_model *m = NULL;
+    CHECK(vllm_model_load(text_model, &p, &m) == VLLM_OK, "old struct_size: %s", vllm_last_error());
+    vllm_model_free(m);
+}
+
+/* ---- the family a model reports -------------------------------------------------- */
+
+/* Each tiny set of tests/data with the family its mmproj's projector type
+ * belongs to (the names are the API's; see vllm_model_info.family). */
+static void test_family(const char *data)
+{
+    static const struct { const char *set, *family; } SETS[] = {
+        {"tiny-smolvlm2", "smolvlm2"}, {"tiny-qwen25vl", "qwen2.5-vl"}, {"tiny-qwen3vl", "qwen3-vl"}};
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) {
+        char set[1100], text[2200], mm[2200];
+        snprintf(set, sizeof set, "%s/%s", data, SETS[i].set);
+        REQUIRE(fx_find_model(set, "-text-F32.gguf", text, sizeof text) &&
+                    fx_find_model(set, "-mmproj-F32.gguf", mm, sizeof mm),
+                "no models/*-text-F32.gguf and *-mmproj-F32.gguf in %s", set);
+        for (int with_vision = 0; with_vision < 2; with_vision++) {
+            vllm_model_params p = vllm_model_default_params();
+            p.mmproj_path = with_vision ? mm : NULL;
+            vllm_model *m = NULL;
+            REQUIRE(vllm_model_load(text, &p, &m) == VLLM_OK, "%s: %s", set, vllm_last_error());
+            vllm_model_info info = {.struct_size = sizeof info};
+            CHECK(vllm_model_get_info(m, &info) == VLLM_OK, "%s: %s", set, vllm_last_error());
+            if (with_vision)
+                CHECK(info.family && !strcmp(info.family, SETS[i].family), "%s: family \"%s\", want \"%s\"", set,
+                      info.family ? info.family : "(null)", SETS[i].family);
+            else
+                CHECK(!info.family, "%s text only: family \"%s\", want NULL", set, info.family);
+            /* a caller's struct that ends before the field gets nothing written there */
+            vllm_model_info old = {.struct_size = offsetof(vllm_model_info, family), .family = "untouched"};
+            CHECK(vllm_model_get_info(m, &old) == VLLM_OK && !strcmp(old.family, "untouched"),
+                  "%s: family written past struct_size", set);
+            vllm_model_free(m);
+        }
+    }
 }
 
 /* ---- limits ---------------------------------------------------------------------- */
@@ -259,6 +352,8 @@ TEST_MAIN_BEGIN
     snprintf(mmproj, sizeof mmproj, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
     test_non_regular();
     test_swapped_roles();
+    test_image_token_bounds();
+    test_family(data);
     test_limits(argv[1]);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -138,9 +138,28 @@ typedef struct vllm_model_params {
     vllm_progress_fn progress;   /* optional, may be NULL */
     void *progress_user_data;
     int vision_precision;        /* VLLM_VISION_* (default AUTO) */
-    int llamacpp_compat;         /* 1: still images preprocessed and laid out exactly as
-                                    llama.cpp's libmtmd does (for side-by-side checks) */
+    int llamacpp_compat;         /* 1: reproduce llama.cpp (libllama + libmtmd) number for
+                                    number, for side-by-side checks; 0 (default): the
+                                    model's own rules (its reference processor and code).
+                                    Covers the text model's numerical quirks (qwen2vl:
+                                    RMSNorm epsilon 0; Qwen-VL text positions (p,p,p,0))
+                                    and the whole media path: frame sampling, resize and
+                                    padding, prompt layout and positions, the merger's
+                                    GELU, and the chat template (llama.cpp's chatml adds
+                                    no default system prompt) */
+    /* Bounds on the visual tokens of one image or video frame for the
+     * dynamic-resolution families (Qwen2.5-VL, Qwen3-VL), as llama.cpp's
+     * --image-min-tokens / --image-max-tokens: the picture is resized so
+     * its token count lies within them. 0 (default) = the family's own
+     * bound; otherwise 1..VLLM_IMAGE_TOKENS_LIMIT, and min <= max when both
+     * are set. Fixed-size families (SmolVLM2) ignore them. */
+    int32_t image_min_tokens;
+    int32_t image_max_tokens;
 } vllm_model_params;
+
+/* Largest image_min_tokens / image_max_tokens accepted (16384: Qwen2.5-VL's
+ * max_pixels 12845056 / 28^2, and Qwen3-VL's 16777216 / 32^2). */
+#define VLLM_IMAGE_TOKENS_LIMIT 16384
 
 #define VLLM_VISION_AUTO 0       /* BF16 linear layers where the CPU has AVX-512 BF16, else F32 */
 #define VLLM_VISION_F32 1        /* f32 throughout */
@@ -148,7 +167,8 @@ typedef struct vllm_model_params {
 #define VLLM_VISION_BF16 3       /* BF16 linear layers (slow scalar fallback without AVX-512 BF16) */
 
 /* Defaults: no mmproj, mmap on, full model, no progress callback,
- * vision precision AUTO, transformers-style preprocessing. [any thread] */
+ * vision precision AUTO, the model's own rules (llamacpp_compat 0), the
+ * family's image token bounds (0, 0). [any thread] */
 VLLM_API vllm_model_params vllm_model_default_params(void);
 
 /* Load a llama.cpp-format GGUF text model (and optionally its mmproj).
@@ -177,10 +197,14 @@ typedef struct vllm_model_info {
     int32_t token_bos;           /* -1 when the vocabulary has none */
     int32_t token_eos;           /* -1 when the vocabulary has none */
     int32_t has_vision;          /* 1 when an mmproj was loaded */
-    int32_t tokens_per_frame;    /* visual tokens per video frame (0 without vision) */
+    int32_t tokens_per_frame;    /* visual tokens per video frame at the default frame size;
+                                    0 if it varies with the frame size, or without vision */
     int32_t image_size;          /* encoder input side in pixels (0 without vision) */
     float video_fps;             /* default frame sampling rate of the model family */
     int32_t video_max_frames;    /* default cap on sampled frames */
+    const char *family;          /* the model family, named by the mmproj: "smolvlm2",
+                                    "qwen2.5-vl", "qwen3-vl"; NULL without vision (text only)
+                                    (owned by the model) */
 } vllm_model_info;
 
 /* Fill `info` (whose struct_size the caller sets; fields beyond it are not

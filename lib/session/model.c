@@ -31,6 +31,28 @@ static vllm_status take_params(const vllm_model_params *in, vllm_model_params *o
     return VLLM_OK;
 }
 
+/* The caller's bounds on visual tokens per image, checked before any file
+ * is read (the family applies them; see vllm_model_params). */
+static vllm_status check_image_tokens_bound(const char *field, const char *flag, int32_t v)
+{
+    if (v >= 0 && v <= VLLM_IMAGE_TOKENS_LIMIT) return VLLM_OK;
+    return vl_error(VLLM_ERR_INVALID_ARG,
+                    "vllm_model_params.%s (%s) = %d is out of range: 0 (the family's default) or 1..%d visual "
+                    "tokens per image", field, flag, v, VLLM_IMAGE_TOKENS_LIMIT);
+}
+
+static vllm_status check_image_tokens(const vllm_model_params *p)
+{
+    VL_TRY(check_image_tokens_bound("image_min_tokens", "--image-min-tokens", p->image_min_tokens));
+    VL_TRY(check_image_tokens_bound("image_max_tokens", "--image-max-tokens", p->image_max_tokens));
+    if (p->image_min_tokens && p->image_max_tokens && p->image_min_tokens > p->image_max_tokens)
+        return vl_error(VLLM_ERR_INVALID_ARG,
+                        "vllm_model_params.image_min_tokens = %d is above image_max_tokens = %d "
+                        "(--image-min-tokens must not exceed --image-max-tokens)",
+                        p->image_min_tokens, p->image_max_tokens);
+    return VLLM_OK;
+}
+
 /* The two files of a model swapped or mixed up give a message saying
  * so instead of the first key the wrong loader misses. A vision
  * projector (clip.cpp's mmproj) has general.architecture "clip" and
@@ -115,9 +137,12 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     if (!path) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_load: path is NULL");
     vllm_model_params p;
     VL_TRY(take_params(params, &p));
+    VL_TRY(check_image_tokens(&p));
 
     vllm_model *m = calloc(1, sizeof *m);
     if (!m) return vl_error(VLLM_ERR_NOMEM, "out of memory");
+    m->image_min_tokens = p.image_min_tokens; /* before the vision load: the family sizes frames with them */
+    m->image_max_tokens = p.image_max_tokens;
     vllm_status st = vl_gguf_open(path, p.use_mmap, &m->gguf);
     if (!vllm_is_error(st)) st = check_text_model(m->gguf, path);
     if (!vllm_is_error(st) && report(&p, 0.1f)) st = vl_error(VLLM_ERR_CANCELLED, "model load cancelled");
@@ -162,6 +187,15 @@ void vllm_model_free(vllm_model *m)
     free(m);
 }
 
+const char *vl_model_family_of_projector(const char *projector_type)
+{
+    static const struct { const char *projector, *family; } FAMILIES[] = {
+        {"idefics3", "smolvlm2"}, {"qwen2.5vl_merger", "qwen2.5-vl"}, {"qwen3vl_merger", "qwen3-vl"}};
+    for (size_t i = 0; projector_type && i < sizeof FAMILIES / sizeof FAMILIES[0]; i++)
+        if (!strcmp(projector_type, FAMILIES[i].projector)) return FAMILIES[i].family;
+    return NULL;
+}
+
 vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
 {
     if (!m || !info) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_get_info: NULL argument");
@@ -191,6 +225,7 @@ vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
         full.image_size = vl_vision_image_size(m->vision);
         full.video_fps = VL_SMOLVLM_VIDEO_FPS;
         full.video_max_frames = VL_SMOLVLM_VIDEO_MAX_FRAMES;
+        full.family = vl_model_family_of_projector(vl_vision_projector_name(m->vision));
     }
     size_t n = info->struct_size < sizeof full ? info->struct_size : sizeof full;
     memcpy(info, &full, n);

@@ -25,8 +25,16 @@ struct vllm_model {
     vl_vision *vision;
     vl_preproc_mode preproc; /* still-image preprocessing and prompt style */
     vl_media_plan plan;   /* positions of the default video sampling (with vision) */
+    /* vllm_model_params' bounds on the visual tokens per image or frame of
+     * dynamic-resolution families, checked at load: 0 = the family's own */
+    int32_t image_min_tokens, image_max_tokens;
     char arch[32];
     char name[128];
 };
+
+/* The public family name ("smolvlm2", "qwen2.5-vl", "qwen3-vl") of an
+ * mmproj's clip.projector_type, or NULL for a projector of no family.
+ * (Until the family layer names its families itself.) */
+const char *vl_model_family_of_projector(const char *projector_type);
 
 #endif

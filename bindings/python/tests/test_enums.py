@@ -29,6 +29,7 @@ MACROS = {
     "VLLM_VISION_": {m.name: int(m) for m in videollm.VisionPrecision},
     "VLLM_TOKENIZE_": {"ADD_SPECIAL": _model.TOKENIZE_ADD_SPECIAL, "PARSE_SPECIAL": _model.TOKENIZE_PARSE_SPECIAL},
     "VLLM_DETOKENIZE_": {"SPECIAL": _model.DETOKENIZE_SPECIAL},
+    "VLLM_IMAGE_TOKENS_": {"LIMIT": _model.IMAGE_TOKENS_LIMIT},
 }
 # macros that are not values a caller passes (the version is checked in test_layout)
 NOT_CONSTANTS = {"VLLM_API", "VLLM_VIDEOLLM_H", "VLLM_EXPERIMENTAL", "VLLM_VERSION_MAJOR", "VLLM_VERSION_MINOR",

@@ -34,6 +34,19 @@ class ErrorTest(unittest.TestCase):
             videollm.Model(TEXT_MODEL, mmproj="/nonexistent/mmproj.gguf")
         self.assertIn("/nonexistent/mmproj.gguf", cm.exception.message)
 
+    def test_image_token_bounds_come_from_the_library(self):
+        for kw, named in (({"image_min_tokens": -1}, "image_min_tokens (--image-min-tokens) = -1"),
+                          ({"image_max_tokens": 16385}, "image_max_tokens (--image-max-tokens) = 16385"),
+                          ({"image_min_tokens": 300, "image_max_tokens": 200}, "image_min_tokens = 300 is above")):
+            with self.assertRaises(InvalidArgumentError) as cm:
+                videollm.Model(TEXT_MODEL, **kw)
+            self.assertIn(named, cm.exception.message)
+        with self.assertRaises(InvalidArgumentError) as cm:
+            videollm.Model(TEXT_MODEL, image_max_tokens=2**32 + 64)  # would wrap to 64 in ctypes
+        self.assertIn("does not fit in int32", cm.exception.message)
+        with videollm.Model(TEXT_MODEL, image_min_tokens=1, image_max_tokens=videollm.model.IMAGE_TOKENS_LIMIT):
+            pass
+
     def test_progress_exception_cancels_load(self):
         calls = []
 

@@ -4,10 +4,11 @@ formats, padded strides, per-plane buffers, array-interface objects) gives
 the library the same pixels, checked on the model's logits; video and image
 answers equal the C CLI's for the same seed."""
 import ctypes
+import os
 import threading
 import unittest
 
-from common import IMAGE, MMPROJ, TEXT_MODEL, VIDEO, cli_ask, setUpModule  # noqa: F401
+from common import DATA, IMAGE, MMPROJ, TEXT_MODEL, VIDEO, cli_ask, setUpModule  # noqa: F401
 import videollm
 from videollm import InvalidArgumentError, PixelFormat, Status, VideoLLMError
 from videollm.frames import buffer_pointer, build_frame
@@ -156,6 +157,15 @@ class MediaTest(unittest.TestCase):
             s.query("What is it?", max_tokens=1)
             st = s.stats()
             return s.logits(), st
+
+    def test_family(self):
+        self.assertEqual(self.model.info().family, "smolvlm2")
+        self.assertIsNone(self.text_model.info().family)
+        for tiny, family in (("tiny-qwen25vl", "qwen2.5-vl"), ("tiny-qwen3vl", "qwen3-vl")):
+            models = os.path.join(DATA, tiny, "models")
+            with videollm.Model(os.path.join(models, tiny + "-main-text-F32.gguf"),
+                                mmproj=os.path.join(models, tiny + "-main-mmproj-F32.gguf")) as m:
+                self.assertEqual(m.info().family, family)
 
     def test_text_only_model_refuses_media(self):
         with self.text_model.session(n_threads=1) as s:

@@ -40,7 +40,9 @@ class vllm_model_params(SizedStructure):
                 ("progress", PROGRESS_FN),
                 ("progress_user_data", c_void_p),
                 ("vision_precision", c_int),
-                ("llamacpp_compat", c_int)]
+                ("llamacpp_compat", c_int),
+                ("image_min_tokens", c_int32),
+                ("image_max_tokens", c_int32)]
 
 
 class vllm_model_info(SizedStructure):
@@ -61,7 +63,8 @@ class vllm_model_info(SizedStructure):
                 ("tokens_per_frame", c_int32),
                 ("image_size", c_int32),
                 ("video_fps", c_float),
-                ("video_max_frames", c_int32)]
+                ("video_max_frames", c_int32),
+                ("family", c_char_p)]
 
 
 class vllm_session_params(SizedStructure):

@@ -28,6 +28,16 @@ def need(lib, name):
     return fn
 
 
+def int32_arg(v, what):
+    """An int argument that must fit a C int32_t: ctypes would silently
+    wrap a larger one into a different, possibly valid, value. The
+    library checks the range."""
+    v = v.__index__()
+    if not -2**31 <= v < 2**31:
+        raise VideoLLMError(Status.ERR_INVALID_ARG, "%s = %d does not fit in int32" % (what, v))
+    return v
+
+
 def enc(s, what):
     """str or bytes to NUL-terminated bytes; embedded NULs are an error."""
     if isinstance(s, str):

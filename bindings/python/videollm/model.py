@@ -3,15 +3,17 @@ import ctypes
 import dataclasses
 import enum
 import threading
+import typing
 import weakref
 
 from . import _capi
-from ._util import Trampoline, check, enc, progress_fn
+from ._util import Trampoline, check, enc, int32_arg, progress_fn
 from .errors import Status, VideoLLMError
 
 TOKENIZE_ADD_SPECIAL = 1
 TOKENIZE_PARSE_SPECIAL = 2
 DETOKENIZE_SPECIAL = 1
+IMAGE_TOKENS_LIMIT = 16384  # VLLM_IMAGE_TOKENS_LIMIT: the largest image_min/max_tokens
 
 
 class VisionPrecision(enum.IntEnum):
@@ -41,6 +43,7 @@ class ModelInfo:
     image_size: int
     video_fps: float
     video_max_frames: int
+    family: typing.Optional[str]  # "smolvlm2", "qwen2.5-vl", "qwen3-vl"; None for a text-only load
 
 
 class _ModelHandle:
@@ -78,10 +81,17 @@ class Model:
     Use as a context manager or call close(); it is also freed when
     garbage-collected. Sessions keep the weights alive: closing the Model
     makes it unusable for new calls, the memory goes with its last session.
-    Thread-safe: share one Model between threads and sessions."""
+    Thread-safe: share one Model between threads and sessions.
+
+    llamacpp_compat reproduces llama.cpp number for number (its text-model
+    quirks and its whole media path); the default follows the model's own
+    rules. image_min_tokens / image_max_tokens bound the visual tokens per
+    image or video frame of the dynamic-resolution families (Qwen2.5-VL,
+    Qwen3-VL): 0 = the family's default, else 1..IMAGE_TOKENS_LIMIT."""
 
     def __init__(self, path, mmproj=None, *, use_mmap=True, vocab_only=False, progress=None,
-                 vision_precision=VisionPrecision.AUTO, llamacpp_compat=False, library=None):
+                 vision_precision=VisionPrecision.AUTO, llamacpp_compat=False, image_min_tokens=0,
+                 image_max_tokens=0, library=None):
         lib = _capi.load_library(library)
         self._lib = lib
         self._handle = None
@@ -92,6 +102,8 @@ class Model:
         p.vocab_only = 1 if vocab_only else 0
         p.vision_precision = int(vision_precision)
         p.llamacpp_compat = 1 if llamacpp_compat else 0
+        p.image_min_tokens = int32_arg(image_min_tokens, "image_min_tokens")
+        p.image_max_tokens = int32_arg(image_max_tokens, "image_max_tokens")
         tramp = Trampoline()
         cb = progress_fn(progress, tramp)
         p.progress = cb
@@ -139,7 +151,8 @@ class Model:
                 n_head=i.n_head, n_head_kv=i.n_head_kv, n_params=i.n_params, weight_bytes=i.weight_bytes,
                 token_bos=i.token_bos, token_eos=i.token_eos, has_vision=bool(i.has_vision),
                 tokens_per_frame=i.tokens_per_frame, image_size=i.image_size, video_fps=i.video_fps,
-                video_max_frames=i.video_max_frames)
+                video_max_frames=i.video_max_frames,
+                family=i.family.decode("utf-8", "replace") if i.family else None)
         return self._info
 
     def tokenize(self, text, add_special=True, parse_special=False):

@@ -9,7 +9,7 @@ import weakref
 from array import array
 
 from . import _capi, frames
-from ._util import HandleLock, Trampoline, check, enc, need, progress_fn
+from ._util import HandleLock, Trampoline, check, enc, int32_arg, need, progress_fn
 from .errors import Status, VideoLLMError
 from .model import Model, int32_array
 
@@ -129,8 +129,8 @@ class Session:
         self._keep = None      # the C callback of the armed generation
         self._generation = 0   # bumped by every query: stale stream() generators notice
         p = lib.vllm_session_default_params()
-        p.n_ctx = _int32(n_ctx, "n_ctx")
-        p.n_threads = _int32(n_threads, "n_threads")
+        p.n_ctx = int32_arg(n_ctx, "n_ctx")
+        p.n_threads = int32_arg(n_threads, "n_threads")
         p.kv_type = int(kv_type)
         if compression is not None:
             check(lib, need(lib, "vllm_compression_preset")(enc(compression, "compression"), ctypes.byref(p), None))
@@ -234,7 +234,7 @@ class Session:
             elif k == "raw":
                 v = 1 if v else 0
             elif k in ("max_tokens", "top_k", "repeat_last_n"):
-                v = _int32(v, k)
+                v = int32_arg(v, k)
             else:
                 v = float(v)
             setattr(p, k, v)
@@ -382,10 +382,10 @@ class Session:
         for k, v in compression.items():
             if k not in ("dedup_threshold", "prune_rate", "prune_merge", "max_visual_tokens"):
                 raise TypeError("unknown video parameter %r" % k)
-            setattr(p, k, float(v) if k in ("dedup_threshold", "prune_rate") else _int32(int(v), k))
+            setattr(p, k, float(v) if k in ("dedup_threshold", "prune_rate") else int32_arg(int(v), k))
         p.fps = float(fps)
-        p.max_frames = _int32(max_frames, "max_frames")
-        p.n_frames = _int32(n_frames, "n_frames")
+        p.max_frames = int32_arg(max_frames, "max_frames")
+        p.n_frames = int32_arg(n_frames, "n_frames")
         p.start = float(start)
         p.end = float(end)
         p.io_timeout_s = float(io_timeout_s)
@@ -524,9 +524,3 @@ class Session:
             out.frombytes(ctypes.string_at(p, 4 * n))
             return out
 
-
-def _int32(v, what):
-    v = v.__index__()
-    if not -2**31 <= v < 2**31:
-        raise VideoLLMError(Status.ERR_INVALID_ARG, "%s = %d does not fit in int32" % (what, v))
-    return v

@@ -76,7 +76,12 @@ pub struct vllm_model_params {
     pub progress_user_data: *mut c_void,
     pub vision_precision: c_int,
     pub llamacpp_compat: c_int,
+    pub image_min_tokens: i32,
+    pub image_max_tokens: i32,
 }
+
+/// The largest `image_min_tokens` / `image_max_tokens` accepted.
+pub const VLLM_IMAGE_TOKENS_LIMIT: i32 = 16384;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +104,7 @@ pub struct vllm_model_info {
     pub image_size: i32,
     pub video_fps: c_float,
     pub video_max_frames: i32,
+    pub family: *const c_char,
 }
 
 pub const VLLM_TOKENIZE_ADD_SPECIAL: c_uint = 1;

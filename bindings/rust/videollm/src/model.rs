@@ -30,8 +30,17 @@ pub struct ModelParams {
     /// Load only the tokenizer.
     pub vocab_only: bool,
     pub vision_precision: VisionPrecision,
-    /// Preprocess still images exactly as llama.cpp's libmtmd does.
+    /// Reproduce llama.cpp number for number: its text-model quirks
+    /// (qwen2vl RMSNorm epsilon 0, text positions (p,p,p,0)) and its whole
+    /// media path (sampling, resize, layout and positions, merger GELU,
+    /// chatml without a system prompt). False: the model's own rules.
     pub llamacpp_compat: bool,
+    /// Bounds on the visual tokens per image or video frame of the
+    /// dynamic-resolution families (Qwen2.5-VL, Qwen3-VL), as llama.cpp's
+    /// `--image-min-tokens`/`--image-max-tokens`: 0 = the family's default,
+    /// else 1..=`videollm_sys::VLLM_IMAGE_TOKENS_LIMIT`, min <= max.
+    pub image_min_tokens: i32,
+    pub image_max_tokens: i32,
 }
 
 impl Default for ModelParams {
@@ -42,6 +51,8 @@ impl Default for ModelParams {
             vocab_only: false,
             vision_precision: VisionPrecision::Auto,
             llamacpp_compat: false,
+            image_min_tokens: 0,
+            image_max_tokens: 0,
         }
     }
 }
@@ -66,6 +77,8 @@ pub struct ModelInfo {
     pub image_size: i32,
     pub video_fps: f32,
     pub video_max_frames: i32,
+    /// "smolvlm2", "qwen2.5-vl", "qwen3-vl"; None for a text-only load.
+    pub family: Option<String>,
 }
 
 pub(crate) struct ModelInner {
@@ -162,6 +175,8 @@ impl Model {
             VisionPrecision::Bf16 => sys::VLLM_VISION_BF16,
         };
         p.llamacpp_compat = params.llamacpp_compat as c_int;
+        p.image_min_tokens = params.image_min_tokens;
+        p.image_max_tokens = params.image_max_tokens;
         let mut state = progress.map(|f| ProgressState { f, panic: None });
         if let Some(st) = state.as_mut() {
             p.progress = Some(progress_trampoline);
@@ -206,6 +221,7 @@ impl Model {
             image_size: i.image_size,
             video_fps: i.video_fps,
             video_max_frames: i.video_max_frames,
+            family: if i.family.is_null() { None } else { Some(unsafe { cstr(i.family) }) },
         })
     }
 

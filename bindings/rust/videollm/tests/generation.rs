@@ -5,6 +5,8 @@
 use std::ops::ControlFlow;
 use std::thread;
 
+use videollm::sys;
+
 use videollm::{
     ErrorKind, Frame, GenerateParams, Model, ModelParams, OffloadParams, PixelFormat, Session, SessionParams, StopReason,
     VideoParams,
@@ -215,6 +217,16 @@ fn errors_carry_the_library_message() {
     let e = small.ask(&"word ".repeat(50), &GenerateParams { raw: true, ..Default::default() }).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ContextFull);
 
+    // the image token bounds are checked by the library, naming the field
+    for (min, max, named) in [(-1, 0, "image_min_tokens (--image-min-tokens) = -1"),
+                              (0, sys::VLLM_IMAGE_TOKENS_LIMIT + 1, "image_max_tokens (--image-max-tokens) = 16385"),
+                              (300, 200, "image_min_tokens = 300 is above")] {
+        let p = ModelParams { image_min_tokens: min, image_max_tokens: max, ..Default::default() };
+        let e = Model::load(common::text_model(), &p).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArg);
+        assert!(e.message().contains(named), "{}", e);
+    }
+
     // text-only model: media refused by the library
     let rgb = [0u8; 12];
     let f = Frame::new(PixelFormat::Rgb24, 2, 2, &rgb, 0.0).unwrap();
@@ -244,6 +256,18 @@ fn frame_arguments_are_checked() {
 fn vision_model() -> Model {
     let p = ModelParams { mmproj: Some(common::mmproj()), ..Default::default() };
     Model::load(common::text_model(), &p).expect("load fixture model + mmproj")
+}
+
+#[test]
+fn family_is_named_by_the_mmproj() {
+    assert_eq!(vision_model().info().unwrap().family.as_deref(), Some("smolvlm2"));
+    assert_eq!(model().info().unwrap().family, None);
+    for (set, family) in [("tiny-qwen25vl", "qwen2.5-vl"), ("tiny-qwen3vl", "qwen3-vl")] {
+        let dir = common::data().join(set).join("models");
+        let p = ModelParams { mmproj: Some(dir.join(format!("{}-main-mmproj-F32.gguf", set))), ..Default::default() };
+        let m = Model::load(dir.join(format!("{}-main-text-F32.gguf", set)), &p).expect("load the tiny pair");
+        assert_eq!(m.info().unwrap().family.as_deref(), Some(family), "{}", set);
+    }
 }
 
 fn logits_after(m: &Model, push: impl FnOnce(&mut Session)) -> Vec<f32> {

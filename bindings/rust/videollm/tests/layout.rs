@@ -79,10 +79,10 @@ fn structs_match_the_c_compiler() {
         None => return,
     };
     check_struct!(&c, vllm_model_params, [struct_size, mmproj_path, use_mmap, vocab_only, progress, progress_user_data,
-                                         vision_precision, llamacpp_compat]);
+                                         vision_precision, llamacpp_compat, image_min_tokens, image_max_tokens]);
     check_struct!(&c, vllm_model_info, [struct_size, architecture, name, n_vocab, n_ctx_train, n_embd, n_layer, n_head,
                                        n_head_kv, n_params, weight_bytes, token_bos, token_eos, has_vision,
-                                       tokens_per_frame, image_size, video_fps, video_max_frames]);
+                                       tokens_per_frame, image_size, video_fps, video_max_frames, family]);
     check_struct!(&c, vllm_session_params, [struct_size, n_ctx, n_threads, kv_type, dedup_threshold, prune_rate,
                                             prune_merge, system_prompt]);
     check_struct!(&c, vllm_generate_params, [struct_size, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty,
