@@ -100,6 +100,12 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
         return vl_error(VLLM_ERR_FORMAT, "%s has %d deepstack mergers but the text model takes %d deepstack layers",
                         p->mmproj_path, vl_vision_n_deepstack(m->vision), m->llm->hp.n_deepstack);
     m->preproc = p->llamacpp_compat ? VL_PREPROC_LLAMACPP : VL_PREPROC_HF;
+    m->llamacpp_compat = p->llamacpp_compat != 0;
+    /* the family's rules run this model's media from now on */
+    m->family = vl_family_find(vl_vision_projector_name(m->vision), m->arch);
+    if (!m->family)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: no model family takes projector '%s' with text architecture '%s'",
+                        p->mmproj_path, vl_vision_projector_name(m->vision), m->arch);
     return vl_media_plan_measure(m, &m->plan);
 }
 
@@ -187,10 +193,10 @@ vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
     }
     full.has_vision = m->vision != NULL;
     if (m->vision) {
-        full.tokens_per_frame = vl_vision_tokens_per_tile(m->vision);
+        /* dynamic-resolution towers: the count follows the frame's size */
+        full.tokens_per_frame = vl_vision_is_dynamic(m->vision) ? 0 : vl_vision_tokens_per_tile(m->vision);
         full.image_size = vl_vision_image_size(m->vision);
-        full.video_fps = VL_SMOLVLM_VIDEO_FPS;
-        full.video_max_frames = VL_SMOLVLM_VIDEO_MAX_FRAMES;
+        m->family->video_defaults(m, &full.video_fps, &full.video_max_frames);
     }
     size_t n = info->struct_size < sizeof full ? info->struct_size : sizeof full;
     memcpy(info, &full, n);
