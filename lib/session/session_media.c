@@ -347,7 +347,8 @@ vllm_status vl_session_close_turn_span(vllm_session *s, int32_t end)
 
 vllm_status vl_session_live_size(const vllm_session *s, int W, int H, int *w, int *h)
 {
-    return s->model->family->frame_size(s->model, 1, W, H, w, h);
+    /* a live patch is sized as a clip of one temporal patch */
+    return s->model->family->frame_size(s->model, s->model->family->frames_per_unit, W, H, w, h);
 }
 
 static vllm_status append_encoded(vllm_session *s, int32_t n_tokens, int grid_h, int grid_w, double pts,
