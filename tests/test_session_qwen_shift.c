@@ -132,6 +132,10 @@ static void eviction(const char *set)
     REQUIRE(vllm_session_recall(c, 0, 0.75, &back) == VLLM_OK && back == 1, "recall: %d back: %s", back,
             vllm_session_last_error(c));
     same_context(c, d0, 1e-5, "offloaded and recalled pair vs never evicted");
+    /* snapshots keep no M-RoPE positions yet: refused, not reloaded wrong */
+    CHECK(vllm_session_save(c, "/nonexistent-dir/x.vlsnap") == VLLM_ERR_UNSUPPORTED &&
+              strstr(vllm_session_last_error(c), "M-RoPE"),
+          "save of an M-RoPE session: %s", vllm_session_last_error(c));
     vllm_session_free(c);
     vllm_session_free(d0);
     vllm_model_free(m);
