@@ -324,6 +324,14 @@ TEST_MAIN_BEGIN
         vllm_model_free(m);
         if (!qwen) continue;
         printf("fixture set %s\n", set);
+        /* vllm_model_info: transformers' video processor defaults (fps 2, 768 frames); tokens vary with the size */
+        m = load(set, &si);
+        vllm_model_info mi = {.struct_size = sizeof mi};
+        REQUIRE(vllm_model_get_info(m, &mi) == VLLM_OK, "%s", vllm_last_error());
+        CHECK(mi.video_fps == 2.0f && mi.video_max_frames == 768 && mi.tokens_per_frame == 0,
+              "model info: video_fps %g, video_max_frames %d, tokens_per_frame %d", mi.video_fps, mi.video_max_frames,
+              mi.tokens_per_frame);
+        vllm_model_free(m);
         still(set);
         video(set, 2.0);
         video(set, 0.5);

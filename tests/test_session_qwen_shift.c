@@ -12,7 +12,9 @@
  *  3. pruning: the kept tokens of a pruned patch keep their own cells'
  *     (t, h, w) (not compacted positions), in cell order, inside the
  *     block's grid, and text after the block continues at 1 + the largest
- *     position given.
+ *     position given; the same for a pruned video (test-3.mp4, default
+ *     sampling: Qwen2.5-VL's one block of 10 patches, Qwen3-VL's 10
+ *     blocks), and its token budget (max_visual_tokens) holds.
  * Fixture sets: $VIDEOLLM_FIXTURES, or tests/data/tiny-qwen25vl and
  * tiny-qwen3vl; files by pattern. */
 #define VLLM_EXPERIMENTAL
@@ -192,6 +194,57 @@ static void pruning(const char *set)
     vllm_model_free(m);
 }
 
+/* Visual rows of the context in runs (a block each); per patch (a t
+ * value) the cells must be in order inside the grid. */
+static void video_pruning(const char *set)
+{
+    vllm_model *m = load(set);
+    vllm_session *s = session(m, 0.5f);
+    char path[1400];
+    snprintf(path, sizeof path, "%s/test-3.mp4", fx_media_dir());
+    REQUIRE(vllm_session_push_video(s, path, NULL) == VLLM_OK, "%s", vllm_session_last_error(s));
+    const int32_t *hist;
+    size_t n;
+    vllm_session_history(s, &hist, &n);
+    int patches = 0, rows = 0, bad = 0, moved = 0, patch_rows[64] = {0};
+    int32_t p0 = -1, t = -1, last_cell = -1, gw = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (hist[r] != -1) {
+            p0 = -1; /* a block ends */
+            continue;
+        }
+        int32_t q[VL_POS_SECTIONS];
+        vl_llm_state_row_pos(s->st, (int32_t)r, q);
+        if (p0 < 0) p0 = q[1], t = -1; /* h of a block's first cell (row 0) is its start */
+        if (q[0] != t) t = q[0], last_cell = -1, patches++; /* a new patch */
+        REQUIRE(patches <= 64, "too many patches");
+        const int32_t y = q[1] - p0, x = q[2] - p0, cell = y * 4096 + x;
+        if (patches == 1 && x + 1 > gw) gw = x + 1; /* the first patch is whole (no reference): its width */
+        bad += y < 0 || x < 0 || cell <= last_cell || q[3] != q[0];
+        moved += patches > 1 && y * gw + x != patch_rows[patches - 1]; /* compacted: row k at cell k */
+        last_cell = cell;
+        patch_rows[patches - 1]++;
+        rows++;
+    }
+    const int first_patch = patch_rows[0], keep = first_patch - first_patch / 2;
+    printf("  pruned video: %d patches, %d visual rows (first patch %d, then %d each), %d at moved cells\n", patches, rows,
+           first_patch, keep, moved);
+    CHECK(patches == 10 && rows == first_patch + (patches - 1) * keep, "%d patches, %d rows", patches, rows);
+    CHECK(bad == 0 && moved > 0, "pruned video: %d rows out of order or outside their patch, %d at their own cells", bad, moved);
+    vllm_session_stats st0 = {.struct_size = sizeof st0}, st1 = {.struct_size = sizeof st1};
+    vllm_session_get_stats(s, &st0);
+    vllm_session_reset(s);
+    vllm_video_params vp = vllm_video_default_params();
+    vp.max_visual_tokens = 4 * first_patch; /* a budget of 4 whole patches */
+    REQUIRE(vllm_session_push_video(s, path, &vp) == VLLM_OK, "%s", vllm_session_last_error(s));
+    vllm_session_get_stats(s, &st1);
+    const long long used = (long long)(st1.n_visual_tokens - st0.n_visual_tokens);
+    printf("  budget %d visual tokens: %lld used\n", vp.max_visual_tokens, used);
+    CHECK(used > 0 && used <= vp.max_visual_tokens, "budget %d: %lld visual tokens", vp.max_visual_tokens, used);
+    vllm_session_free(s);
+    vllm_model_free(m);
+}
+
 TEST_MAIN_BEGIN
     const char *data = getenv("VIDEOLLM_TEST_DATA");
     if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
@@ -211,6 +264,7 @@ TEST_MAIN_BEGIN
         printf("fixture set %s\n", set);
         eviction(set);
         pruning(set);
+        video_pruning(set);
         ran++;
     }
     if (!ran) TEST_SKIP("no Qwen-VL fixture set");
