@@ -305,6 +305,59 @@ static void live(const char *set)
     vllm_model_free(m);
 }
 
+/* Dedup before the encoder: frame 1 repeats frame 0 and is dropped; its
+ * would-be partner pairs with the next kept frame (pair = frames 0 and 2,
+ * Qwen3-VL's stamp the mean of their pts), frame 3 waits and is encoded
+ * alone when the question comes. */
+static void live_dedup(const char *set)
+{
+    set_info si;
+    vllm_model *m = load(set, &si);
+    vllm_session_params sp = vllm_session_default_params();
+    sp.n_ctx = 4096;
+    sp.dedup_threshold = 0.01f;
+    vllm_session *s = NULL;
+    REQUIRE(vllm_session_create(m, &sp, &s) == VLLM_OK, "%s", vllm_last_error());
+    const int W = 96, H = 64;
+    uint8_t *rgb = malloc((size_t)W * H * 3);
+    static const int pattern[4] = {0, 0, 2, 3}; /* frame 1 shows frame 0 again */
+    for (int f = 0; f < 4; f++) {
+        for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)((i / 3 % W) * (pattern[f] + 1) * 3 + pattern[f] * 60);
+        vllm_frame fr = {.struct_size = sizeof fr, .planes = {rgb}, .strides = {W * 3}, .width = W, .height = H,
+                         .format = VLLM_PIXFMT_RGB24, .pts = 0.5 * f};
+        REQUIRE(vllm_session_push_frame(s, &fr) == VLLM_OK, "frame %d: %s", f, vllm_session_last_error(s));
+    }
+    free(rgb);
+    ask(s, "What happens?");
+    const vl_qwen_family fam = si.qwen3 ? VL_QWEN3VL : VL_QWEN25VL;
+    const vl_qwen_video_rules r = vl_qwen_video_rules_default(fam);
+    int h = 0, w = 0;
+    REQUIRE(vl_qwen_video_frame_size(fam, &r, 2, W, H, &w, &h) == VLLM_OK, "%s", vllm_last_error());
+    expect e;
+    opening(&e, &si);
+    const double pts[2][2] = {{0.0, 1.0}, {1.5, 1.5}}; /* (frame 0, frame 2), (frame 3 alone) */
+    for (int g = 0; g < 2; g++) {
+        if (si.qwen3) {
+            char t[64];
+            snprintf(t, sizeof t, "<%.1f seconds>", (pts[g][0] + pts[g][1]) / 2);
+            add_text(&e, t);
+        }
+        add_text(&e, "<|vision_start|>");
+        add_block(&e, 1, h / si.align, w / si.align, 0);
+        add_text(&e, "<|vision_end|>");
+    }
+    add_text(&e, "What happens?<|im_end|>\n<|im_start|>assistant\n");
+    char what[64];
+    snprintf(what, sizeof what, "%s live with a duplicate", si.qwen3 ? "qwen3vl" : "qwen2.5vl");
+    check(m, s, &e, what);
+    vllm_session_stats st = {.struct_size = sizeof st};
+    vllm_session_get_stats(s, &st);
+    CHECK(st.n_frames_deduped == 1 && st.n_frames_encoded == 3, "%s: %lld deduped, %lld encoded", what,
+          (long long)st.n_frames_deduped, (long long)st.n_frames_encoded);
+    vllm_session_free(s);
+    vllm_model_free(m);
+}
+
 TEST_MAIN_BEGIN
     const char *data = getenv("VIDEOLLM_TEST_DATA");
     if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
@@ -336,6 +389,7 @@ TEST_MAIN_BEGIN
         video(set, 2.0);
         video(set, 0.5);
         live(set);
+        live_dedup(set);
         ran++;
     }
     if (!ran) TEST_SKIP("no Qwen-VL fixture set");

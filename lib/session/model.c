@@ -91,8 +91,8 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
     VL_TRY(vl_vision_load_ex(m->mmproj, VL_VISION_F32, &m->vision));
     if (prec == VL_VISION_BF16) VL_TRY(vl_vision_release_f32(m->vision));
     VL_TRY(vl_vision_set_precision(m->vision, prec));
-    vl_vision_set_llamacpp_compat(m->vision, p->llamacpp_compat); /* the Qwen mergers' GELU form */
-    /* deepstack towers (qwen3vl) output n_embd·(1 + n_deepstack) per token: [main | ds_0 | ...] */
+    vl_vision_set_llamacpp_compat(m->vision, p->llamacpp_compat); /* the patch mergers' GELU form */
+    /* deepstack towers output n_embd·(1 + n_deepstack) per token: [main | ds_0 | ...] */
     if (vl_vision_n_embd_text(m->vision) != m->llm->hp.n_embd)
         return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
                         p->mmproj_path, vl_vision_n_embd_text(m->vision), m->llm->hp.n_embd);
@@ -139,7 +139,7 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     }
     if (!vllm_is_error(st)) st = vl_tokenizer_load(m->gguf, &m->tok);
     if (!vllm_is_error(st) && !p.vocab_only) {
-        const vl_llm_options lo = {.llamacpp_compat = p.llamacpp_compat}; /* text-side quirks too (qwen2vl eps) */
+        const vl_llm_options lo = {.llamacpp_compat = p.llamacpp_compat}; /* text-side quirks too (the text RMSNorm epsilon) */
         st = vl_llm_load_ex(m->gguf, &lo, &m->llm);
         if (!vllm_is_error(st) && m->llm->hp.n_vocab != vl_tokenizer_n_vocab(m->tok))
             st = vl_error(VLLM_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,

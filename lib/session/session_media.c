@@ -131,7 +131,7 @@ vl_sink vl_session_sink(vllm_session *s) { return (vl_sink){sink_text, sink_visu
 /* ---- turn bookkeeping -------------------------------------------------------- */
 
 /* The system prompt of the conversation's opening: the session's, else
- * the family's default (Qwen2.5-VL's template has one). */
+ * the family's default (some templates have one). */
 static const char *system_prompt(const vllm_session *s)
 {
     return s->system_prompt ? s->system_prompt : s->model->family->default_system(s->model);

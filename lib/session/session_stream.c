@@ -12,7 +12,7 @@
  * frames than its own (plus any whose encoding ended after the answer).
  * The pusher takes the session lock with priority (vl_session_lock_push):
  * it waits at most for the token being evaluated. Families with frame
- * pairs (Qwen-VL) keep a frame waiting for its partner (encoded with it;
+ * pairs keep a frame waiting for its partner (encoded with it;
  * a question encodes a waiting frame alone, see vl_session_flush_pair),
  * and the queue then holds pairs. When the queue is
  * full the oldest waiting frame is dropped (a live view favours the
