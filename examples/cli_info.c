@@ -17,7 +17,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/gguf.h"
-#include "session/model.h" /* vl_model_family_of_projector */
+#include "family/family.h" /* vl_family_find */
 
 static void usage(FILE *f)
 {
@@ -119,8 +119,8 @@ static void put_family(const vl_gguf *g)
     char name[64] = "";
     if (!vllm_is_error(vl_gguf_get_str(g, "clip.projector_type", "", &type)) && type.ptr)
         snprintf(name, sizeof name, "%.*s", (int)(type.len > 63 ? 63 : type.len), type.ptr);
-    const char *family = vl_model_family_of_projector(name);
-    if (family) printf("family:        %s\n", family);
+    const vl_family *family = vl_family_find(name, NULL);
+    if (family) printf("family:        %s\n", family->name);
     else printf("family:        - (projector type '%s' is not supported)\n", name);
 }
 

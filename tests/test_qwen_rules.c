@@ -344,6 +344,33 @@ static void test_llamacpp_layout(const char *data, const char *set, int n_frames
     json_free(info);
 }
 
+/* The streaming pairing rule (vl_qwen_llamacpp_frame_stamped: a stamped
+ * frame never starts a pair) against the whole llama.cpp layout, for
+ * rates above, at and below one frame per stamp interval. */
+static void test_llamacpp_stamped(void)
+{
+    static const double rates[] = {4.0, 2.0, 1.0, 0.5, 0.2, 0.1, 3.0, 7.5, 0.3};
+    for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
+        const int n_frames = 150;
+        const int cap = vl_qwen_layout_llamacpp_cap(n_frames, rates[r]);
+        vl_qwen_piece *p = calloc((size_t)cap, sizeof *p);
+        int n = 0, bad = 0;
+        CHECK(vl_qwen_layout_video_llamacpp(n_frames, rates[r], 1, 1, p, cap, &n) == VLLM_OK, "%s", vl_error_message());
+        for (int i = 0; i < n; i++) {
+            if (p[i].kind != VL_QWEN_PIECE_VISUAL) continue;
+            const int first = p[i].first_frame, last = first + p[i].n_frames - 1;
+            /* the chunk's "<|vision_end|>", then a stamp when one follows */
+            const int stamped_after = i + 2 < n && p[i + 2].kind == VL_QWEN_PIECE_TEXT && p[i + 2].text[0] == '[';
+            /* a pair starts on an unstamped frame; a chunk is followed by a stamp iff its last frame is stamped */
+            bad += p[i].n_frames == 2 && vl_qwen_llamacpp_frame_stamped(first, rates[r]);
+            bad += p[i].n_frames == 1 && last + 1 < n_frames && !vl_qwen_llamacpp_frame_stamped(first, rates[r]);
+            bad += stamped_after != vl_qwen_llamacpp_frame_stamped(last, rates[r]);
+        }
+        CHECK(bad == 0, "fps %g: %d chunks disagree with vl_qwen_llamacpp_frame_stamped", rates[r], bad);
+        free(p);
+    }
+}
+
 static void test_token_pixels(void)
 {
     int64_t px = 0;
@@ -362,6 +389,7 @@ test_token_pixels();
 const char *data = getenv("VIDEOLLM_TEST_DATA");
 if (data) {
     /* test-3.mp4 at ffmpeg fps=4: 40 frames (frames_md5.txt) */
+    test_llamacpp_stamped();
     test_llamacpp_layout(data, "tiny-qwen25vl", 40);
     test_llamacpp_layout(data, "tiny-qwen3vl", 40);
 } else {

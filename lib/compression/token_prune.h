@@ -11,13 +11,13 @@
  * deterministic). The first frame of a stream has no reference and is
  * kept whole (the caller does that).
  *
- * Positions: the kept tokens are evaluated at contiguous 1-D positions
- * right after the frame's markers, exactly as if the frame had produced
- * fewer tokens; that is what llama/qwen2 text models with 1-D RoPE see.
- * M-RoPE (Qwen2-VL family) would instead need each kept token's original
- * (t, row, col) triple: vl_token_select() returns the kept grid indices
- * precisely so a future M-RoPE path can derive row = idx / side,
- * col = idx % side and keep them. */
+ * Positions: with 1-D RoPE (SmolVLM2) the kept tokens are evaluated at
+ * contiguous positions right after the frame's markers, exactly as if the
+ * frame had produced fewer tokens. M-RoPE families (Qwen-VL) keep each
+ * kept token's original (t, row, col): vl_token_select() returns the kept
+ * grid cells (vl_compress.kept), and the session places token j at the
+ * positions of cell kept[j] of its block (session_media.c sink_visual);
+ * text after a pruned block continues at 1 + the largest position given. */
 #ifndef VL_COMPRESSION_TOKEN_PRUNE_H
 #define VL_COMPRESSION_TOKEN_PRUNE_H
 

@@ -154,7 +154,8 @@ typedef enum vl_sample_policy {
     VL_SAMPLE_UNIFORM = 1,    /* n_frames, linspace */
     VL_SAMPLE_FFMPEG_FPS = 2, /* exactly ffmpeg's -vf fps=F selection */
     VL_SAMPLE_KEYFRAMES = 3,
-    VL_SAMPLE_ALL = 4
+    VL_SAMPLE_ALL = 4,
+    VL_SAMPLE_INDICES = 5     /* the caller's frame indices (a model family's own rule) */
 } vl_sample_policy;
 
 /* libswscale filters (SWS_* flags without pulling swscale.h into callers). */
@@ -174,6 +175,10 @@ typedef struct vl_sampling {
     double start, end;   /* seconds from the stream start; end <= 0: to the end */
     int32_t out_width, out_height; /* 0,0 = native (coded, rotated) size; both or neither */
     int scale_filter;    /* VL_SCALE_* */
+    /* INDICES: n_indices strictly increasing frame indices counted from
+     * the first frame of the range (copied by vl_video_sample_begin). */
+    const int64_t *indices;
+    int32_t n_indices;
 } vl_sampling;
 
 /* SmolVLM2 Video-Instruct defaults: FPS policy, fps 1, max_frames 64,
@@ -193,7 +198,13 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s);
  * (VLLM_ERR_CANCELLED after vl_video_cancel()). */
 vllm_status vl_video_sample_next(vl_video *v, vl_rgb_frame *out);
 
-/* Frames the policy will yield when known up front (FPS, UNIFORM), else -1.
+/* Frames in the range [start, end) of vl_sampling as the index rules see
+ * it (transformers' total_num_frames for a trimmed clip); -1 with an
+ * error when the stream reports no frame count or rate, or the range
+ * holds no frame. */
+int64_t vl_video_range_frames(vl_video *v, double start, double end);
+
+/* Frames the policy will yield when known up front (FPS, UNIFORM, INDICES), else -1.
  * Fewer may come if the stream ends early. */
 int32_t vl_video_sample_planned(const vl_video *v);
 

@@ -17,7 +17,8 @@ vl_sampling vl_sampling_default(void)
 
 static int index_policy(const vl_video *v)
 {
-    return (v->s.policy == VL_SAMPLE_FPS && !v->time_rule) || v->s.policy == VL_SAMPLE_UNIFORM;
+    return (v->s.policy == VL_SAMPLE_FPS && !v->time_rule) || v->s.policy == VL_SAMPLE_UNIFORM ||
+           v->s.policy == VL_SAMPLE_INDICES;
 }
 
 /* Served by the index path (a sorted list of source frames, seeking
@@ -58,7 +59,7 @@ static vllm_status make_time_plan(vl_video *v)
 
 static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
 {
-    if (s->policy < VL_SAMPLE_FPS || s->policy > VL_SAMPLE_ALL)
+    if (s->policy < VL_SAMPLE_FPS || s->policy > VL_SAMPLE_INDICES)
         return vl_error(VLLM_ERR_INVALID_ARG, "video: unknown sampling policy %d", (int)s->policy);
     if ((s->policy == VL_SAMPLE_FPS || s->policy == VL_SAMPLE_FFMPEG_FPS) &&
         (!(s->fps > 0.0) || !isfinite(s->fps) || s->fps > 1000.0))
@@ -70,6 +71,14 @@ static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
     if (s->policy == VL_SAMPLE_UNIFORM && (s->n_frames <= 0 || s->n_frames > VL_PLAN_MAX_FRAMES))
         return vl_error(VLLM_ERR_INVALID_ARG, "video: n_frames must be in 1..%d (got %d)", VL_PLAN_MAX_FRAMES,
                         s->n_frames);
+    if (s->policy == VL_SAMPLE_INDICES) {
+        if (!s->indices || s->n_indices <= 0 || s->n_indices > VL_PLAN_MAX_FRAMES)
+            return vl_error(VLLM_ERR_INVALID_ARG, "video: %d frame indices given (1..%d)", s->n_indices, VL_PLAN_MAX_FRAMES);
+        for (int32_t i = 0; i < s->n_indices; i++)
+            if (s->indices[i] < 0 || (i > 0 && s->indices[i] <= s->indices[i - 1]))
+                return vl_error(VLLM_ERR_INVALID_ARG, "video: frame index %d (%lld) is not above the one before", i,
+                                (long long)s->indices[i]);
+    }
     if (!isfinite(s->start) || !isfinite(s->end) || s->start < 0.0 || (s->end > 0.0 && s->end <= s->start)) {
         char r[96];
         return vl_error(VLLM_ERR_INVALID_ARG, "video: bad time range %s (start >= 0, before the end)",
@@ -85,36 +94,65 @@ static vllm_status check_sampling(const vl_video *v, const vl_sampling *s)
     return VLLM_OK;
 }
 
-static vllm_status make_plan(vl_video *v)
+static const char *rule_name(vl_sample_policy p)
+{
+    return p == VL_SAMPLE_FPS ? "fps" : p == VL_SAMPLE_UNIFORM ? "uniform" : "index";
+}
+
+/* The range's first and last frame index for the index rules. */
+static vllm_status range_frames(const vl_video *v, double start, double end, int64_t *first, int64_t *last)
 {
     const vl_video_info *in = &v->info;
     if (!(in->fps > 0.0) || in->n_frames_est <= 0)
         return vl_error(VLLM_ERR_FORMAT,
                         "video: the %s rule needs the frame count and rate, but the stream reports %lld frames at %g fps "
                         "(zero or unknown duration)",
-                        v->s.policy == VL_SAMPLE_FPS ? "fps" : "uniform", (long long)in->n_frames_est, in->fps);
-    int64_t first = 0, last = in->n_frames_est - 1;
-    if (v->s.start > 0.0) first = (int64_t)ceil(v->s.start * v->rate - 1e-6);
-    if (v->s.end > 0.0) {
-        int64_t e = (int64_t)ceil(v->s.end * v->rate - 1e-6) - 1;
-        if (e < last) last = e;
+                        rule_name(v->s.policy), (long long)in->n_frames_est, in->fps);
+    *first = 0, *last = in->n_frames_est - 1;
+    if (start > 0.0) *first = (int64_t)ceil(start * v->rate - 1e-6);
+    if (end > 0.0) {
+        int64_t e = (int64_t)ceil(end * v->rate - 1e-6) - 1;
+        if (e < *last) *last = e;
     }
-    if (first > last) {
+    if (*first > *last) {
         char r[96];
         return vl_error(VLLM_ERR_INVALID_ARG, "video: the range %s holds no frame of this %lld-frame video",
-                        vl_format_time_range(r, sizeof r, v->s.start, v->s.end), (long long)in->n_frames_est);
+                        vl_format_time_range(r, sizeof r, start, end), (long long)in->n_frames_est);
     }
+    return VLLM_OK;
+}
+
+int64_t vl_video_range_frames(vl_video *v, double start, double end)
+{
+    int64_t first = 0, last = -1;
+    if (!v) return -1;
+    if (vllm_is_error(range_frames(v, start, end, &first, &last))) return -1;
+    return last - first + 1;
+}
+
+static vllm_status make_plan(vl_video *v)
+{
+    const vl_video_info *in = &v->info;
+    int64_t first = 0, last = -1;
+    VL_TRY(range_frames(v, v->s.start, v->s.end, &first, &last));
     vl_plan_input pi = {.total_frames = last - first + 1, .video_fps = in->fps};
     int64_t cap = v->s.policy == VL_SAMPLE_FPS ? vl_plan_smolvlm_capacity(&pi, v->s.fps, v->s.max_frames)
-                                               : v->s.n_frames;
+                  : v->s.policy == VL_SAMPLE_INDICES ? v->s.n_indices
+                                                     : v->s.n_frames;
     if (cap <= 0 || cap > VL_PLAN_MAX_FRAMES)
         return vl_error(VLLM_ERR_INVALID_ARG, "video: sampling would keep %lld frames (limit %d)", (long long)cap,
                         VL_PLAN_MAX_FRAMES);
     v->plan = malloc((size_t)cap * sizeof *v->plan);
     if (!v->plan) return vl_error(VLLM_ERR_NOMEM, "video: out of memory for a %lld-frame plan", (long long)cap);
-    if (v->s.policy == VL_SAMPLE_FPS)
+    if (v->s.policy == VL_SAMPLE_FPS) {
         VL_TRY(vl_plan_smolvlm(&pi, v->s.fps, v->s.max_frames, v->plan, &v->plan_n));
-    else
+    } else if (v->s.policy == VL_SAMPLE_INDICES) {
+        if (v->s.indices[v->s.n_indices - 1] >= pi.total_frames)
+            return vl_error(VLLM_ERR_INVALID_ARG, "video: frame index %lld is past the range's %lld frames",
+                            (long long)v->s.indices[v->s.n_indices - 1], (long long)pi.total_frames);
+        memcpy(v->plan, v->s.indices, (size_t)v->s.n_indices * sizeof *v->plan);
+        v->plan_n = v->s.n_indices;
+    } else
         VL_TRY(vl_plan_uniform(&pi, v->s.n_frames, v->plan, &v->plan_n));
     for (int64_t i = 0; i < v->plan_n; i++) v->plan[i] += first;
     v->range_first = first;
@@ -237,6 +275,7 @@ vllm_status vl_video_sample_begin(vl_video *v, const vl_sampling *s)
     VL_TRY(reset_iteration(v, s));
     if (v->time_rule) VL_TRY(make_time_plan(v));
     if (index_policy(v)) VL_TRY(make_plan(v));
+    v->s.indices = NULL; /* copied into the plan: the caller's array need not outlive this call */
     if (s->policy == VL_SAMPLE_FFMPEG_FPS) {
         VL_TRY(vl_ffps_init(&v->ffps, v->st->time_base.num, v->st->time_base.den, s->fps));
         VL_TRY(ffps_try_plan(v));

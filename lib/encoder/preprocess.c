@@ -220,7 +220,12 @@ done:
 
 void vl_normalize_planar(const uint8_t *u8, size_t n_tiles, int S, const float mean[3], const float std[3], float *out)
 {
-    const size_t plane = (size_t)S * S;
+    vl_normalize_planes(u8, n_tiles, (size_t)S * S, mean, std, out);
+}
+
+void vl_normalize_planes(const uint8_t *u8, size_t n_tiles, size_t plane, const float mean[3], const float std[3],
+                         float *out)
+{
     for (size_t t = 0; t < n_tiles; t++)
         for (int c = 0; c < 3; c++) {
             const uint8_t *src = u8 + (t * 3 + c) * plane;

@@ -66,6 +66,9 @@ vllm_status vl_preprocess_video_frame(const vl_rgb8 *img, int image_size, int lo
 
 /* (u8/255 - mean[c]) / std[c] in f32, planar, n_tiles × 3 × S × S. */
 void vl_normalize_planar(const uint8_t *u8, size_t n_tiles, int S, const float mean[3], const float std[3], float *out);
+/* The same for images of `plane` = width × height pixels each. */
+void vl_normalize_planes(const uint8_t *u8, size_t n_tiles, size_t plane, const float mean[3], const float std[3],
+                         float *out);
 
 /* ---- prompt layout --------------------------------------------------------- */
 

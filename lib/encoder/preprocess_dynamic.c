@@ -75,10 +75,20 @@ vllm_status vl_preprocess_dynamic(const vl_rgb8 *img, int align, int64_t min_pix
 {
     memset(out, 0, sizeof *out);
     if (!img || !img->data) return vl_error(VLLM_ERR_INVALID_ARG, "preprocess: no image");
-    if (img->stride < (size_t)img->width * 3)
-        return vl_error(VLLM_ERR_INVALID_ARG, "preprocess: stride %zu < 3 x width %d", img->stride, img->width);
     int w, h;
     VL_TRY(vl_smart_size(img->width, img->height, align, min_pixels, max_pixels, mode, &w, &h));
+    return vl_preprocess_dynamic_to(img, w, h, mode, out);
+}
+
+vllm_status vl_preprocess_dynamic_to(const vl_rgb8 *img, int w, int h, vl_preproc_mode mode, vl_frame8 *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!img || !img->data) return vl_error(VLLM_ERR_INVALID_ARG, "preprocess: no image");
+    if (img->stride < (size_t)img->width * 3)
+        return vl_error(VLLM_ERR_INVALID_ARG, "preprocess: stride %zu < 3 x width %d", img->stride, img->width);
+    if (w < 1 || h < 1 || w > VL_PREPROC_MAX_SIDE || h > VL_PREPROC_MAX_SIDE)
+        return vl_error(VLLM_ERR_INVALID_ARG, "preprocess: target size %dx%d is out of range (1..%d)", w, h,
+                        VL_PREPROC_MAX_SIDE);
     vl_img8 src = {0}, canvas = {0}, fit = {0};
     vllm_status st;
     if ((st = vl_img8_from_view(img, &src)) || (st = vl_img8_alloc(&canvas, w, h))) goto done;

@@ -34,6 +34,9 @@ vllm_status vl_smart_size(int W, int H, int align, int64_t min_pixels, int64_t m
 
 vllm_status vl_preprocess_dynamic(const vl_rgb8 *img, int align, int64_t min_pixels, int64_t max_pixels,
                                   vl_preproc_mode mode, vl_frame8 *out);
+/* The same resize to a given w × h (a size vl_smart_size chose, e.g. for
+ * all frames of a clip at once). */
+vllm_status vl_preprocess_dynamic_to(const vl_rgb8 *img, int w, int h, vl_preproc_mode mode, vl_frame8 *out);
 void vl_frame8_free(vl_frame8 *f);
 
 #endif

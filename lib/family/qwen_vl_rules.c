@@ -253,6 +253,18 @@ vllm_status vl_qwen_layout_video(vl_qwen_family f, const vl_qwen_video_rules *r,
 
 static int64_t frame_ms(int k, double fps) { return (int64_t)floor((double)k * 1000.0 / fps + 1e-9); }
 
+int vl_qwen_llamacpp_frame_stamped(int k, double fps)
+{
+    /* the layout's next_stamp walks the multiples of 5000 ms, one per
+     * stamped frame: frame k is stamped when a multiple lies in
+     * (ms(k-1), ms(k)] (frames more than 5000 ms apart: every frame) */
+    if (k <= 0) return 1;
+    return frame_ms(k, fps) / LLAMACPP_STAMP_MS > frame_ms(k - 1, fps) / LLAMACPP_STAMP_MS ||
+           frame_ms(k, fps) - frame_ms(k - 1, fps) >= LLAMACPP_STAMP_MS;
+}
+
+int64_t vl_qwen_llamacpp_frame_ms(int k, double fps) { return frame_ms(k, fps); }
+
 int vl_qwen_layout_llamacpp_cap(int n_frames, double fps)
 {
     if (n_frames < 1 || !(fps > 0)) return 1;

@@ -131,6 +131,10 @@ vllm_status vl_qwen_layout_video(vl_qwen_family f, const vl_qwen_video_rules *r,
  * frame k's time is k / fps. Same for both families. */
 vllm_status vl_qwen_layout_video_llamacpp(int n_frames, double fps, int grid_h, int grid_w, vl_qwen_piece *out,
                                           int cap, int *n_out);
+/* Whether that layout puts a stamp after frame k (so frame k never
+ * starts a pair), and frame k's time in ms as the stamp prints it. */
+int vl_qwen_llamacpp_frame_stamped(int k, double fps);
+int64_t vl_qwen_llamacpp_frame_ms(int k, double fps);
 /* Pieces needed by vl_qwen_layout_video_llamacpp (an upper bound). */
 int vl_qwen_layout_llamacpp_cap(int n_frames, double fps);
 

@@ -113,8 +113,8 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
     VL_TRY(vl_vision_load_ex(m->mmproj, VL_VISION_F32, &m->vision));
     if (prec == VL_VISION_BF16) VL_TRY(vl_vision_release_f32(m->vision));
     VL_TRY(vl_vision_set_precision(m->vision, prec));
-    vl_vision_set_llamacpp_compat(m->vision, p->llamacpp_compat); /* the Qwen mergers' GELU form */
-    /* deepstack towers (qwen3vl) output n_embd·(1 + n_deepstack) per token: [main | ds_0 | ...] */
+    vl_vision_set_llamacpp_compat(m->vision, p->llamacpp_compat); /* the patch mergers' GELU form */
+    /* deepstack towers output n_embd·(1 + n_deepstack) per token: [main | ds_0 | ...] */
     if (vl_vision_n_embd_text(m->vision) != m->llm->hp.n_embd)
         return vl_error(VLLM_ERR_FORMAT, "%s projects to %d dimensions but the text model's embeddings have %d",
                         p->mmproj_path, vl_vision_n_embd_text(m->vision), m->llm->hp.n_embd);
@@ -122,6 +122,12 @@ static vllm_status load_vision(vllm_model *m, const vllm_model_params *p)
         return vl_error(VLLM_ERR_FORMAT, "%s has %d deepstack mergers but the text model takes %d deepstack layers",
                         p->mmproj_path, vl_vision_n_deepstack(m->vision), m->llm->hp.n_deepstack);
     m->preproc = p->llamacpp_compat ? VL_PREPROC_LLAMACPP : VL_PREPROC_HF;
+    m->llamacpp_compat = p->llamacpp_compat != 0;
+    /* the family's rules run this model's media from now on */
+    m->family = vl_family_find(vl_vision_projector_name(m->vision), m->arch);
+    if (!m->family)
+        return vl_error(VLLM_ERR_UNSUPPORTED, "%s: no model family takes projector '%s' with text architecture '%s'",
+                        p->mmproj_path, vl_vision_projector_name(m->vision), m->arch);
     return vl_media_plan_measure(m, &m->plan);
 }
 
@@ -158,7 +164,7 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     }
     if (!vllm_is_error(st)) st = vl_tokenizer_load(m->gguf, &m->tok);
     if (!vllm_is_error(st) && !p.vocab_only) {
-        const vl_llm_options lo = {.llamacpp_compat = p.llamacpp_compat}; /* text-side quirks too (qwen2vl eps) */
+        const vl_llm_options lo = {.llamacpp_compat = p.llamacpp_compat}; /* text-side quirks too (the text RMSNorm epsilon) */
         st = vl_llm_load_ex(m->gguf, &lo, &m->llm);
         if (!vllm_is_error(st) && m->llm->hp.n_vocab != vl_tokenizer_n_vocab(m->tok))
             st = vl_error(VLLM_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,
@@ -187,15 +193,6 @@ void vllm_model_free(vllm_model *m)
     free(m);
 }
 
-const char *vl_model_family_of_projector(const char *projector_type)
-{
-    static const struct { const char *projector, *family; } FAMILIES[] = {
-        {"idefics3", "smolvlm2"}, {"qwen2.5vl_merger", "qwen2.5-vl"}, {"qwen3vl_merger", "qwen3-vl"}};
-    for (size_t i = 0; projector_type && i < sizeof FAMILIES / sizeof FAMILIES[0]; i++)
-        if (!strcmp(projector_type, FAMILIES[i].projector)) return FAMILIES[i].family;
-    return NULL;
-}
-
 vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
 {
     if (!m || !info) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_model_get_info: NULL argument");
@@ -221,11 +218,11 @@ vllm_status vllm_model_get_info(const vllm_model *m, vllm_model_info *info)
     }
     full.has_vision = m->vision != NULL;
     if (m->vision) {
-        full.tokens_per_frame = vl_vision_tokens_per_tile(m->vision);
+        /* dynamic-resolution towers: the count follows the frame's size */
+        full.tokens_per_frame = vl_vision_is_dynamic(m->vision) ? 0 : vl_vision_tokens_per_tile(m->vision);
         full.image_size = vl_vision_image_size(m->vision);
-        full.video_fps = VL_SMOLVLM_VIDEO_FPS;
-        full.video_max_frames = VL_SMOLVLM_VIDEO_MAX_FRAMES;
-        full.family = vl_model_family_of_projector(vl_vision_projector_name(m->vision));
+        m->family->video_defaults(m, &full.video_fps, &full.video_max_frames);
+        full.family = m->family->name;
     }
     size_t n = info->struct_size < sizeof full ? info->struct_size : sizeof full;
     memcpy(info, &full, n);

@@ -9,12 +9,8 @@
 #include "decoder/tokenizer.h"
 #include "encoder/encoder.h"
 #include "encoder/preprocess.h"
+#include "family/family.h"
 #include "media_plan.h"
-
-/* SmolVLM2 Video-Instruct sampling defaults (its video processor config:
- * fps 1, at most 64 frames). */
-#define VL_SMOLVLM_VIDEO_FPS 1.0f
-#define VL_SMOLVLM_VIDEO_MAX_FRAMES 64
 
 struct vllm_model {
     vl_gguf *gguf;
@@ -25,16 +21,14 @@ struct vllm_model {
     vl_vision *vision;
     vl_preproc_mode preproc; /* still-image preprocessing and prompt style */
     vl_media_plan plan;   /* positions of the default video sampling (with vision) */
-    /* vllm_model_params' bounds on the visual tokens per image or frame of
-     * dynamic-resolution families, checked at load: 0 = the family's own */
+    const vl_family *family; /* the model family's rules (lib/family), NULL when text only */
+    int llamacpp_compat;  /* vllm_model_params.llamacpp_compat: llama.cpp's rules everywhere */
+    /* Token limits per image or video frame of dynamic-resolution
+     * families (vllm_model_params image_min_tokens / image_max_tokens;
+     * 0 = the family's default), checked at load. */
     int32_t image_min_tokens, image_max_tokens;
     char arch[32];
     char name[128];
 };
-
-/* The public family name ("smolvlm2", "qwen2.5-vl", "qwen3-vl") of an
- * mmproj's clip.projector_type, or NULL for a projector of no family.
- * (Until the family layer names its families itself.) */
-const char *vl_model_family_of_projector(const char *projector_type);
 
 #endif

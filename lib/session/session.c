@@ -192,6 +192,7 @@ void vllm_session_free(vllm_session *s)
     free(s->system_prompt);
     free(s->batch_embd);
     free(s->batch_ids);
+    free(s->batch_pos);
     pthread_mutex_destroy(&s->lock);
     vl_llm_state_free(s->st);
     vl_pool_free(s->pool);
@@ -235,9 +236,30 @@ vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats)
     return VLLM_OK;
 }
 
-/* Evaluate tokens in chunks, honouring cancellation; on failure the
+/* Evaluate rows in chunks, honouring cancellation; on failure the
  * context is rolled back to where it was. */
-static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits);
+static vllm_status eval_now(vllm_session *s, const vl_rows *r, int want_logits);
+
+/* Floats per row of the batch: the text width, or a deepstack tower's
+ * rows [main | ds_0 | ...] (text rows carry zeros there: adding them
+ * changes nothing). */
+static int64_t batch_width(const vllm_session *s)
+{
+    const int64_t E = s->model->llm->hp.n_embd;
+    const int64_t V = s->model->vision ? vl_vision_n_embd_out(s->model->vision) : 0;
+    return V > E ? V : E;
+}
+
+/* M-RoPE families give every row explicit positions. */
+static int explicit_positions(const vllm_session *s)
+{
+    return s->model->family && (s->model->family->caps & VL_FAM_MROPE);
+}
+
+int32_t vl_session_next_pos(const vllm_session *s)
+{
+    return s->batch_n ? s->batch_next_pos : vl_llm_state_next_pos(s->st);
+}
 
 /* Positions gathered while batching (a video's frames and their text),
  * evaluated as one embedding batch: one pass over the weights per
@@ -248,41 +270,72 @@ vllm_status vl_session_flush(vllm_session *s)
     if (!s->batch_n) return VLLM_OK;
     const size_t n = s->batch_n;
     s->batch_n = 0;
-    vllm_status st = eval_now(s, s->batch_ids, s->batch_embd, n, 0);
+    const int64_t W = batch_width(s);
+    const vl_rows r = {.n = n,
+                       .ids = s->batch_ids,
+                       .embd = s->batch_embd,
+                       .stride = W,
+                       .pos = explicit_positions(s) ? s->batch_pos : NULL,
+                       .deepstack = W > s->model->llm->hp.n_embd};
+    vllm_status st = eval_now(s, &r, 0);
     if (vllm_is_error(st)) s->batch_n = n; /* still counted for the message; the video's rollback drops them */
     return st;
 }
 
-static vllm_status batch_add(vllm_session *s, const int32_t *ids, const float *embd, size_t n)
+static vllm_status batch_add(vllm_session *s, const vl_rows *r)
 {
     const vl_llm *m = s->model->llm;
-    const int64_t E = m->hp.n_embd;
+    const int64_t E = m->hp.n_embd, W = batch_width(s), in_w = r->stride ? r->stride : E;
     if (!s->batch_embd) {
-        s->batch_embd = malloc((size_t)PROMPT_CHUNK * E * sizeof *s->batch_embd);
+        s->batch_embd = malloc((size_t)PROMPT_CHUNK * W * sizeof *s->batch_embd);
         s->batch_ids = malloc(PROMPT_CHUNK * sizeof *s->batch_ids);
-        if (!s->batch_embd || !s->batch_ids) return vl_error(VLLM_ERR_NOMEM, "out of memory for the prompt batch");
+        s->batch_pos = malloc((size_t)PROMPT_CHUNK * VL_POS_SECTIONS * sizeof *s->batch_pos);
+        if (!s->batch_embd || !s->batch_ids || !s->batch_pos)
+            return vl_error(VLLM_ERR_NOMEM, "out of memory for the prompt batch");
     }
-    for (size_t i = 0; i < n; i++) {
+    const int mrope = explicit_positions(s);
+    for (size_t i = 0; i < r->n; i++) {
         if (s->batch_n == PROMPT_CHUNK) VL_TRY(vl_session_flush(s));
-        float *row = s->batch_embd + s->batch_n * E;
-        if (ids) {
-            if (ids[i] < 0 || ids[i] >= m->hp.n_vocab)
-                return vl_error(VLLM_ERR_INVALID_ARG, "token id %d is outside the vocabulary", ids[i]);
-            vl_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)ids[i] * m->tok_embd.row_bytes,
+        if (s->batch_n == 0) s->batch_next_pos = vl_llm_state_next_pos(s->st);
+        float *row = s->batch_embd + s->batch_n * W;
+        if (!r->embd) {
+            const int32_t id = r->ids[i];
+            if (id < 0 || id >= m->hp.n_vocab) return vl_error(VLLM_ERR_INVALID_ARG, "token id %d is outside the vocabulary", id);
+            vl_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)id * m->tok_embd.row_bytes,
                               row, E);
+            if (W > E) memset(row + E, 0, (size_t)(W - E) * sizeof *row);
         } else {
-            memcpy(row, embd + i * E, (size_t)E * sizeof *row);
+            const int64_t w = in_w < W ? in_w : W;
+            memcpy(row, r->embd + i * in_w, (size_t)w * sizeof *row);
+            if (w < W) memset(row + w, 0, (size_t)(W - w) * sizeof *row);
         }
-        s->batch_ids[s->batch_n++] = ids ? ids[i] : -1;
+        if (mrope) {
+            int32_t *p = s->batch_pos + s->batch_n * VL_POS_SECTIONS;
+            if (r->pos) {
+                memcpy(p, r->pos + i * VL_POS_SECTIONS, VL_POS_SECTIONS * sizeof *p);
+            } else { /* a text row: (p, p, p, p or 0) as the text model places it */
+                p[0] = p[1] = p[2] = s->batch_next_pos;
+                p[3] = m->hp.pin_e_to_zero ? 0 : s->batch_next_pos;
+            }
+            for (int k = 0; k < VL_POS_SECTIONS; k++)
+                if (p[k] + 1 > s->batch_next_pos) s->batch_next_pos = p[k] + 1;
+        }
+        s->batch_ids[s->batch_n++] = r->ids ? r->ids[i] : -1;
     }
     return VLLM_OK;
 }
 
+vllm_status vl_session_eval_rows(vllm_session *s, const vl_rows *r, int want_logits)
+{
+    if (s->batching && !want_logits) return batch_add(s, r);
+    VL_TRY(vl_session_flush(s));
+    return eval_now(s, r, want_logits);
+}
+
 vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
 {
-    if (s->batching && !want_logits) return batch_add(s, ids, embd, n);
-    VL_TRY(vl_session_flush(s));
-    return eval_now(s, ids, embd, n, want_logits);
+    const vl_rows r = {.n = n, .ids = ids, .embd = embd};
+    return vl_session_eval_rows(s, &r, want_logits);
 }
 
 vllm_status vl_session_hist_reserve(vllm_session *s, size_t n)
@@ -297,43 +350,47 @@ vllm_status vl_session_hist_reserve(vllm_session *s, size_t n)
     return VLLM_OK;
 }
 
-static vllm_status eval_chunks(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits,
-                               int32_t start, int64_t E);
+static vllm_status eval_chunks(vllm_session *s, const vl_rows *r, int want_logits, int32_t start);
 
 /* embd rows may carry token ids in `ids` too (-1 = visual): the history records them. */
-static vllm_status eval_now(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits)
+static vllm_status eval_now(vllm_session *s, const vl_rows *r, int want_logits)
 {
     const int32_t start = vl_llm_state_n_past(s->st);
-    const int64_t E = s->model->llm->hp.n_embd;
-    VL_TRY(vl_session_hist_reserve(s, (size_t)start + n));
-    if ((int64_t)start + (int64_t)n > vl_llm_state_n_ctx(s->st))
-        return vl_session_context_full(s, s->media_depth ? "the media" : "the input", (int64_t)n);
+    VL_TRY(vl_session_hist_reserve(s, (size_t)start + r->n));
+    if ((int64_t)start + (int64_t)r->n > vl_llm_state_n_ctx(s->st))
+        return vl_session_context_full(s, s->media_depth ? "the media" : "the input", (int64_t)r->n);
     const double t0 = vl_now_seconds();
-    vllm_status st = eval_chunks(s, ids, embd, n, want_logits, start, E);
+    vllm_status st = eval_chunks(s, r, want_logits, start);
     /* media ingestion is timed here, where its batches are really evaluated
      * (a video's frames are gathered and evaluated in big batches) */
     if (s->media_depth) s->stats.media_prefill_seconds += vl_now_seconds() - t0;
     return st;
 }
 
-static vllm_status eval_chunks(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits,
-                               int32_t start, int64_t E)
+static vllm_status eval_chunks(vllm_session *s, const vl_rows *r, int want_logits, int32_t start)
 {
+    const int64_t E = s->model->llm->hp.n_embd, W = r->stride ? r->stride : E;
+    const size_t n = r->n;
     for (size_t done = 0; done < n; done += PROMPT_CHUNK) {
         if (atomic_load(&s->cancel)) {
             vl_llm_state_truncate(s->st, start);
             return vl_error(VLLM_ERR_CANCELLED, "cancelled");
         }
         const size_t nb = n - done < PROMPT_CHUNK ? n - done : PROMPT_CHUNK;
-        vllm_status st = vl_llm_eval(s->model->llm, s->st, s->pool, embd ? NULL : ids + done,
-                                     embd ? embd + (int64_t)done * E : NULL, (int64_t)nb,
-                                     want_logits && done + nb == n ? 1 : 0);
+        const float *e = r->embd ? r->embd + (int64_t)done * W : NULL;
+        const vl_llm_batch b = {.n = (int64_t)nb,
+                                .tokens = r->embd ? NULL : r->ids + done,
+                                .embd = e,
+                                .embd_stride = r->embd ? W : 0,
+                                .pos = r->pos ? r->pos + done * VL_POS_SECTIONS : NULL,
+                                .deepstack = e && r->deepstack ? e + E : NULL};
+        vllm_status st = vl_llm_eval_batch(s->model->llm, s->st, s->pool, &b, want_logits && done + nb == n ? 1 : 0);
         if (vllm_is_error(st)) {
             vl_llm_state_truncate(s->st, start);
             return st;
         }
     }
-    for (size_t i = 0; i < n; i++) s->hist[start + i] = ids ? ids[i] : -1;
+    for (size_t i = 0; i < n; i++) s->hist[start + i] = r->ids ? r->ids[i] : -1;
     s->has_logits = want_logits;
     return VLLM_OK;
 }
@@ -369,6 +426,10 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
     const double t0 = vl_now_seconds();
     s->t_query = t0;
     vllm_model *m = s->model;
+    /* a live frame waiting for its temporal partner is encoded alone now:
+     * a question never waits for the next frame */
+    vllm_status fst = vl_session_flush_pair(s);
+    if (vllm_is_error(fst)) return vl_session_fail(s, fst);
     vl_sampler_params sp = {gp.temperature, gp.top_k, gp.top_p, gp.min_p, gp.repeat_penalty,
                             gp.repeat_last_n < 0 ? 0 : gp.repeat_last_n, gp.frequency_penalty, gp.presence_penalty, gp.seed};
     vllm_status st = vl_sampler_new(vl_tokenizer_n_vocab(m->tok), &sp, &s->sampler);
@@ -400,9 +461,12 @@ vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_genera
     if (closes_media_turn) {
         st = vl_session_media_close_turn(s, prompt, &text);
     } else {
-        size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, s->system_prompt, prompt, NULL, 0) + 1;
+        /* the session's system prompt, else the family's default (a model
+         * loaded with its mmproj follows its template's) */
+        const char *sys = s->system_prompt ? s->system_prompt : m->family ? m->family->default_system(m) : NULL;
+        size_t need = vl_chat_user_turn(fmt, first || s->turns == 0, sys, prompt, NULL, 0) + 1;
         text = malloc(need);
-        if (text) vl_chat_user_turn(fmt, first || s->turns == 0, s->system_prompt, prompt, text, need);
+        if (text) vl_chat_user_turn(fmt, first || s->turns == 0, sys, prompt, text, need);
         else st = vl_error(VLLM_ERR_NOMEM, "out of memory");
     }
     if (vllm_is_error(st)) {

@@ -13,6 +13,7 @@
 
 #include "decoder/sampler.h"
 #include "encoder/preprocess.h"
+#include "family/family.h"
 #include "model.h"
 
 #define PROMPT_CHUNK 512 /* positions per eval call: bounds cancel latency */
@@ -36,12 +37,33 @@ typedef struct vl_span {
     vl_span_kind kind;
 } vl_span;
 
-/* A frame pushed while an answer was generated: encoded at once on the
- * pushing thread, appended to the context when the answer is done. */
+/* A temporal patch pushed while an answer was generated: encoded at once
+ * on the pushing thread, appended to the context when the answer is done. */
 typedef struct vl_queued_frame {
-    float *embd; /* tokens_per_tile × n_embd */
-    double pts;
+    float *embd; /* n_tokens × vl_vision_n_embd_out */
+    int32_t n_tokens, grid_h, grid_w;
+    double pts, pts_last; /* its first and last frame */
+    int n_frames;
 } vl_queued_frame;
+
+/* Rows to evaluate: token ids, or embedding rows (ids may then give the
+ * history's ids, -1 for visual rows). */
+typedef struct vl_rows {
+    size_t n;
+    const int32_t *ids;
+    const float *embd;
+    int64_t stride;       /* floats from one embd row to the next; 0 = n_embd */
+    const int32_t *pos;   /* n × VL_POS_SECTIONS explicit positions (M-RoPE), or NULL */
+    int deepstack;        /* embd rows carry deepstack features after their first n_embd floats */
+} vl_rows;
+
+/* A live frame waiting for its partner in a temporal patch (families with
+ * frames_per_unit 2): preprocessed, not yet encoded. */
+typedef struct vl_pending_frame {
+    uint8_t *u8;          /* 3 × h × w planar, NULL when none waits */
+    int w, h;
+    double pts;
+} vl_pending_frame;
 
 struct vllm_session {
     vllm_model *model;
@@ -103,9 +125,12 @@ struct vllm_session {
     int32_t *hist;        /* token id of every context position, -1 for visual */
     size_t hist_cap;
     int batching;         /* gather positions into one batch (video ingestion) */
-    float *batch_embd;    /* PROMPT_CHUNK rows */
+    float *batch_embd;    /* PROMPT_CHUNK rows of the batch width (session.c) */
     int32_t *batch_ids;
+    int32_t *batch_pos;   /* PROMPT_CHUNK × VL_POS_SECTIONS (M-RoPE families) */
     size_t batch_n;
+    int32_t batch_next_pos; /* where text continues after the batched rows */
+    vl_pending_frame pair; /* live: a frame waiting for its temporal partner */
 
     vllm_session_stats stats;
     int media_depth;      /* > 0 while media is ingested: evaluation time is media prefill */
@@ -152,8 +177,11 @@ vllm_status vl_session_fail(vllm_session *s, vllm_status st);
 
 /* Evaluate n positions — token ids, or embedding rows when ids is NULL —
  * in chunks with cancellation, recording them in the history; rolls back
- * on failure. */
+ * on failure. (Batched while s->batching and no logits are wanted.) */
 vllm_status vl_session_eval(vllm_session *s, const int32_t *ids, const float *embd, size_t n, int want_logits);
+vllm_status vl_session_eval_rows(vllm_session *s, const vl_rows *r, int want_logits);
+/* The position the next text token gets (batched rows included). */
+int32_t vl_session_next_pos(const vllm_session *s);
 
 /* Room for n positions in s->hist / one more span in s->spans. */
 vllm_status vl_session_hist_reserve(vllm_session *s, size_t n);
@@ -173,11 +201,50 @@ void vl_session_media_reset(vllm_session *s);
 vllm_status vl_session_media_configure(vllm_session *s, const vllm_session_params *p);
 
 /* session_media.c: pieces of frame ingestion. */
-vllm_status vl_session_open_turn(vllm_session *s, int space);
-vllm_status vl_session_encode_tiles(vllm_session *s, const uint8_t *u8, int n_tiles);
-/* live = 1: a pushed frame, kept as its own evictable span of positions */
-vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts, int live);
-vllm_status vl_session_append_encoded_frame(vllm_session *s, double pts, int live);
+vllm_status vl_session_open_turn(vllm_session *s, vl_media_kind kind);
+/* Encode n planar u8 images of w × h (tiles, or the 1-2 frames of a
+ * temporal patch) into s->embd; *out points there. */
+vllm_status vl_session_encode(vllm_session *s, vl_pool *pool, const uint8_t *u8, int n, int w, int h, float **out);
+/* The live frame size of a w × h input (the family's rule for one frame). */
+vllm_status vl_session_live_size(const vllm_session *s, int W, int H, int *w, int *h);
+/* A pushed frame: dedup, then (alone or paired with a waiting one) encoded
+ * and appended as its own evictable span. */
+vllm_status vl_session_append_frame(vllm_session *s, const vl_rgb8 *img, double pts);
+/* A live patch already in s->embd (n_tokens rows) into the context. */
+vllm_status vl_session_append_encoded(vllm_session *s, int32_t n_tokens, int grid_h, int grid_w, double pts,
+                                      double pts_last, int n_frames);
+/* Encode and append a frame left waiting for its partner (a question
+ * arrived, or the stream ended): transformers pads an odd count by
+ * repeating the frame, which is the frame alone through both kernels. */
+vllm_status vl_session_flush_pair(vllm_session *s);
+/* A live frame preprocessed to the family's frame size (*u8 malloc'd). */
+vllm_status vl_session_preprocess_live(const vllm_session *s, const vl_rgb8 *img, uint8_t **u8, int *w, int *h);
+
+/* Prompt text accumulated for the open turn, and its evaluation. */
+vllm_status vl_session_text_add(vllm_session *s, const char *t);
+vllm_status vl_session_flush_text(vllm_session *s);
+/* The sink the family's pieces go to (text accumulated, visual blocks
+ * evaluated with their positions). */
+vl_sink vl_session_sink(vllm_session *s);
+vllm_status vl_grow_floats(float **buf, size_t *cap, size_t n, const char *what);
+/* Normalize and encode n images of w × h into *embd (grown as needed);
+ * pool may be NULL (the caller's thread alone). */
+vllm_status vl_encode_images(const vllm_model *m, vl_pool *pool, const uint8_t *u8, int n, int w, int h, float **pix,
+                             size_t *pix_cap, float **embd, size_t *embd_cap);
+/* Tokens of one temporal patch (or tile) of w × h. */
+int32_t vl_patch_tokens(const vllm_model *m, int w, int h);
+/* [compression] prune a patch's rows in place (see session_media.c). */
+vllm_status vl_session_prune(vllm_session *s, float *embd, int n_tok, int *n_vis, const int32_t **kept);
+
+/* A failed or cancelled push leaves the session as it was (session_media.c). */
+typedef struct vl_media_undo {
+    int32_t n_past;
+    int turn_open, outro_pending, turns, pending;
+    char *text;
+    size_t text_len;
+} vl_media_undo;
+vllm_status vl_media_undo_save(const vllm_session *s, vl_media_undo *u);
+void vl_media_undo_finish(vllm_session *s, vl_media_undo *u, vllm_status st);
 /* Room for `need` more positions plus a reserve for the question and
  * answer, evicting (or offloading) the oldest unpinned live frames. */
 vllm_status vl_session_make_room(vllm_session *s, int32_t need);

@@ -11,7 +11,10 @@
  * or abandoned, before the next turn), so a push never prefills other
  * frames than its own (plus any whose encoding ended after the answer).
  * The pusher takes the session lock with priority (vl_session_lock_push):
- * it waits at most for the token being evaluated. When the queue is
+ * it waits at most for the token being evaluated. Families with frame
+ * pairs keep a frame waiting for its partner (encoded with it;
+ * a question encodes a waiting frame alone, see vl_session_flush_pair),
+ * and the queue then holds pairs. When the queue is
  * full the oldest waiting frame is dropped (a live view favours the
  * latest frames) and counted in the statistics. Frame dedup is decided
  * on the pushing thread (under the lock, against the last kept frame);
@@ -46,7 +49,7 @@ static vllm_status push_now(vllm_session *s, const vllm_frame *f)
     s->stats.decode_seconds += vl_now_seconds() - t0;
     if (!vllm_is_error(st)) {
         vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
-        st = vl_session_append_frame(s, &img, f->pts, 1);
+        st = vl_session_append_frame(s, &img, f->pts);
     }
     free(rgb);
     return st;
@@ -54,64 +57,85 @@ static vllm_status push_now(vllm_session *s, const vllm_frame *f)
 
 /* Busy path: everything up to the visual tokens without the session's
  * pool (the answer is using it); the lock is taken only for the dedup
- * decision. *out stays NULL when the frame was a near-duplicate. */
-static vllm_status encode_detached(vllm_session *s, const vllm_frame *f, float **out, double *seconds)
+ * decision and, in families with frame pairs, to take the frame waiting
+ * for its partner (or to leave this one waiting). q->embd stays NULL when
+ * nothing is to be queued (a near-duplicate, or a frame now waiting). */
+static vllm_status encode_detached(vllm_session *s, const vllm_frame *f, vl_queued_frame *q, double *seconds)
 {
-    *out = NULL;
-    vl_vision *v = s->model->vision;
+    memset(q, 0, sizeof *q);
+    const vllm_model *m = s->model;
+    vl_vision *v = m->vision;
     if (!v) return vl_error(VLLM_ERR_STATE, "this model was loaded without an mmproj: it cannot take frames");
-    const int S = vl_vision_image_size(v), T = vl_vision_tokens_per_tile(v), E = vl_vision_n_embd_out(v);
-    uint8_t *rgb = NULL, *tile = malloc((size_t)3 * S * S);
-    float *pix = malloc((size_t)3 * S * S * sizeof *pix), *embd = malloc((size_t)T * E * sizeof *embd);
+    uint8_t *rgb = NULL, *u8 = NULL;
     int32_t stride = 0;
-    vllm_status st = tile && pix && embd ? VLLM_OK : vl_error(VLLM_ERR_NOMEM, "out of memory encoding a frame");
-    if (!vllm_is_error(st)) st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
-    int dup = 0;
+    int w = 0, h = 0, dup = 0, n = 1;
+    vl_pending_frame partner = {0};
+    vllm_status st = vl_frame_to_rgb(f, 0, 0, 0, &rgb, &stride);
     if (!vllm_is_error(st)) {
         vl_session_lock_push(s);
         st = vl_compress_dedup(&s->cmp, rgb, f->width, f->height, (size_t)stride, &dup);
         if (dup) s->stats.n_frames_deduped++;
         vl_session_unlock(s);
     }
-    if (!vllm_is_error(st) && !dup) {
-        vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
-        st = vl_preprocess_video_frame(&img, S, 0, tile);
-    }
-    if (!vllm_is_error(st) && !dup) {
-        float mean[3], std[3];
-        vl_vision_norm(v, mean, std);
-        vl_normalize_planar(tile, 1, S, mean, std, pix);
-        const double t0 = vl_now_seconds();
-        st = vl_vision_encode(v, NULL, pix, 1, embd);
-        *seconds = vl_now_seconds() - t0;
-    }
+    const vl_rgb8 img = {rgb, f->width, f->height, (size_t)stride};
+    if (!vllm_is_error(st) && !dup) st = vl_session_preprocess_live(s, &img, &u8, &w, &h);
     free(rgb);
-    free(tile);
-    free(pix);
     if (vllm_is_error(st) || dup) {
+        free(u8);
+        return st;
+    }
+    if (m->family->frames_per_unit == 2) {
+        vl_session_lock_push(s);
+        if (s->pair.u8 && s->pair.w == w && s->pair.h == h) { /* this frame completes the pair */
+            partner = s->pair;
+            s->pair.u8 = NULL;
+        } else if (!s->pair.u8) { /* it waits for its partner */
+            s->pair = (vl_pending_frame){u8, w, h, f->pts};
+            u8 = NULL;
+        } /* else: a waiting frame of another size; this one goes alone */
+        vl_session_unlock(s);
+        if (!u8) return VLLM_OK;
+    }
+    uint8_t *in = u8;
+    const size_t plane = (size_t)3 * w * h;
+    if (partner.u8) {
+        in = malloc(2 * plane);
+        if (!in) st = vl_error(VLLM_ERR_NOMEM, "out of memory for a frame pair");
+        else memcpy(in, partner.u8, plane), memcpy(in + plane, u8, plane), n = 2;
+    }
+    float *pix = NULL, *embd = NULL;
+    size_t pix_cap = 0, embd_cap = 0;
+    const double t0 = vl_now_seconds();
+    if (!vllm_is_error(st)) st = vl_encode_images(m, NULL, in, n, w, h, &pix, &pix_cap, &embd, &embd_cap);
+    *seconds = vl_now_seconds() - t0;
+    if (in != u8) free(in);
+    free(u8);
+    free(partner.u8);
+    free(pix);
+    if (vllm_is_error(st)) {
         free(embd);
         return st;
     }
-    *out = embd;
+    const int a = vl_vision_is_dynamic(v) ? vl_vision_align(v) : 0;
+    *q = (vl_queued_frame){.embd = embd, .n_tokens = vl_patch_tokens(m, w, h), .grid_h = a ? h / a : 0,
+                           .grid_w = a ? w / a : 0, .pts = partner.u8 ? partner.pts : f->pts, .pts_last = f->pts, .n_frames = n};
     return VLLM_OK;
 }
 
-static vllm_status enqueue(vllm_session *s, float *embd, double pts)
+static vllm_status enqueue(vllm_session *s, const vl_queued_frame *f)
 {
     if (!s->queue) {
         s->queue = calloc(QUEUE_FRAMES, sizeof *s->queue);
         if (!s->queue) return vl_error(VLLM_ERR_NOMEM, "out of memory for the frame queue");
         s->queue_cap = QUEUE_FRAMES;
     }
-    if (s->queue_len == s->queue_cap) { /* full: the oldest waiting frame goes */
+    if (s->queue_len == s->queue_cap) { /* full: the oldest waiting patch goes */
         free(s->queue[s->queue_head].embd);
+        s->stats.n_frames_dropped += s->queue[s->queue_head].n_frames;
         s->queue_head = (s->queue_head + 1) % s->queue_cap;
         s->queue_len--;
-        s->stats.n_frames_dropped++;
     }
-    vl_queued_frame *q = &s->queue[(s->queue_head + s->queue_len) % s->queue_cap];
-    q->embd = embd;
-    q->pts = pts;
+    s->queue[(s->queue_head + s->queue_len) % s->queue_cap] = *f;
     s->queue_len++;
     return VLLM_OK;
 }
@@ -124,16 +148,11 @@ vllm_status vl_session_drain_one(vllm_session *s, int *left)
     vl_queued_frame q = s->queue[s->queue_head];
     s->queue_head = (s->queue_head + 1) % s->queue_cap;
     *left = --s->queue_len;
-    const size_t n = (size_t)vl_vision_tokens_per_tile(v) * vl_vision_n_embd_out(v);
-    vllm_status st = VLLM_OK;
-    if (s->embd_cap < n) {
-        float *p = realloc(s->embd, n * sizeof *p);
-        if (!p) st = vl_error(VLLM_ERR_NOMEM, "out of memory");
-        else s->embd = p, s->embd_cap = n;
-    }
+    const size_t n = (size_t)q.n_tokens * vl_vision_n_embd_out(v);
+    vllm_status st = vl_grow_floats(&s->embd, &s->embd_cap, n, "visual embeddings");
     if (!vllm_is_error(st)) {
         memcpy(s->embd, q.embd, n * sizeof *s->embd);
-        st = vl_session_append_encoded_frame(s, q.pts, 1);
+        st = vl_session_append_encoded(s, q.n_tokens, q.grid_h, q.grid_w, q.pts, q.pts_last, q.n_frames);
     }
     free(q.embd);
     return st;
@@ -181,16 +200,16 @@ vllm_status vllm_session_push_frame(vllm_session *s, const vllm_frame *f)
     }
     vl_session_unlock(s);
 
-    float *embd = NULL;
+    vl_queued_frame q;
     double secs = 0;
-    st = encode_detached(s, f, &embd, &secs);
+    st = encode_detached(s, f, &q, &secs);
 
     vl_session_lock_push(s);
-    if (!vllm_is_error(st) && embd) {
+    if (!vllm_is_error(st) && q.embd) {
         s->stats.encode_seconds += secs;
-        s->stats.n_frames_encoded++; /* counted where it was encoded, even if the queue drops it later */
-        st = enqueue(s, embd, f->pts);
-        if (vllm_is_error(st)) free(embd);
+        s->stats.n_frames_encoded += q.n_frames; /* counted where it was encoded, even if the queue drops it later */
+        st = enqueue(s, &q);
+        if (vllm_is_error(st)) free(q.embd);
         else if (!s->armed && !s->draining) st = vl_session_drain_queue(s); /* the answer ended meanwhile */
     }
     if (vllm_is_error(st)) vl_session_fail(s, st);
