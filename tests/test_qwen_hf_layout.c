@@ -19,7 +19,8 @@
  * (t, h, w) positions of every row must equal the rebuild, for a still,
  * a short video whose sampled frame count is odd (Qwen3-VL) or whose
  * frame count is odd (Qwen2.5-VL: its count is rounded down to pairs),
- * and a live pushed stream.
+ * and a live pushed stream (see check_live for how transformers would
+ * see it).
  *
  * Sets: $VIDEOLLM_FIXTURES (one set; the family is read from its mmproj)
  * or both tests/data/tiny-qwen25vl and tiny-qwen3vl. The tokenizer turns
@@ -356,6 +357,52 @@ static void check_video(const family *f, vllm_model *m, const char *dir)
     remove(path);
 }
 
+/* A live stream: frames pushed one by one, then a question. Taken as
+ * transformers would take the same frames given as consecutive two-frame
+ * clips: each pair (the last frame alone, repeated, when the question
+ * arrives first) is its own vision block; Qwen3-VL puts its "<t
+ * seconds>" (the mean of the pair's times) before it and sizes it by the
+ * clip rule for 2 frames, Qwen2.5-VL by the per-frame video rule. */
+static void check_live(const family *f, vllm_model *m)
+{
+    enum { W = 160, H = 120, N = 5 };
+    static const double pts[N] = {0.0, 0.5, 1.0, 1.5, 2.25};
+    vllm_session *s = NULL;
+    REQUIRE(vllm_session_create(m, NULL, &s) == VLLM_OK, "%s", vllm_last_error());
+    uint8_t *rgb = malloc((size_t)W * H * 3);
+    REQUIRE(rgb, "out of memory");
+    for (int i = 0; i < N; i++) {
+        for (int p = 0; p < W * H * 3; p++) rgb[p] = (uint8_t)(p * 7 + i * 101 + (p / (W * 3)) * i * 13);
+        vllm_frame fr = {.struct_size = sizeof fr, .format = VLLM_PIXFMT_RGB24, .width = W, .height = H,
+                         .planes = {rgb, NULL, NULL}, .strides = {W * 3, 0, 0}, .pts = pts[i]};
+        REQUIRE(vllm_session_push_frame(s, &fr) == VLLM_OK, "%s", vllm_session_last_error(s));
+    }
+    free(rgb);
+    query(s, "What is happening?");
+
+    int h, w;
+    if (f->qwen3) smart_resize_clip(2, H, W, f->patch * f->merge, f->vid_min, f->vid_max, &h, &w);
+    else smart_resize(H, W, f->patch * f->merge, f->vid_min, f->vid_max, &h, &w);
+    const int gh = h / f->patch / f->merge, gw = w / f->patch / f->merge;
+    rebuild r = {0};
+    open_user_turn(f, &r);
+    for (int i = 0; i < N; i += 2) {
+        if (f->qwen3) {
+            const double t = i + 1 < N ? (pts[i] + pts[i + 1]) / 2 : pts[i];
+            char stamp[48];
+            snprintf(stamp, sizeof stamp, "<%.1f seconds>", t);
+            add(&r, stamp);
+        }
+        add(&r, "<|vision_start|>");
+        add_pads(&r, "<|video_pad|>", (grid){1, gh, gw, 0});
+        add(&r, "<|vision_end|>");
+    }
+    close_user_turn(&r, "What is happening?");
+    compare("live", m, s, &r);
+    free(r.text);
+    vllm_session_free(s);
+}
+
 TEST_MAIN_BEGIN
     const char *data = getenv("VIDEOLLM_TEST_DATA");
     if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
@@ -385,6 +432,7 @@ TEST_MAIN_BEGIN
             printf("fixture set %s (%s)\n", set, proj);
             check_still(&f, m);
             check_video(&f, m, tmp);
+            check_live(&f, m);
             ran++;
         }
         vllm_model_free(m);
