@@ -77,6 +77,9 @@ def cmd_read(set_dir, part, outdir):
         v['text_pattern'] = '-text-F32.gguf'   # F32_ref_gen.json is the F32 text model's run
         v['mmproj_pattern'] = ''
         v['media'] = ''
+        # the command line of acceptance 2 carries --image-max-tokens for text too
+        # (no effect without an mmproj): the set's own value, from its image run
+        v['image_max_tokens'] = int(load_info(set_dir, 'image')[1]['image_max_tokens'])
     else:
         v['text_pattern'] = pattern_of(info['text_model'])
         v['mmproj_pattern'] = pattern_of(info['mmproj'])
