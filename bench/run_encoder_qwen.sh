@@ -14,7 +14,8 @@
 # the ratio ours/llama.cpp (below 1: we are faster).
 #   bench/run_encoder_qwen.sh [BUILD_DIR] [THREADS]
 # Environment: FRAMES (2) timed pairs after one warm-up; QWEN_BENCH_DIR=DIR
-# keeps generated files between runs (shared with run_qwen_llm.sh).
+# keeps generated files between runs (shared with run_qwen_llm.sh); PRESETS
+# narrows the towers (default: qwen25vl-3b qwen3vl-2b).
 # Measured on the shared 2-core machine (2026-12-03, sgemm limit 16.6
 # GFLOP/s): Qwen2.5-VL-3B 126 s per pair (1782 GFLOP, 0.85 of sgemm),
 # Qwen3-VL-2B 60 s (729 GFLOP, 0.73).
@@ -36,19 +37,21 @@ gen() {   # gen PRESET TYPE FILE: generate once
   "$build/tests/videollm-gen-model" --preset "$1" --type "$2" -o "$3.tmp" >/dev/null
   mv "$3.tmp" "$3"
 }
-for preset in qwen25vl-3b qwen3vl-2b; do
+presets=(${PRESETS:-qwen25vl-3b qwen3vl-2b})
+towers=()
+for preset in "${presets[@]}"; do
   gen "$preset-mmproj" F16 "$dir/$preset-mmproj-F16.gguf"
+  towers+=("$dir/$preset-mmproj-F16.gguf")
 done
 echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,) cores=$(nproc)"
 ours=$(mktemp)
 trap 'rm -f "$ours"; [[ -n "${QWEN_BENCH_DIR:-}" ]] || rm -rf "$dir"' EXIT
-"$build/bench/bench_encoder" -t "$threads" -n "${FRAMES:-2}" \
-  "$dir/qwen25vl-3b-mmproj-F16.gguf" "$dir/qwen3vl-2b-mmproj-F16.gguf" | tee "$ours"
+"$build/bench/bench_encoder" -t "$threads" -n "${FRAMES:-2}" "${towers[@]}" | tee "$ours"
 
 if [[ -n "${LLAMA_CPP_DIR:-}" ]]; then
   cli="$LLAMA_CPP_DIR/build/bin/llama-mtmd-cli"
   [[ -x "$cli" ]] || { echo "llama.cpp: no $cli" >&2; exit 1; }
-  for preset in qwen25vl-3b qwen3vl-2b; do
+  for preset in "${presets[@]}"; do
     mm="$dir/$preset-mmproj-F16.gguf"
     gen "$preset" Q4_K "$dir/$preset-Q4_K.gguf"
     # our line for this tower: its frame size and time per pair

@@ -13,7 +13,8 @@
 # Environment: QWEN_BENCH_DIR=DIR keeps the generated files (about 7.5 GB)
 # there between runs instead of a temporary directory; PREFILL (512),
 # DECODE (64), LONG_CTX (512) size the runs (bench_llm -p/-n/-c);
-# LLAMA_BENCH_REPS (2) is llama-bench's -r.
+# LLAMA_BENCH_REPS (2) is llama-bench's -r; PRESETS / TYPES narrow the
+# files (default: qwen3vl-2b qwen25vl-3b / Q8_0 Q4_K).
 # The machine is shared: the load average is printed before and after; at a
 # load above the core count the figures are noise, not speed.
 set -euo pipefail
@@ -30,8 +31,8 @@ else
   trap 'rm -rf "$dir"' EXIT
 fi
 models=()
-for preset in qwen3vl-2b qwen25vl-3b; do
-  for type in Q8_0 Q4_K; do
+for preset in ${PRESETS:-qwen3vl-2b qwen25vl-3b}; do
+  for type in ${TYPES:-Q8_0 Q4_K}; do
     f="$dir/$preset-$type.gguf"
     if [[ ! -s "$f" ]]; then
       start=$(date +%s)
