@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavutil/md5.h>
 
@@ -68,6 +69,12 @@ static void check_image(const char *set, int align, const float mean[3], const f
     static const char *const cfgs[2] = {"F32_ref", "F32_fullres_ref"};
     for (int k = 0; k < 2; k++) {
         snprintf(path, sizeof path, "%s/ref/image/%s_info.json", set, cfgs[k]);
+        /* the fullres run (llama.cpp's default token limits) is made for the
+         * main sets only (fixtures/tools/make_set.sh); held-back sets have none */
+        if (k == 1 && access(path, F_OK) != 0) {
+            printf("  %s: not in this set (no %s)\n", cfgs[k], path);
+            continue;
+        }
         json *info = json_load(path);
         REQUIRE(info, "cannot read %s", path);
         const json *ch = NULL, *chunks = json_get(info, "chunks");
