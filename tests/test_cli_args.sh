@@ -6,12 +6,14 @@
 # usage: test_cli_args.sh PATH-TO-videollm
 set -u
 exe="$1"
-m="$VIDEOLLM_TEST_DATA/tiny-smolvlm2/models"
+. "$(dirname "$0")/fixture_set.sh"
+text_f32=$(fx_model -text-F32.gguf) || exit 1
+mmproj_f32=$(fx_model -mmproj-F32.gguf) || exit 1
 clip="$VIDEOLLM_TEST_DATA/media/test-3.mp4"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-text="-m $m/tiny-smolvlm2-main-text-F32.gguf"
+text="-m $text_f32"
 
 # refused CMD-ARGS... : exit status 2 and a stderr line naming $want_opt and $want_val
 refused() {
@@ -64,7 +66,7 @@ short() {
         || { echo "FAIL: '$*': want one line matching '$want' and the hint, got:"; cat "$tmp/err"; fail=1; }
 }
 img="$VIDEOLLM_TEST_DATA/media/test-1.jpeg"
-pair="$text --mmproj $m/tiny-smolvlm2-main-mmproj-F32.gguf"
+pair="$text --mmproj $mmproj_f32"
 want="--ctx-size: 4 .*too few"; short ask $text -p hi --ctx-size 4
 want="no question: give -p"; short ask $text
 want="unexpected argument 'extra'"; short ask $text -p hi extra
@@ -113,7 +115,7 @@ done
 
 # --- llama.cpp spellings, -f, -v, warnings (issue 12 item 19) ---------------------
 "$exe" ask $text -p "Describe it." -n 5 -t 1 --print-ids 2>/dev/null | tail -n 1 >"$tmp/want"
-"$exe" ask --model "$m/tiny-smolvlm2-main-text-F32.gguf" --prompt "Describe it." --n-predict 5 --threads 1 \
+"$exe" ask --model "$text_f32" --prompt "Describe it." --n-predict 5 --threads 1 \
     --ctx-size 1024 --print-ids 2>"$tmp/err" | tail -n 1 >"$tmp/got"
 cmp -s "$tmp/want" "$tmp/got" && [ -s "$tmp/want" ] || { echo "FAIL: long options give other ids"; cat "$tmp/err"; fail=1; }
 printf 'Describe it.\n' >"$tmp/q.txt"

@@ -348,8 +348,8 @@ TEST_MAIN_BEGIN
     REQUIRE(mkdtemp(dir), "mkdtemp");
     signal(SIGALRM, on_alarm);
     const char *data = getenv("VIDEOLLM_TEST_DATA") ? getenv("VIDEOLLM_TEST_DATA") : "tests/data";
-    snprintf(text_model, sizeof text_model, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-text-F32.gguf", data);
-    snprintf(mmproj, sizeof mmproj, "%s/tiny-smolvlm2/models/tiny-smolvlm2-main-mmproj-F32.gguf", data);
+    fx_require_model("-text-F32.gguf", text_model, sizeof text_model);
+    fx_require_model("-mmproj-F32.gguf", mmproj, sizeof mmproj);
     test_non_regular();
     test_swapped_roles();
     test_image_token_bounds();
