@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "f16.h"
+#include "fastmath.h"
 #include "kernels.h"
 #include "quant.h"
 
@@ -266,6 +267,48 @@ static void sgemm_acc(int64_t m, int64_t n, int64_t k, const float *a, int64_t a
         }
 }
 
+/* ---- exponentials ------------------------------------------------------------------ */
+
+/* vl_exp_fast (fastmath.h) on 8 lanes, operation for operation (no fused
+ * multiply-adds: the file is built with -ffp-contract=off and the scalar
+ * formula has none), so a lane equals the scalar result. */
+static inline __m256 exp8(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f)); /* NaN -> -87.3, as the scalar clamp */
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.3f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 k = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), magic), magic);
+    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(k, _mm256_set1_ps(0.693359375f)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(k, _mm256_set1_ps(-2.12194440e-4f)));
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
+    const __m256 e = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, r), r), r), _mm256_set1_ps(1.0f));
+    const __m256i pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(e, _mm256_castsi256_ps(pow2));
+}
+
+static float exp_sub(float *x, const float *sub, int64_t sub_step, int64_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 s = sub_step ? _mm256_loadu_ps(sub + i) : _mm256_set1_ps(sub[0]);
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = hsum8(acc);
+    for (; i < n; i++) {
+        x[i] = vl_exp_fast(x[i] - sub[i * sub_step]);
+        sum += x[i];
+    }
+    return sum;
+}
+
 void vl_attn_fill_avx2(vl_kernel_table *t)
 {
     t->kv_dot[VL_TYPE_F32] = kv_dot_f32;
@@ -277,4 +320,5 @@ void vl_attn_fill_avx2(vl_kernel_table *t)
     t->kv_axpy[VL_TYPE_Q8_0] = kv_axpy_q8_0;
     t->kv_axpy[VL_TYPE_Q4_0] = kv_axpy_q4_0;
     t->sgemm_acc = sgemm_acc;
+    t->exp_sub = exp_sub;
 }

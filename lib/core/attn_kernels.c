@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "f16.h"
+#include "fastmath.h"
 #include "kernels.h"
 #include "quant.h"
 
@@ -111,6 +112,16 @@ static void sgemm_acc(int64_t m, int64_t n, int64_t k, const float *a, int64_t a
         }
 }
 
+static float exp_sub(float *x, const float *sub, int64_t sub_step, int64_t n)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = vl_exp_fast(x[i] - sub[i * sub_step]);
+        sum += x[i];
+    }
+    return sum;
+}
+
 void vl_attn_fill_scalar(vl_kernel_table *t)
 {
     t->kv_dot[VL_TYPE_F32] = kv_dot_f32;
@@ -122,4 +133,5 @@ void vl_attn_fill_scalar(vl_kernel_table *t)
     t->kv_axpy[VL_TYPE_Q8_0] = kv_axpy_q8_0;
     t->kv_axpy[VL_TYPE_Q4_0] = kv_axpy_q4_0;
     t->sgemm_acc = sgemm_acc;
+    t->exp_sub = exp_sub;
 }

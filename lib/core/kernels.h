@@ -36,6 +36,10 @@ typedef void (*vl_kv_axpy_fn)(const float *p, const void *V, size_t rb, int64_t 
 typedef void (*vl_sgemm_acc_fn)(int64_t m, int64_t n, int64_t k, const float *a, int64_t ars, int64_t acs,
                                 const float *b, int64_t ldb, float *c, int64_t ldc);
 
+/* x[i] = e^(x[i] - sub[i * sub_step]) (vl_exp_fast's formula) for i < n;
+ * returns the sum. sub_step 0: one value subtracted from all. */
+typedef float (*vl_exp_sub_fn)(float *x, const float *sub, int64_t sub_step, int64_t n);
+
 typedef struct vl_kernel_table {
     const char *name;
     vl_gemv_fn gemv[VL_TYPE_COUNT];
@@ -51,6 +55,7 @@ typedef struct vl_kernel_table {
     vl_kv_dot_fn kv_dot[VL_TYPE_COUNT];
     vl_kv_axpy_fn kv_axpy[VL_TYPE_COUNT];
     vl_sgemm_acc_fn sgemm_acc;
+    vl_exp_sub_fn exp_sub;
 } vl_kernel_table;
 
 /* Scalar reference kernels (vecdot.c, quant.c): every supported type. */

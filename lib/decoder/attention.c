@@ -76,16 +76,12 @@ static size_t decode_floats(const vl_attn_args *a)
 
 /* One block of scores s[0..nk) for a query row with running (m, l, acc):
  * fold it in (s is overwritten with the weights). */
-static void online_rescale(float *m, float *l, float *acc, int64_t hd, float *s, int64_t nk)
+static void online_rescale(const vl_kernel_table *kt, float *m, float *l, float *acc, int64_t hd, float *s, int64_t nk)
 {
     float bmax = s[0];
     for (int64_t j = 1; j < nk; j++) bmax = s[j] > bmax ? s[j] : bmax;
     const float mnew = bmax > *m ? bmax : *m;
-    float sum = 0.0f;
-    for (int64_t j = 0; j < nk; j++) {
-        s[j] = vl_exp_fast(s[j] - mnew);
-        sum += s[j];
-    }
+    const float sum = kt->exp_sub(s, &mnew, 0, nk);
     if (mnew > *m) {
         const float alpha = *m == -INFINITY ? 0.0f : vl_exp_fast(*m - mnew);
         for (int64_t d = 0; d < hd; d++) acc[d] *= alpha;
@@ -117,7 +113,7 @@ static void decode_piece(const vl_kernel_table *kt, const vl_attn_args *a, int k
         for (int g = 0; g < G; g++) kt->kv_dot[a->type](qs + (size_t)g * hd, Kb, a->row_bytes, hd, s + g * DECODE_KEYS, nk);
         for (int g = 0; g < G; g++) {
             float *p = part + g * pf, *sg = s + g * DECODE_KEYS;
-            online_rescale(&p[0], &p[1], p + 2, hd, sg, nk);
+            online_rescale(kt, &p[0], &p[1], p + 2, hd, sg, nk);
             kt->kv_axpy[a->type](sg, Vb, a->row_bytes, hd, p + 2, nk);
         }
     }
@@ -212,12 +208,12 @@ static prefill_shape prefill_shape_of(const vl_attn_args *a)
 }
 
 /* Per thread: Qt (hd × cols), K and V tiles (PREFILL_KEYS × hd each), S^T
- * (PREFILL_KEYS × cols), O (rows × hd), m, l, alpha (cols each). */
+ * (PREFILL_KEYS × cols), O (rows × hd), m, l, alpha, block sums (cols each). */
 static size_t prefill_floats(const vl_attn_args *a)
 {
     const prefill_shape ps = prefill_shape_of(a);
     const size_t hd = (size_t)a->head_dim, C = (size_t)ps.cols;
-    return hd * C + 2 * PREFILL_KEYS * hd + PREFILL_KEYS * C + (size_t)ps.rows * hd + 3 * C;
+    return hd * C + 2 * PREFILL_KEYS * hd + PREFILL_KEYS * C + (size_t)ps.rows * hd + 4 * C;
 }
 
 typedef struct prefill_task {
@@ -246,7 +242,7 @@ static void prefill_item(const prefill_task *t, int kvh, int64_t tile, float *ba
     const int64_t t0 = tile * t->ps.tile_pos;
     const int64_t npos = a->n - t0 < t->ps.tile_pos ? a->n - t0 : t->ps.tile_pos, rows = npos * G;
     float *Qt = base, *Kt = Qt + (size_t)hd * C, *Vt = Kt + (size_t)PREFILL_KEYS * hd, *St = Vt + (size_t)PREFILL_KEYS * hd;
-    float *O = St + (size_t)PREFILL_KEYS * C, *m = O + (size_t)t->ps.rows * hd, *l = m + C, *alpha = l + C;
+    float *O = St + (size_t)PREFILL_KEYS * C, *m = O + (size_t)t->ps.rows * hd, *l = m + C, *alpha = l + C, *bsum = alpha + C;
     const float scale = 1.0f / sqrtf((float)hd);
 
     /* Qt[d][i], i = position × G + head in group; padding columns zero */
@@ -279,17 +275,19 @@ static void prefill_item(const prefill_task *t, int kvh, int64_t tile, float *ba
             alpha[i] = m[i] == -INFINITY ? 0.0f : vl_exp_fast(m[i] - mnew);
             m[i] = mnew;
         }
+        /* weights e^(s - m) where the key is visible, 0 elsewhere (and in
+         * the padding columns); their sums per query row */
+        for (int64_t i = 0; i < rows; i++) bsum[i] = 0.0f;
         for (int64_t k = 0; k < nk; k++) {
             const int64_t kr = kb + k, i0 = kr > row0 ? (kr - row0) * G : 0;
             float *sk = St + k * C;
-            for (int64_t i = 0; i < (i0 < rows ? i0 : rows); i++) sk[i] = 0.0f;
-            for (int64_t i = i0; i < rows; i++) sk[i] = vl_exp_fast(sk[i] - m[i]);
+            for (int64_t i = 0; i < i0; i++) sk[i] = 0.0f;
+            t->kt->exp_sub(sk + i0, m + i0, 1, rows - i0);
             for (int64_t i = rows; i < C; i++) sk[i] = 0.0f;
+            for (int64_t i = i0; i < rows; i++) bsum[i] += sk[i];
         }
         for (int64_t i = 0; i < rows; i++) {
-            float sum = 0.0f;
-            for (int64_t k = 0; k < nk; k++) sum += St[k * C + i];
-            l[i] = l[i] * alpha[i] + sum;
+            l[i] = l[i] * alpha[i] + bsum[i];
             if (alpha[i] != 1.0f)
                 for (int d = 0; d < hd; d++) O[i * hd + d] *= alpha[i];
         }
