@@ -1,17 +1,28 @@
 /* Text-model speed: prompt prefill and token-by-token decode, each next to
  * the limit measured in the same run.
  *
- *   bench_llm [-t THREADS] [-p PREFILL_TOKENS] [-n DECODE_TOKENS] [-c LONG_CTX] MODEL.gguf...
+ *   bench_llm [-t THREADS] [-k KV_TYPE] [-p PREFILL[,PREFILL...]] [-n DECODE_TOKENS]
+ *             [-c LONG_CTX] [-d DEPTH[,DEPTH...]] MODEL.gguf...
  *
+ * -k: KV cache storage f32|f16|q8_0|q4_0 (default f16, the library's).
  * Figures (one `key=value` line per model, plus the machine limits):
- *   prefill_tok_s      P random tokens evaluated as one prompt (best of 3)
+ *   prefill_tok_s      P random tokens evaluated as one prompt (best of 3;
+ *                      the first -p size)
  *   prefill_gflops     2 * (weights per token) * P / time, plus attention
  *   prefill_vs_sgemm   prefill_gflops / sgemm GFLOP/s (1024x3072x768, same pool)
+ *   prefill_tok_s_P, prefill_vs_sgemm_P   the same per -p size, and
+ *   prefill_rate_P_vs_P0  prefill_tok_s_P / prefill_tok_s of the first size
+ *                      (a long prompt's rate against a short one's)
  *   decode_tok_s_ctx0  one token at a time from an empty context
  *   decode_tok_s_ctxN  one token at a time after an N-token prompt (-c, default
  *                      2048; smaller for multi-billion-parameter models)
  *   decode_limit_tok_s read bandwidth / weight bytes streamed per token
  *   decode_vs_limit    decode_tok_s_ctx0 / decode_limit_tok_s
+ *   decode_tok_s_depthD, decode_limit_tok_s_depthD, decode_vs_limit_depthD
+ *                      per -d depth: one token at a time after D cached
+ *                      rows; the limit adds the K and V rows read at that
+ *                      depth (2 * n_layer * n_head_kv * D rows of the KV
+ *                      type) to the weights
  * The weights streamed per token are every matrix except the token
  * embedding table, of which only one row is read (unless it doubles as
  * the output matrix, as in tied models). */
@@ -64,28 +75,18 @@ static double flops_per_token(const vl_llm *m, int64_t ctx)
     return mat;
 }
 
-static int bench_model(const char *path, vl_pool *pool, int P, int N, int ctx_long, double read_bw, double sgemm)
-{
-    vl_gguf *g = NULL;
-    vl_llm *m = NULL;
-    if (vl_gguf_open(path, 1, &g) || vl_llm_load(g, &m)) {
-        fprintf(stderr, "bench_llm: %s\n", vllm_last_error());
-        vl_gguf_close(g);
-        return 1;
-    }
-    vl_llm_state *st = NULL;
-    if (vl_llm_state_new(m, ctx_long + N + 8 > P + 8 ? ctx_long + N + 8 : P + 8, VL_KV_F32, &st)) {
-        fprintf(stderr, "bench_llm: %s\n", vllm_last_error());
-        return 1;
-    }
-    int32_t *ids = malloc(sizeof *ids * (size_t)(ctx_long > P ? ctx_long : P));
-    uint64_t seed = 42;
-    for (int i = 0; i < (ctx_long > P ? ctx_long : P); i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        ids[i] = (int32_t)((seed >> 33) % (uint64_t)m->hp.n_vocab);
-    }
+#define MAX_SIZES 8
 
-    /* prefill: best of 3 */
+typedef struct bench_cfg {
+    int P[MAX_SIZES], nP; /* prefill sizes */
+    int D[MAX_SIZES], nD; /* decode depths */
+    int N, ctx_long;
+    vl_kv_type kv;
+} bench_cfg;
+
+/* Best-of-3 time of a P-token prompt from an empty cache. */
+static double prefill_time(const vl_llm *m, vl_llm_state *st, vl_pool *pool, const int32_t *ids, int P)
+{
     double best = 1e9;
     for (int r = 0; r < 3; r++) {
         vl_llm_state_truncate(st, 0);
@@ -94,9 +95,77 @@ static int bench_model(const char *path, vl_pool *pool, int P, int N, int ctx_lo
         double t = vl_bench_now() - t0;
         if (t < best) best = t;
     }
-    double prefill_flops = 0;
-    for (int i = 0; i < P; i++) prefill_flops += flops_per_token(m, i + 1);
-    const double prefill_tps = P / best, prefill_gf = prefill_flops / best * 1e-9;
+    return best;
+}
+
+static double prefill_flops(const vl_llm *m, int P)
+{
+    double f = 0;
+    for (int i = 0; i < P; i++) f += flops_per_token(m, i + 1);
+    return f;
+}
+
+/* Prefill rates per size, and decode after each depth (ascending: the
+ * cache is extended from one depth to the next and cut back after timing). */
+static void bench_sizes(const vl_llm *m, vl_llm_state *st, vl_pool *pool, const int32_t *ids, const bench_cfg *c,
+                        double read_bw, double sgemm, uint64_t bytes)
+{
+    double rate0 = 0;
+    printf(" ");
+    for (int i = 0; i < c->nP; i++) {
+        const double t = prefill_time(m, st, pool, ids, c->P[i]), rate = c->P[i] / t;
+        if (!i) rate0 = rate;
+        printf(" prefill_tok_s_%d=%.1f prefill_vs_sgemm_%d=%.2f", c->P[i], rate, c->P[i],
+               prefill_flops(m, c->P[i]) / t * 1e-9 / sgemm);
+        if (i) printf(" prefill_rate_%d_vs_%d=%.2f", c->P[i], c->P[0], rate / rate0);
+    }
+    printf("\n ");
+    vl_llm_state_truncate(st, 0);
+    const double kv_row = (double)vl_llm_state_span_bytes(st, 1) - 4.0 * VL_POS_SECTIONS; /* K + V of one row, all layers */
+    for (int i = 0; i < c->nD; i++) {
+        const int D = c->D[i], have = vl_llm_state_n_past(st);
+        if (D > have) vl_llm_eval(m, st, pool, ids + have, NULL, D - have, 0);
+        vl_llm_eval(m, st, pool, ids + D, NULL, 1, 1); /* warm-up */
+        const double t0 = vl_bench_now();
+        for (int k = 1; k <= c->N; k++) vl_llm_eval(m, st, pool, ids + D + k, NULL, 1, 1);
+        const double tps = c->N / (vl_bench_now() - t0);
+        vl_llm_state_truncate(st, D);
+        const double limit = read_bw * 1e9 / ((double)bytes + kv_row * (D + 1 + c->N / 2));
+        printf(" decode_tok_s_depth%d=%.1f decode_limit_tok_s_depth%d=%.1f decode_vs_limit_depth%d=%.2f", D, tps, D,
+               limit, D, tps / limit);
+    }
+    printf("\n");
+}
+
+static int bench_model(const char *path, vl_pool *pool, const bench_cfg *c, double read_bw, double sgemm)
+{
+    const int P = c->P[0], N = c->N, ctx_long = c->ctx_long;
+    int max_ids = ctx_long > P ? ctx_long : P;
+    for (int i = 0; i < c->nP; i++) max_ids = c->P[i] > max_ids ? c->P[i] : max_ids;
+    for (int i = 0; i < c->nD; i++) max_ids = c->D[i] + N + 2 > max_ids ? c->D[i] + N + 2 : max_ids;
+    max_ids += N + 8;
+    vl_gguf *g = NULL;
+    vl_llm *m = NULL;
+    if (vl_gguf_open(path, 1, &g) || vl_llm_load(g, &m)) {
+        fprintf(stderr, "bench_llm: %s\n", vllm_last_error());
+        vl_gguf_close(g);
+        return 1;
+    }
+    vl_llm_state *st = NULL;
+    if (vl_llm_state_new(m, max_ids, c->kv, &st)) {
+        fprintf(stderr, "bench_llm: %s\n", vllm_last_error());
+        return 1;
+    }
+    int32_t *ids = malloc(sizeof *ids * (size_t)max_ids);
+    uint64_t seed = 42;
+    for (int i = 0; i < max_ids; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)((seed >> 33) % (uint64_t)m->hp.n_vocab);
+    }
+
+    /* prefill: best of 3 */
+    const double best = prefill_time(m, st, pool, ids, P);
+    const double prefill_tps = P / best, prefill_gf = prefill_flops(m, P) / best * 1e-9;
 
     /* decode from an empty context */
     vl_llm_state_truncate(st, 0);
@@ -121,6 +190,7 @@ static int bench_model(const char *path, vl_pool *pool, int P, int N, int ctx_lo
            prefill_gf, prefill_gf / sgemm);
     printf("  decode_tok_s_ctx0=%.1f decode_tok_s_ctx%d=%.1f decode_limit_tok_s=%.1f decode_vs_limit=%.2f\n", dec0,
            ctx_long, decL, limit, dec0 / limit);
+    if (c->nP > 1 || c->nD) bench_sizes(m, st, pool, ids, c, read_bw, sgemm, bytes);
     fflush(stdout);
     free(ids);
     vl_llm_state_free(st);
@@ -129,26 +199,54 @@ static int bench_model(const char *path, vl_pool *pool, int P, int N, int ctx_lo
     return 0;
 }
 
+/* "a,b,c" -> sizes (each >= lo); the count, or -1 when malformed. */
+static int parse_list(const char *s, int *out, int lo)
+{
+    int n = 0;
+    for (char *end; *s && n < MAX_SIZES; s = *end == ',' ? end + 1 : end) {
+        const long v = strtol(s, &end, 10);
+        if (end == s || v < lo || v > (1 << 20) || (*end && *end != ',')) return -1;
+        out[n++] = (int)v;
+    }
+    return *s ? -1 : n;
+}
+
+static int parse_kv(const char *s, vl_kv_type *kv)
+{
+    static const char *const names[] = {"f32", "f16", "q8_0", "q4_0"}; /* vl_kv_type order */
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return *kv = (vl_kv_type)i, 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int threads = 0, P = 512, N = 64, C = 2048, first = 1;
+    int threads = 0, first = 1, ok = 1;
+    bench_cfg c = {.P = {512}, .nP = 1, .N = 64, .ctx_long = 2048, .kv = VL_KV_F16};
+    const char *kv_name = "f16";
     for (; first < argc && argv[first][0] == '-'; first += 2) {
         if (first + 1 >= argc) break;
-        if (!strcmp(argv[first], "-t")) threads = atoi(argv[first + 1]);
-        else if (!strcmp(argv[first], "-p")) P = atoi(argv[first + 1]);
-        else if (!strcmp(argv[first], "-n")) N = atoi(argv[first + 1]);
-        else if (!strcmp(argv[first], "-c")) C = atoi(argv[first + 1]);
+        const char *v = argv[first + 1];
+        if (!strcmp(argv[first], "-t")) threads = atoi(v);
+        else if (!strcmp(argv[first], "-p")) ok &= (c.nP = parse_list(v, c.P, 1)) > 0;
+        else if (!strcmp(argv[first], "-d")) ok &= (c.nD = parse_list(v, c.D, 0)) > 0;
+        else if (!strcmp(argv[first], "-n")) c.N = atoi(v);
+        else if (!strcmp(argv[first], "-c")) c.ctx_long = atoi(v);
+        else if (!strcmp(argv[first], "-k")) ok &= parse_kv(kv_name = v, &c.kv);
+        else ok = 0;
     }
-    if (first >= argc || P < 1 || N < 1 || C < N + 1) {
-        fprintf(stderr, "usage: bench_llm [-t THREADS] [-p PREFILL] [-n DECODE] [-c LONG_CTX > DECODE] MODEL.gguf...\n");
+    if (!ok || first >= argc || c.N < 1 || c.ctx_long < c.N + 1) {
+        fprintf(stderr, "usage: bench_llm [-t THREADS] [-k f32|f16|q8_0|q4_0] [-p PREFILL[,PREFILL...]] [-n DECODE]\n"
+                        "                 [-c LONG_CTX > DECODE] [-d DEPTH[,DEPTH...] ascending] MODEL.gguf...\n");
         return 2;
     }
     vl_pool *pool = vl_pool_create(threads);
     const double read_bw = vl_bench_read_bandwidth(pool, (size_t)256 << 20);
     const double sgemm = sgemm_gflops(pool);
-    printf("threads=%d read_bandwidth_GB_s=%.1f sgemm_gflops=%.1f\n", vl_pool_size(pool), read_bw, sgemm);
+    printf("threads=%d kv_type=%s read_bandwidth_GB_s=%.1f sgemm_gflops=%.1f\n", vl_pool_size(pool), kv_name, read_bw,
+           sgemm);
     int rc = 0;
-    for (int i = first; i < argc; i++) rc |= bench_model(argv[i], pool, P, N, C, read_bw, sgemm);
+    for (int i = first; i < argc; i++) rc |= bench_model(argv[i], pool, &c, read_bw, sgemm);
     vl_pool_free(pool);
     return rc;
 }

@@ -69,7 +69,7 @@ static const ask_option OPTIONS[] = {
     {O_RAW, "--raw", NULL, NULL, "no chat template: the prompt is used verbatim"},
     {O_THREADS, "-t", "--threads", "N", "threads (default: all CPUs)"},
     {O_CTX, "-c", "--ctx-size", "N", "context size (default: min(trained, 4096))"},
-    {O_KV_TYPE, "--kv-type", NULL, "f32|f16|q8_0|q4_0", "KV cache storage (default f32)"},
+    {O_KV_TYPE, "--kv-type", NULL, "f32|f16|q8_0|q4_0", "KV cache storage (default f16)"},
     {O_KV_F16, "--kv-f16", NULL, NULL, "same as --kv-type f16"},
     {O_STATS, "--stats", NULL, NULL, "print where the time went, why generation stopped, memory (stderr)"},
     {O_JSON, "--json", NULL, NULL, "print one JSON object (answer, token ids, statistics) instead"},

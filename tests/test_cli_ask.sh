@@ -14,15 +14,16 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 pair="-m $text_f32 --mmproj $mmproj_f32"
+# llama.cpp's references ran with an f32 KV cache (ours defaults to f16)
 
 # llama.cpp's ids, straight from its JSON (no parser needed: one line)
 want=$(tr -d '\n' <"$fx/ref/image/F32_ref_info.json" | sed 's/.*"generated_ids": *\[\([0-9, ]*\)\].*/\1/' | tr -d ' ' | tr ',' ' ')
-$exe ask $pair --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" --llamacpp-compat --vision ggml \
+$exe ask $pair --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" --llamacpp-compat --vision ggml --kv-type f32 \
     -p "Describe this image." -n 16 --print-ids -t 1 >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: ask exited non-zero"; cat "$tmp/err"; fail=1; }
 got=$(tail -n 1 "$tmp/out")
 [ "$got" = "$want" ] || { echo "FAIL: ids '$got' != llama.cpp '$want'"; fail=1; }
 
-$exe ask $pair --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" --llamacpp-compat --vision ggml \
+$exe ask $pair --image "$VIDEOLLM_TEST_DATA/media/test-1.jpeg" --llamacpp-compat --vision ggml --kv-type f32 \
     -p "Describe this image." -n 16 --json -t 1 >"$tmp/json" 2>"$tmp/err" || { echo "FAIL: --json exited non-zero"; fail=1; }
 jids=$(sed 's/.*"tokens":\[\([0-9,]*\)\].*/\1/' "$tmp/json" | tr ',' ' ')
 [ "$jids" = "$want" ] || { echo "FAIL: --json ids '$jids'"; cat "$tmp/json"; fail=1; }

@@ -60,7 +60,9 @@ static void test_image(void)
     REQUIRE(info, "cannot read %s", path);
     vllm_model *m = load(json_str(json_get(info, "text_model"), ""), 1, VLLM_VISION_GGML);
     vllm_session *s = NULL;
-    REQUIRE(vllm_session_create(m, NULL, &s) == VLLM_OK, "%s", vllm_last_error());
+    vllm_session_params sp = vllm_session_default_params();
+    sp.kv_type = VLLM_KV_F32; /* llama.cpp's logits and ids were computed with an f32 KV cache */
+    REQUIRE(vllm_session_create(m, &sp, &s) == VLLM_OK, "%s", vllm_last_error());
     snprintf(path, sizeof path, "%s/%s", media, json_str(json_get(info, "media"), ""));
     CHECK(vllm_session_push_image(s, path) == VLLM_OK, "push_image: %s", vllm_session_last_error(s));
 

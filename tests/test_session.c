@@ -177,6 +177,10 @@ TEST_MAIN_BEGIN
           "generation past the window must stop with CONTEXT_FULL, got %d", (int)stats.last_stop);
     vllm_session_free(s);
 
+    /* the default KV cache is f16 (as llama.cpp's): half the memory and read traffic of f32 */
+    CHECK(vllm_session_default_params().kv_type == VLLM_KV_F16, "default kv_type %d",
+          (int)vllm_session_default_params().kv_type);
+
     /* argument errors */
     CHECK(vllm_session_create(NULL, NULL, &s) == VLLM_ERR_INVALID_ARG, "NULL model");
     CHECK(vllm_session_create(m, NULL, NULL) == VLLM_ERR_INVALID_ARG, "NULL out");

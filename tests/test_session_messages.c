@@ -149,12 +149,12 @@ TEST_MAIN_BEGIN
     CHECK(vllm_session_load(r, cut) == VLLM_ERR_FORMAT && strstr(vllm_session_last_error(r), "not a libvideollm snapshot"),
           "text file: %s", vllm_session_last_error(r));
     vllm_session_free(r);
-    vllm_session_params sp16 = vllm_session_default_params();
-    sp16.n_ctx = 512;
-    sp16.kv_type = VLLM_KV_F16;
-    REQUIRE(vllm_session_create(m, &sp16, &r) == VLLM_OK, "%s", vllm_last_error());
-    CHECK(vllm_session_load(r, snap) == VLLM_ERR_INVALID_ARG, "f32 snapshot into an f16 session");
-    const char *const kv_words[] = {"KV type f32 differs from the session's f16", NULL};
+    vllm_session_params sp32 = vllm_session_default_params(); /* the snapshot's sessions: the default, f16 */
+    sp32.n_ctx = 512;
+    sp32.kv_type = VLLM_KV_F32;
+    REQUIRE(vllm_session_create(m, &sp32, &r) == VLLM_OK, "%s", vllm_last_error());
+    CHECK(vllm_session_load(r, snap) == VLLM_ERR_INVALID_ARG, "f16 snapshot into an f32 session");
+    const char *const kv_words[] = {"KV type f16 differs from the session's f32", NULL};
     CHECK(says(vllm_session_last_error(r), kv_words, NULL), "KV type message: %s", vllm_session_last_error(r));
     vllm_session_free(r);
     remove(snap);

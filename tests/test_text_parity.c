@@ -166,6 +166,7 @@ static void check_generation(vllm_model *m, const char *type, double tol, double
     vllm_session_params sp = vllm_session_default_params();
     sp.n_ctx = (int32_t)(n_prompt + n_gen + 8);
     sp.n_threads = 2;
+    sp.kv_type = VLLM_KV_F32; /* the references were computed with an f32 KV cache */
     vllm_session *s = NULL;
     REQUIRE(vllm_session_create(m, &sp, &s) == VLLM_OK, "%s", vllm_last_error());
     CHECK(vllm_session_eval_tokens(s, prompt, n_prompt) == VLLM_OK, "%s", vllm_last_error());

@@ -260,7 +260,7 @@ typedef struct vllm_session_params {
                                     hold a video sampled with default max_frames/n_frames,
                                     fewer frames are sampled, uniformly, with a warning */
     int32_t n_threads;           /* worker threads; 0 = one per online CPU */
-    vllm_kv_type kv_type;        /* KV cache storage (default VLLM_KV_F32) */
+    vllm_kv_type kv_type;        /* KV cache storage (default VLLM_KV_F16, as llama.cpp) */
     /* Compression of frames pushed or sampled into this session (videos may
      * override per call, see vllm_video_params). All off by default: they
      * change what the model sees. vllm_compression_preset() turns on the

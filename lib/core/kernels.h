@@ -22,6 +22,24 @@ typedef void (*vl_gemv_fn)(const void *W, size_t row_bytes, const void *xq, int6
 /* dst[0..n) = dequantized src (n a multiple of the block size). */
 typedef void (*vl_dequant_fn)(const void *src, float *dst, int64_t n);
 
+/* Attention over a KV cache (lib/decoder/attention.c) whose rows of hd
+ * values are stored as F32, F16, Q8_0 or Q4_0, rb bytes apart, read in
+ * place (no converted copy of the cache):
+ *   kv_dot:  s[j] = dot(q, row j) for j in [0, nk), q in f32;
+ *   kv_axpy: acc[0..hd) += sum over j < nk of p[j] * row j. */
+typedef void (*vl_kv_dot_fn)(const float *q, const void *K, size_t rb, int64_t hd, float *s, int64_t nk);
+typedef void (*vl_kv_axpy_fn)(const float *p, const void *V, size_t rb, int64_t hd, float *acc, int64_t nk);
+
+/* C[m x n] += A B for small cache-resident tiles: A[i][k] at
+ * a[i*ars + k*acs] (either layout), B row-major k x n (ldb), C row-major
+ * (ldc). The tiled prefill attention's two products. */
+typedef void (*vl_sgemm_acc_fn)(int64_t m, int64_t n, int64_t k, const float *a, int64_t ars, int64_t acs,
+                                const float *b, int64_t ldb, float *c, int64_t ldc);
+
+/* x[i] = e^(x[i] - sub[i * sub_step]) (vl_exp_fast's formula) for i < n;
+ * returns the sum. sub_step 0: one value subtracted from all. */
+typedef float (*vl_exp_sub_fn)(float *x, const float *sub, int64_t sub_step, int64_t n);
+
 typedef struct vl_kernel_table {
     const char *name;
     vl_gemv_fn gemv[VL_TYPE_COUNT];
@@ -34,6 +52,10 @@ typedef struct vl_kernel_table {
      * that level keeps the sgemm path and its kernel serves tests. */
     vl_igemm_fn igemm;
     int igemm_preferred;
+    vl_kv_dot_fn kv_dot[VL_TYPE_COUNT];
+    vl_kv_axpy_fn kv_axpy[VL_TYPE_COUNT];
+    vl_sgemm_acc_fn sgemm_acc;
+    vl_exp_sub_fn exp_sub;
 } vl_kernel_table;
 
 /* Scalar reference kernels (vecdot.c, quant.c): every supported type. */
@@ -43,6 +65,11 @@ void vl_dequant_fill_scalar(vl_kernel_table *t);
 /* AVX2+FMA+F16C (vecdot_avx2.c, dequant_avx2.c). */
 void vl_kernels_fill_avx2(vl_kernel_table *t);
 void vl_dequant_fill_avx2(vl_kernel_table *t);
+
+/* Attention kernels (attn_kernels.c scalar, attn_avx2.c); AVX-512 keeps
+ * the AVX2 ones. */
+void vl_attn_fill_scalar(vl_kernel_table *t);
+void vl_attn_fill_avx2(vl_kernel_table *t);
 
 /* AVX-512 F/BW/VL/VNNI (vecdot_avx512.c); has_bf16 enables vdpbf16ps. */
 void vl_kernels_fill_avx512(vl_kernel_table *t, int has_bf16);

@@ -230,12 +230,14 @@ static void build_tables(void)
     tables[0].name = "scalar";
     vl_kernels_fill_scalar(&tables[0]);
     vl_dequant_fill_scalar(&tables[0]);
+    vl_attn_fill_scalar(&tables[0]);
     available[0] = 1;
 #if defined(VL_HAVE_X86_KERNELS)
     tables[1] = tables[0];
     tables[1].name = "avx2";
     vl_kernels_fill_avx2(&tables[1]);
     vl_dequant_fill_avx2(&tables[1]);
+    vl_attn_fill_avx2(&tables[1]);
     available[1] = f->avx2 && f->fma && f->f16c;
     tables[2] = tables[1];
     tables[2].name = f->avx512bf16 ? "avx512-vnni-bf16" : "avx512-vnni";

@@ -2,9 +2,8 @@
  * per-sequence state (KV cache + scratch) it runs in.
  *
  * KV cache layout, per layer: [kv_head][position][head_dim], so the keys
- * or values of one head are a contiguous matrix — attention for a group
- * of query heads is then two plain GEMMs (or GEMVs for one token). */
-#include <cblas.h>
+ * or values of one head are a contiguous run of rows (attention.c reads
+ * them). */
 #include <math.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -13,10 +12,10 @@
 #include "core/f16.h"
 #include "core/ops.h"
 #include "core/quant.h"
+#include "attention.h"
 #include "llm.h"
 
 #define UBATCH 512 /* positions evaluated per forward pass (bounds scratch) */
-#define QBLOCK 64  /* queries per attention work item (bounds score rows) */
 
 struct vl_llm_state {
     vl_llm_hparams hp;
@@ -30,10 +29,7 @@ struct vl_llm_state {
 
     /* activations for one ubatch */
     float *x, *xb, *q, *kt, *vt, *att, *hb, *hb2;
-    /* per-thread attention scratch: scores + f32 copies of an f16 head */
-    float *attn_tmp;
-    int attn_tmp_threads;
-    size_t attn_tmp_per_thread;
+    vl_attn_scratch *attn;
 
     float *logits;
     int64_t logits_rows, logits_cap;
@@ -41,7 +37,11 @@ struct vl_llm_state {
     float *q_capture; /* vl_llm_state_capture_queries: n_layer × n_head × head_dim sums, or NULL */
 };
 
-static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh);
+/* Pointer to head `kvh` of layer `il` in cache `base`. */
+static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh)
+{
+    return base + ((size_t)il * s->hp.n_head_kv + (size_t)kvh) * (size_t)s->n_ctx * s->row_bytes;
+}
 
 /* One head_dim row into the cache's storage type. Q8_0 rows use the same
  * block quantizer as activations (per 32 values: fp16 scale + int8), Q4_0
@@ -104,7 +104,8 @@ vllm_status vl_llm_state_new(const vl_llm *m, int32_t n_ctx, vl_kv_type kv_type,
     s->hb = malloc(UBATCH * F * sizeof(float));
     s->hb2 = malloc(UBATCH * F * sizeof(float));
     s->ms = vl_matmul_scratch_new();
-    if (!s->k || !s->v || !s->pos || !s->x || !s->xb || !s->q || !s->kt || !s->vt || !s->att || !s->hb || !s->hb2 || !s->ms) {
+    s->attn = vl_attn_scratch_new();
+    if (!s->attn || !s->k || !s->v || !s->pos || !s->x || !s->xb || !s->q || !s->kt || !s->vt || !s->att || !s->hb || !s->hb2 || !s->ms) {
         vl_llm_state_free(s);
         return vl_error(VLLM_ERR_NOMEM, "out of memory for a %d-position context (%.1f MiB of KV cache)", n_ctx,
                         2.0 * (double)kv_bytes / (1024.0 * 1024.0));
@@ -127,7 +128,7 @@ void vl_llm_state_free(vl_llm_state *s)
     free(s->att);
     free(s->hb);
     free(s->hb2);
-    free(s->attn_tmp);
+    vl_attn_scratch_free(s->attn);
     free(s->logits);
     vl_matmul_scratch_free(s->ms);
     free(s);
@@ -462,112 +463,6 @@ static void task_qk_post(void *p, int ith, int nth)
     }
 }
 
-/* ---- attention ------------------------------------------------------------------ */
-
-typedef struct attn_task {
-    vl_llm_state *s;
-    int layer;
-    int64_t n;      /* new positions in this ubatch */
-    int64_t pos0;   /* position of the first one */
-} attn_task;
-
-/* Pointer to head `kvh` of layer `il` in cache `base`. */
-static uint8_t *cache_head(const vl_llm_state *s, uint8_t *base, int il, int kvh)
-{
-    return base + ((size_t)il * s->hp.n_head_kv + (size_t)kvh) * (size_t)s->n_ctx * s->row_bytes;
-}
-
-/* Keys and values of one KV head as f32 matrices: the cache itself, or
- * (f16 cache) a conversion into the thread's buffers, reused while the
- * same head comes up again. */
-static void head_kv(vl_llm_state *s, int il, int kvh, int64_t n_keys, float *kf, float *vf, int *converted,
-                    const float **K, const float **V)
-{
-    if (s->dtype == VL_TYPE_F32) {
-        *K = (const float *)cache_head(s, s->k, il, kvh);
-        *V = (const float *)cache_head(s, s->v, il, kvh);
-        return;
-    }
-    if (*converted != kvh) {
-        vl_dequantize_row(s->dtype, cache_head(s, s->k, il, kvh), kf, n_keys * s->hp.head_dim);
-        vl_dequantize_row(s->dtype, cache_head(s, s->v, il, kvh), vf, n_keys * s->hp.head_dim);
-        *converted = kvh;
-    }
-    *K = kf;
-    *V = vf;
-}
-
-static void task_attention(void *p, int ith, int nth)
-{
-    attn_task *t = p;
-    vl_llm_state *s = t->s;
-    const vl_llm_hparams *hp = &s->hp;
-    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const int64_t Dq = (int64_t)hp->n_head * hd;
-    const int64_t n_keys_all = t->pos0 + t->n;
-    const int64_t n_qblocks = (t->n + QBLOCK - 1) / QBLOCK;
-    const float scale = 1.0f / sqrtf((float)hd);
-    float *scores = s->attn_tmp + (size_t)ith * s->attn_tmp_per_thread;
-    float *kf = scores + (size_t)QBLOCK * s->n_ctx; /* f32 copies (f16 cache only) */
-    float *vf = kf + (size_t)s->n_ctx * hd;
-    int converted_kvh = -1;
-
-    /* One new token: one work item per query head (more items than KV
-     * heads balance the threads; a KV head's second reader finds it in
-     * cache). Several: items are (KV head, query block), all query heads
-     * of the group, two GEMMs each. */
-    if (t->n == 1) {
-        /* contiguous heads per thread: the query heads sharing a KV head
-         * run back to back on one core and find its keys in cache */
-        long long h0, h1;
-        vl_split_range(hp->n_head, ith, nth, 1, &h0, &h1);
-        for (int h = (int)h0; h < (int)h1; h++) {
-            const int kvh = h / group;
-            const float *K, *V;
-            head_kv(s, t->layer, kvh, n_keys_all, kf, vf, &converted_kvh, &K, &V);
-            const float *Q = s->q + (int64_t)h * hd;
-            float *O = s->att + (int64_t)h * hd;
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_keys_all, hd, 1.0f, K, hd, Q, 1, 0.0f, scores, 1);
-            vl_softmax(scores, n_keys_all, n_keys_all, scale);
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)n_keys_all, hd, 1.0f, V, hd, scores, 1, 0.0f, O, 1);
-        }
-        return;
-    }
-    for (int64_t item = ith; item < hp->n_head_kv * n_qblocks; item += nth) {
-        const int kvh = (int)(item / n_qblocks);
-        const int64_t t0 = (item % n_qblocks) * QBLOCK;
-        const int64_t nq = t->n - t0 < QBLOCK ? t->n - t0 : QBLOCK;
-        const int64_t n_keys = t->pos0 + t0 + nq; /* keys visible to the last query of the block */
-        const float *K, *V;
-        head_kv(s, t->layer, kvh, n_keys_all, kf, vf, &converted_kvh, &K, &V);
-        for (int g = 0; g < group; g++) {
-            const int h = kvh * group + g;
-            const float *Q = s->q + t0 * Dq + (int64_t)h * hd;
-            float *O = s->att + t0 * Dq + (int64_t)h * hd;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)n_keys, hd, 1.0f, Q, (int)Dq, K, hd,
-                        0.0f, scores, (int)n_keys);
-            for (int64_t i = 0; i < nq; i++) /* causal: query at pos0+t0+i sees keys 0..pos0+t0+i */
-                vl_softmax(scores + i * n_keys, n_keys, t->pos0 + t0 + i + 1, scale);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, hd, (int)n_keys, 1.0f, scores,
-                        (int)n_keys, V, hd, 0.0f, O, (int)Dq);
-        }
-    }
-}
-
-static vllm_status ensure_attn_tmp(vl_llm_state *s, int nth)
-{
-    if (s->attn_tmp && s->attn_tmp_threads >= nth) return VLLM_OK;
-    size_t per = (size_t)QBLOCK * s->n_ctx;
-    if (s->dtype != VL_TYPE_F32) per += 2 * (size_t)s->n_ctx * s->hp.head_dim;
-    float *p = malloc((size_t)nth * per * sizeof(float));
-    if (!p) return vl_error(VLLM_ERR_NOMEM, "out of memory for attention scratch");
-    free(s->attn_tmp);
-    s->attn_tmp = p;
-    s->attn_tmp_threads = nth;
-    s->attn_tmp_per_thread = per;
-    return VLLM_OK;
-}
-
 static void store_kv(vl_llm_state *s, int il, int64_t n, int64_t pos0)
 {
     const int hd = s->hp.head_dim, nkv = s->hp.n_head_kv;
@@ -613,7 +508,9 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
      * through the pool (a barrier costs more than the work). */
     vl_pool *rows_pool = n >= 8 ? pool : NULL;
     rows_task rt = {.hp = hp, .n = n, .pos = s->pos + (size_t)pos0 * VL_POS_SECTIONS};
-    attn_task at = {.s = s, .n = n, .pos0 = pos0};
+    vl_attn_args at = {.n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hp->head_dim, .n = n,
+                       .n_past = pos0, .q = s->q, .out = s->att, .head_stride = (size_t)s->n_ctx * s->row_bytes,
+                       .row_bytes = s->row_bytes, .type = s->dtype};
     for (int il = 0; il < hp->n_layer; il++) {
         const vl_llm_layer *L = &m->layers[il];
 
@@ -627,8 +524,8 @@ static vllm_status forward_ubatch(const vl_llm *m, vl_llm_state *s, vl_pool *poo
         vl_pool_run(rows_pool, task_qk_post, &rt);
         if (s->q_capture) capture_queries(s, il, n, pos0);
         store_kv(s, il, n, pos0);
-        at.layer = il;
-        vl_pool_run(pool, task_attention, &at);
+        at.k = cache_head(s, s->k, il, 0), at.v = cache_head(s, s->v, il, 0);
+        VL_TRY(vl_attention(pool, s->attn, &at));
         VL_TRY(vl_matmul(pool, s->ms, &L->wo, s->att, n, s->xb));
         vl_add(s->x, s->xb, n * E);
 
@@ -707,7 +604,6 @@ vllm_status vl_llm_eval_batch(const vl_llm *m, vl_llm_state *s, vl_pool *pool, c
                                 tokens[i], (long long)i, m->hp.n_vocab - 1);
     }
     VL_TRY(place_positions(m, s, b));
-    VL_TRY(ensure_attn_tmp(s, vl_pool_size(pool)));
     const int64_t V = m->hp.n_vocab;
     const int64_t want_rows = logits == 2 ? n : (logits == 1 ? 1 : 0);
     if (want_rows > s->logits_cap) {

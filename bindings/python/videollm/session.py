@@ -100,7 +100,7 @@ class Session:
 
     Parameters: n_ctx (0 = enough for the default video sampling and the
     default answer, within the trained context; see vllm_session_params), n_threads (0 = one per
-    CPU), kv_type (KVType.F32 / F16 / Q8_0 / Q4_0); frame compression, all off by
+    CPU), kv_type (KVType.F32 / F16 (the default) / Q8_0 / Q4_0); frame compression, all off by
     default: compression (a preset name, "fast" or "off", applied first),
     dedup_threshold, prune_rate, prune_merge; system_prompt (a system turn
     before the first user turn, in the model's chat template; None = the
@@ -114,7 +114,7 @@ class Session:
     repeat_last_n, frequency_penalty, presence_penalty, seed, raw (prompt
     used verbatim, no chat template), stop (list of stop strings)."""
 
-    def __init__(self, model, *, n_ctx=0, n_threads=0, kv_type=KVType.F32, compression=None, dedup_threshold=None,
+    def __init__(self, model, *, n_ctx=0, n_threads=0, kv_type=KVType.F16, compression=None, dedup_threshold=None,
                  prune_rate=None, prune_merge=None, system_prompt=None):
         if not isinstance(model, Model):
             raise TypeError("model must be a videollm.Model")

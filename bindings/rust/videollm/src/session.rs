@@ -51,7 +51,7 @@ impl Default for SessionParams {
         SessionParams {
             n_ctx: 0,
             n_threads: 0,
-            kv_type: KvType::F32,
+            kv_type: KvType::F16,
             dedup_threshold: 0.0,
             prune_rate: 0.0,
             prune_merge: false,
