@@ -17,7 +17,7 @@ typedef struct cli_ask_options {
     const char *model_path, *prompt, *prompt_file, *dump_logits, *video, *stdin_frames;
     const char *stops[CLI_MAX_STOPS], *images[CLI_MAX_IMAGES];
     char *prompt_owned;          /* -f FILE's text (freed by cli_ask_options_free) */
-    int n_images, print_ids, show_stats, fast, json, verbose, seed_given;
+    int n_images, print_ids, show_stats, fast, json, verbose, seed_given, kv_given;
     vllm_model_params mp;
     vllm_video_params vp;
     vllm_generate_params gp;

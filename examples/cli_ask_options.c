@@ -45,7 +45,8 @@ static const ask_option OPTIONS[] = {
      "do what llama.cpp does, for number-for-number comparisons: its text-model\n"
      "quirks (qwen2vl RMSNorm epsilon 0, text positions (p,p,p,0)) and its whole\n"
      "media path (frame sampling, letterboxed resize, prompt layout and positions,\n"
-     "merger GELU, chatml without a system prompt); default: the model's own rules"},
+     "merger GELU, chatml without a system prompt) and an f32 KV cache unless\n"
+     "--kv-type is given; default: the model's own rules"},
     {O_IMAGE_MIN_TOKENS, "--image-min-tokens", NULL, "N",
      "at least N visual tokens per image or video frame (dynamic-resolution\n"
      "families: Qwen2.5-VL, Qwen3-VL; 0 = the family's default)"},
@@ -69,7 +70,7 @@ static const ask_option OPTIONS[] = {
     {O_RAW, "--raw", NULL, NULL, "no chat template: the prompt is used verbatim"},
     {O_THREADS, "-t", "--threads", "N", "threads (default: all CPUs)"},
     {O_CTX, "-c", "--ctx-size", "N", "context size (default: min(trained, 4096))"},
-    {O_KV_TYPE, "--kv-type", NULL, "f32|f16|q8_0|q4_0", "KV cache storage (default f16)"},
+    {O_KV_TYPE, "--kv-type", NULL, "f32|f16|q8_0|q4_0", "KV cache storage (default f16; f32 with --llamacpp-compat)"},
     {O_KV_F16, "--kv-f16", NULL, NULL, "same as --kv-type f16"},
     {O_STATS, "--stats", NULL, NULL, "print where the time went, why generation stopped, memory (stderr)"},
     {O_JSON, "--json", NULL, NULL, "print one JSON object (answer, token ids, statistics) instead"},
@@ -198,10 +199,11 @@ static int apply(cli_ask_options *o, const ask_option *op, const char *a, const 
         fprintf(stderr, "videollm %s: %s: %s positions are too few (at least 64; 0 = the default)\n", cmd, a, v);
         return -1;
     case O_KV_TYPE:
+        o->kv_given = 1;
         if (!parse_kv_type(v, &o->sp.kv_type)) return 0;
         fprintf(stderr, "videollm %s: --kv-type: '%s' is not one of f32, f16, q8_0, q4_0\n", cmd, v);
         return -1;
-    case O_KV_F16: o->sp.kv_type = VLLM_KV_F16; return 0;
+    case O_KV_F16: o->sp.kv_type = VLLM_KV_F16, o->kv_given = 1; return 0;
     case O_STATS: o->show_stats = 1; return 0;
     case O_JSON: o->json = 1; return 0;
     case O_PRINT_IDS: o->print_ids = 1; return 0;
@@ -224,6 +226,10 @@ static int check(cli_ask_options *o, int interactive)
     if ((o->video || o->n_images || o->stdin_frames) && !o->mp.mmproj_path)
         return cli_usage_error(cmd, "%s needs the vision projector: add --mmproj MMPROJ.gguf",
                                o->video ? "--video" : o->n_images ? "--image" : "--frames-from-stdin");
+    /* llama.cpp's reference numbers (its dumps with an f32 cache) are what
+     * --llamacpp-compat is compared with: an f16 cache alone moves text
+     * logits by ~1e-4 */
+    if (o->mp.llamacpp_compat && !o->kv_given) o->sp.kv_type = VLLM_KV_F32;
     cli_stdin_format sf;
     if (o->stdin_frames && cli_stdin_format_parse(cmd, o->stdin_frames, &sf)) return cli_usage_hint(cmd);
     if (o->mp.image_min_tokens && o->mp.image_max_tokens && o->mp.image_min_tokens > o->mp.image_max_tokens)

@@ -51,6 +51,7 @@ static vllm_session *session(vllm_model *m, float prune_rate)
     sp.n_ctx = 4096;
     sp.n_threads = 2;
     sp.prune_rate = prune_rate;
+    sp.kv_type = VLLM_KV_F32; /* same_context compares the cached rows as floats */
     vllm_session *s = NULL;
     REQUIRE(vllm_session_create(m, &sp, &s) == VLLM_OK, "%s", vllm_last_error());
     return s;
