@@ -25,6 +25,26 @@ const char *fx_set_dir(void)
     return dir;
 }
 
+const char *fx_data_dir(void) { return test_data(); }
+
+size_t fx_sets(const char *const *names, size_t n_names, char out[][FX_SET_PATH])
+{
+    const char *one = getenv("VIDEOLLM_FIXTURES");
+    if (one && *one) {
+        snprintf(out[0], FX_SET_PATH, "%s", one);
+        return 1;
+    }
+    size_t n = 0;
+    for (; n < n_names && n < FX_MAX_SETS; n++) snprintf(out[n], FX_SET_PATH, "%s/%s", test_data(), names[n]);
+    return n;
+}
+
+size_t fx_qwen_sets(char out[][FX_SET_PATH])
+{
+    static const char *const qwen[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
+    return fx_sets(qwen, sizeof qwen / sizeof qwen[0], out);
+}
+
 const char *fx_media_dir(void)
 {
     static char dir[4096];

@@ -16,6 +16,19 @@
 /* The set directory (see above); the string lives for the process. */
 const char *fx_set_dir(void);
 
+/* The test data directory ($VIDEOLLM_TEST_DATA, else tests/data). */
+const char *fx_data_dir(void);
+
+/* The sets a test that runs over several sets uses: the one
+ * $VIDEOLLM_FIXTURES names, else each of the n_names sets (directory
+ * names such as "tiny-qwen3vl") under the test data directory. Returns
+ * how many were written to out (at most FX_MAX_SETS). */
+#define FX_MAX_SETS 8
+#define FX_SET_PATH 1024
+size_t fx_sets(const char *const *names, size_t n_names, char out[][FX_SET_PATH]);
+/* fx_sets over the two main Qwen-VL sets (tiny-qwen25vl, tiny-qwen3vl). */
+size_t fx_qwen_sets(char out[][FX_SET_PATH]);
+
 /* The directory of the shared test media ($VIDEOLLM_TEST_DATA/media, else
  * tests/data/media). */
 const char *fx_media_dir(void);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavutil/md5.h>
 
@@ -68,6 +69,12 @@ static void check_image(const char *set, int align, const float mean[3], const f
     static const char *const cfgs[2] = {"F32_ref", "F32_fullres_ref"};
     for (int k = 0; k < 2; k++) {
         snprintf(path, sizeof path, "%s/ref/image/%s_info.json", set, cfgs[k]);
+        /* the fullres run (llama.cpp's default token limits) is made for the
+         * main sets only (fixtures/tools/make_set.sh); held-back sets have none */
+        if (k == 1 && access(path, F_OK) != 0) {
+            printf("  %s: not in this set (no %s)\n", cfgs[k], path);
+            continue;
+        }
         json *info = json_load(path);
         REQUIRE(info, "cannot read %s", path);
         const json *ch = NULL, *chunks = json_get(info, "chunks");
@@ -255,16 +262,12 @@ static void check_errors(void)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA");
-    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    static const char *const sets[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    char sets[FX_MAX_SETS][FX_SET_PATH];
+    const size_t n_sets = fx_qwen_sets(sets);
     int ran = 0;
     for (size_t i = 0; i < n_sets; i++) {
-        char set[1024], models[1100], path[2200];
-        if (one && *one) snprintf(set, sizeof set, "%s", one);
-        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        char models[1100], path[2200];
+        const char *set = sets[i];
         snprintf(models, sizeof models, "%s/models", set);
         REQUIRE(fx_find_in(models, "-mmproj-F32.gguf", path, sizeof path), "no models/*-mmproj-F32.gguf in %s", set);
         vl_gguf *g = NULL;

@@ -404,18 +404,14 @@ static void check_live(const family *f, vllm_model *m)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA");
-    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    static const char *const sets[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    char sets[FX_MAX_SETS][FX_SET_PATH];
+    const size_t n_sets = fx_qwen_sets(sets);
     char tmp[] = "/tmp/vl_hf_layout_XXXXXX";
     REQUIRE(mkdtemp(tmp), "mkdtemp");
     int ran = 0;
     for (size_t i = 0; i < n_sets; i++) {
-        char set[1024], models[1100], tp[2200], mp[2200];
-        if (one && *one) snprintf(set, sizeof set, "%s", one);
-        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        char models[1100], tp[2200], mp[2200];
+        const char *set = sets[i];
         snprintf(models, sizeof models, "%s/models", set);
         REQUIRE(fx_find_in(models, "-text-F32.gguf", tp, sizeof tp) && fx_find_in(models, "-mmproj-F32.gguf", mp, sizeof mp),
                 "no models/*-text-F32.gguf + *-mmproj-F32.gguf in %s", set);

@@ -256,16 +256,12 @@ static void video_pruning(const char *set)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA");
-    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    static const char *const sets[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    char sets[FX_MAX_SETS][FX_SET_PATH];
+    const size_t n_sets = fx_qwen_sets(sets);
     int ran = 0;
     for (size_t i = 0; i < n_sets; i++) {
-        char set[1024], mp[1400];
-        if (one && *one) snprintf(set, sizeof set, "%s", one);
-        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        char mp[1400];
+        const char *set = sets[i];
         if (!fx_find_model(set, "-mmproj-F32.gguf", mp, sizeof mp)) continue;
         vllm_model *m = load(set);
         const int qwen = m->family->caps & VL_FAM_MROPE;

@@ -83,12 +83,10 @@ static int count(const int32_t *h, size_t n, int32_t id)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA");
-    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    char set[1100], tp[1400], mp[1400];
-    if (one && *one) snprintf(set, sizeof set, "%s", one);
-    else snprintf(set, sizeof set, "%s/tiny-qwen25vl", data);
+    static const char *const qwen25[] = {"tiny-qwen25vl"};
+    char sets[FX_MAX_SETS][FX_SET_PATH], tp[1400], mp[1400];
+    fx_sets(qwen25, 1, sets);
+    const char *set = sets[0];
     if (!fx_find_model(set, "-text-F32.gguf", tp, sizeof tp) || !fx_find_model(set, "-mmproj-F32.gguf", mp, sizeof mp))
         TEST_SKIP("no text + mmproj model in %s", set);
     vllm_model_params p = vllm_model_default_params();

@@ -563,17 +563,13 @@ static void check_qwen3(const char *set, const char *model_path, vl_pool *pool)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA");
-    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    static const char *const sets[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    char sets[FX_MAX_SETS][FX_SET_PATH];
+    const size_t n_sets = fx_qwen_sets(sets);
     vl_pool *pool = vl_pool_create(2);
     int ran = 0;
     for (size_t i = 0; i < n_sets; i++) {
-        char set[1024], models[1100], path[2200];
-        if (one && *one) snprintf(set, sizeof set, "%s", one);
-        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        char models[1100], path[2200];
+        const char *set = sets[i];
         snprintf(models, sizeof models, "%s/models", set);
         if (!fx_find_in(models, "-text-F32.gguf", path, sizeof path)) {
             CHECK(0, "no models/*-text-F32.gguf in %s", set);

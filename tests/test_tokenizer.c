@@ -609,13 +609,11 @@ TEST_MAIN_BEGIN
     CHECK(ran > 0, "no vocab test vectors found in %s", vocabs);
 
     /* the fixture sets: $VIDEOLLM_FIXTURES alone, or every set shipped in tests/data */
-    static const char *const sets[] = { "tiny-smolvlm2", "tiny-qwen25vl", "tiny-qwen3vl" };
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    static const char *const names[] = {"tiny-smolvlm2", "tiny-qwen25vl", "tiny-qwen3vl"};
+    char sets[FX_MAX_SETS][FX_SET_PATH];
+    const size_t n_sets = fx_sets(names, sizeof names / sizeof *names, sets);
     for (size_t i = 0; i < n_sets; i++) {
-        char set[4096];
-        if (one && *one) snprintf(set, sizeof set, "%s", one);
-        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        const char *set = sets[i];
         printf("fixture set %s\n", set);
         vl_tokenizer *t = test_fixture_set(set);
         if (!t) continue;

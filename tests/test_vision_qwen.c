@@ -638,12 +638,32 @@ static vllm_status load_edited(const vl_gguf *src, const mmproj_edit *e, vl_visi
     return st;
 }
 
+/* The name of the set's last deepstack merger norm bias ("" when none):
+ * which ViT layers feed deepstack mergers is the set's choice. */
+static void last_deepstack_bias(const vl_gguf *src, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (uint64_t i = 0; i < src->n_tensors; i++) {
+        const char *n = src->tensors[i].name;
+        const size_t len = strlen(n);
+        if (!strncmp(n, "v.deepstack.", 12) && len > 10 && !strcmp(n + len - 10, ".norm.bias"))
+            snprintf(out, cap, "%s", n);
+    }
+}
+
 static void check_bad_mmproj(const vl_gguf *src, int is_qwen3)
 {
-    static const mmproj_edit common[] = {
+    /* head_count = the tower's width: head dim 1, whatever width the set has */
+    int64_t width = 0;
+    REQUIRE(vl_gguf_get_int_req(src, "clip.vision.embedding_length", &width) == VLLM_OK, "%s", vllm_last_error());
+    char ds_bias[96], ds_missing[128];
+    last_deepstack_bias(src, ds_bias, sizeof ds_bias);
+    snprintf(ds_missing, sizeof ds_missing, "'%s' is missing", ds_bias);
+    REQUIRE(!is_qwen3 || ds_bias[0], "a qwen3vl mmproj without v.deepstack.*.norm.bias");
+    const mmproj_edit common[] = {
         {.drop_tensor = "v.patch_embd.weight.1", .want = VLLM_ERR_FORMAT, .msg = "'v.patch_embd.weight.1' is missing"},
         {.int_key = "clip.vision.spatial_merge_size", .int_val = 3, .want = VLLM_ERR_UNSUPPORTED, .msg = "spatial_merge_size = 3"},
-        {.int_key = "clip.vision.attention.head_count", .int_val = 32, .want = VLLM_ERR_FORMAT, .msg = "head dim 1"},
+        {.int_key = "clip.vision.attention.head_count", .int_val = width, .want = VLLM_ERR_FORMAT, .msg = "head dim 1"},
         {.drop_tensor = "mm.2.bias", .want = VLLM_ERR_FORMAT, .msg = "'mm.2.bias' is missing"},
         {.drop_tensor = "v.post_ln.weight", .want = VLLM_ERR_FORMAT, .msg = "v.post_ln"},
     };
@@ -654,8 +674,8 @@ static void check_bad_mmproj(const vl_gguf *src, int is_qwen3)
         {.add_tensor = "v.deepstack.0.fc1.weight", .copy_of = "mm.0.weight", .want = VLLM_ERR_FORMAT, .msg = "deepstack"},
         {.drop_tensor = "v.blk.1.ffn_gate.weight", .want = VLLM_ERR_FORMAT, .msg = "block 1 differs from block 0"},
     };
-    static const mmproj_edit only_qwen3[] = {
-        {.drop_tensor = "v.deepstack.2.norm.bias", .want = VLLM_ERR_FORMAT, .msg = "'v.deepstack.2.norm.bias' is missing"},
+    const mmproj_edit only_qwen3[] = {
+        {.drop_tensor = ds_bias, .want = VLLM_ERR_FORMAT, .msg = ds_missing},
         {.drop_tensor = "v.position_embd.weight", .want = VLLM_ERR_FORMAT, .msg = "'v.position_embd.weight' is missing"},
         {.add_tensor = "v.blk.1.ffn_gate.weight", .copy_of = "v.blk.1.ffn_up.weight", .want = VLLM_ERR_FORMAT,
          .msg = "block 1 differs from block 0"},
@@ -706,17 +726,13 @@ static void check_pairing(const char *data)
 }
 
 TEST_MAIN_BEGIN
-    const char *data = getenv("VIDEOLLM_TEST_DATA");
-    if (!data) TEST_SKIP("VIDEOLLM_TEST_DATA not set");
-    static const char *const sets[] = {"tiny-qwen25vl", "tiny-qwen3vl"};
-    const char *one = getenv("VIDEOLLM_FIXTURES");
-    const size_t n_sets = one && *one ? 1 : sizeof sets / sizeof *sets;
+    char sets[FX_MAX_SETS][FX_SET_PATH];
+    const size_t n_sets = fx_qwen_sets(sets);
     vl_pool *pool = vl_pool_create(2);
     int ran = 0;
     for (size_t i = 0; i < n_sets; i++) {
-        char set[1024], models[1100], path[2200];
-        if (one && *one) snprintf(set, sizeof set, "%s", one);
-        else snprintf(set, sizeof set, "%s/%s", data, sets[i]);
+        char models[1100], path[2200];
+        const char *set = sets[i];
         snprintf(models, sizeof models, "%s/models", set);
         if (!fx_find_in(models, "-mmproj-F32.gguf", path, sizeof path)) {
             CHECK(0, "no models/*-mmproj-F32.gguf in %s", set);
@@ -744,6 +760,7 @@ TEST_MAIN_BEGIN
         vl_gguf_close(g);
     }
     vl_pool_free(pool);
-    if (!(one && *one)) check_pairing(data);
+    const char *one = getenv("VIDEOLLM_FIXTURES");
+    if (!(one && *one)) check_pairing(fx_data_dir());
     REQUIRE(ran > 0, "no dynamic-resolution fixture set found");
 TEST_MAIN_END

@@ -135,6 +135,10 @@ typedef struct vl_family {
     vllm_status (*measure)(const struct vllm_model *m, struct vl_media_plan *out);
 } vl_family;
 
+/* For turn_open / turn_close: append text at buf + *len, snprintf-like
+ * (*len keeps counting the needed length when it does not fit). */
+void vl_family_put(char *buf, size_t cap, size_t *len, const char *text);
+
 /* The family of a text model (text_arch) and projector (NULL: text only);
  * NULL when no family takes the projector. */
 const vl_family *vl_family_find(const char *projector, const char *text_arch);

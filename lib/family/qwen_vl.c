@@ -67,19 +67,13 @@ static int match3(const char *projector, const char *arch)
     return projector && !strcmp(projector, "qwen3vl_merger");
 }
 
-static void put(char *buf, size_t cap, size_t *len, const char *text)
-{
-    const int n = snprintf(*len < cap ? buf + *len : NULL, *len < cap ? cap - *len : 0, "%s", text);
-    if (n > 0) *len += (size_t)n;
-}
-
 static size_t turn_open(const vllm_model *m, int first, const char *system, vl_media_kind kind, char *buf, size_t cap)
 {
     (void)m, (void)kind;
     size_t len = 0;
     if (cap) buf[0] = '\0';
     if (first) len = vl_chat_opening(VL_CHAT_CHATML, system, buf, cap);
-    put(buf, cap, &len, first ? "<|im_start|>user\n" : "<|im_end|>\n<|im_start|>user\n");
+    vl_family_put(buf, cap, &len, first ? "<|im_start|>user\n" : "<|im_end|>\n<|im_start|>user\n");
     return len;
 }
 
@@ -88,8 +82,8 @@ static size_t turn_close(const vllm_model *m, int after_video, const char *promp
     (void)m, (void)after_video;
     size_t len = 0;
     if (cap) buf[0] = '\0';
-    put(buf, cap, &len, prompt);
-    put(buf, cap, &len, "<|im_end|>\n<|im_start|>assistant\n");
+    vl_family_put(buf, cap, &len, prompt);
+    vl_family_put(buf, cap, &len, "<|im_end|>\n<|im_start|>assistant\n");
     return len;
 }
 

@@ -30,13 +30,6 @@ static int match(const char *projector, const char *arch)
     return projector && !strcmp(projector, "idefics3");
 }
 
-/* snprintf at buf + *len, keeping the needed length when it does not fit. */
-static void put(char *buf, size_t cap, size_t *len, const char *text)
-{
-    const int n = snprintf(*len < cap ? buf + *len : NULL, *len < cap ? cap - *len : 0, "%s", text);
-    if (n > 0) *len += (size_t)n;
-}
-
 /* The chat template puts "User: " before a video and "User:" before an
  * image (transformers' template: ':' when the first content item is an
  * image, ': ' otherwise); llama.cpp writes "User: " before an image. */
@@ -45,8 +38,8 @@ static size_t turn_open(const vllm_model *m, int first, const char *system, vl_m
     size_t len = 0;
     if (cap) buf[0] = '\0';
     if (first) len = vl_chat_opening(m->chat, system, buf, cap);
-    put(buf, cap, &len, first ? "User:" : "<end_of_utterance>\nUser:");
-    if (kind != VL_MEDIA_IMAGE || m->preproc == VL_PREPROC_LLAMACPP) put(buf, cap, &len, " ");
+    vl_family_put(buf, cap, &len, first ? "User:" : "<end_of_utterance>\nUser:");
+    if (kind != VL_MEDIA_IMAGE || m->preproc == VL_PREPROC_LLAMACPP) vl_family_put(buf, cap, &len, " ");
     return len;
 }
 
@@ -55,9 +48,9 @@ static size_t turn_close(const vllm_model *m, int after_video, const char *promp
     (void)m;
     size_t len = 0;
     if (cap) buf[0] = '\0';
-    if (after_video) put(buf, cap, &len, VL_VIDEO_OUTRO);
-    put(buf, cap, &len, prompt);
-    put(buf, cap, &len, "<end_of_utterance>\nAssistant:");
+    if (after_video) vl_family_put(buf, cap, &len, VL_VIDEO_OUTRO);
+    vl_family_put(buf, cap, &len, prompt);
+    vl_family_put(buf, cap, &len, "<end_of_utterance>\nAssistant:");
     return len;
 }
 
