@@ -151,7 +151,7 @@ static void test_gemv_levels(void)
             for (int64_t i = 0; i < n; i++) x[i] = rnd_float();
             vl_quantize_activations(vdt, x, xq, n);
             expected_activations(vdt, x, xa, s, n);
-            for (int lvl = 0; lvl <= 2; lvl++) {
+            for (int lvl = 0; lvl < VL_KERNEL_LEVEL_COUNT; lvl++) {
                 if (!vl_kernel_level_available((vl_kernel_level)lvl)) continue;
                 float y[32];
                 for (int i = 0; i < 32; i++) y[i] = NAN;

@@ -74,7 +74,11 @@ void vl_attn_fill_avx2(vl_kernel_table *t);
 /* AVX-512 F/BW/VL/VNNI (vecdot_avx512.c); has_bf16 enables vdpbf16ps. */
 void vl_kernels_fill_avx512(vl_kernel_table *t, int has_bf16);
 
-/* The table for a level (0 scalar, 1 AVX2, 2 AVX-512; see vecdot.h), NULL
+/* AArch64 AdvSIMD (vecdot_neon.c) and SDOT (vecdot_neon_dotprod.c). */
+void vl_kernels_fill_neon(vl_kernel_table *t);
+void vl_kernels_fill_neon_dotprod(vl_kernel_table *t);
+
+/* The table for a level (vl_kernel_level in vecdot.h), NULL
  * when this CPU (after the VIDEOLLM_CPU cap) cannot run it. */
 const vl_kernel_table *vl_kernels_for_level(int level);
 

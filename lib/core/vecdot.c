@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "f16.h"
 #include "kernels.h"
+#include "log.h"
 #include "quant.h"
 
 /* ---- scalar dots ------------------------------------------------------------ */
@@ -219,8 +220,8 @@ void vl_kernels_fill_scalar(vl_kernel_table *t)
 
 /* ---- level selection ------------------------------------------------------------- */
 
-static vl_kernel_table tables[3];
-static int available[3];
+static vl_kernel_table tables[VL_KERNEL_LEVEL_COUNT];
+static int available[VL_KERNEL_LEVEL_COUNT];
 static int best;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -243,21 +244,33 @@ static void build_tables(void)
     tables[2].name = f->avx512bf16 ? "avx512-vnni-bf16" : "avx512-vnni";
     vl_kernels_fill_avx512(&tables[2], f->avx512bf16);
     available[2] = available[1] && f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni;
+#elif defined(VL_HAVE_ARM_KERNELS)
+    tables[VL_KERNEL_NEON] = tables[0];
+    tables[VL_KERNEL_NEON].name = "neon";
+    vl_kernels_fill_neon(&tables[VL_KERNEL_NEON]);
+    available[VL_KERNEL_NEON] = f->neon;
+    tables[VL_KERNEL_NEON_DOTPROD] = tables[VL_KERNEL_NEON];
+    tables[VL_KERNEL_NEON_DOTPROD].name = "neon-dotprod";
+    vl_kernels_fill_neon_dotprod(&tables[VL_KERNEL_NEON_DOTPROD]);
+    available[VL_KERNEL_NEON_DOTPROD] = f->neon && f->dotprod;
 #else
     (void)f;
 #endif
-    best = available[2] ? 2 : available[1] ? 1 : 0;
+    best = 0; /* levels are numbered so that a higher available one is better */
+    for (int l = 1; l < VL_KERNEL_LEVEL_COUNT; l++)
+        if (available[l]) best = l;
+    VL_LOG_INFO("kernels: %s", tables[best].name);
     /* VIDEOLLM_IGEMM=1|0 forces the integer GEMM on or off for prefill at
      * every level that has a kernel (A/B measurements, see kernels.h). */
     const char *ig = getenv("VIDEOLLM_IGEMM");
     if (ig && (strcmp(ig, "1") == 0 || strcmp(ig, "0") == 0))
-        for (int l = 0; l < 3; l++) tables[l].igemm_preferred = ig[0] == '1' && tables[l].igemm;
+        for (int l = 0; l < VL_KERNEL_LEVEL_COUNT; l++) tables[l].igemm_preferred = ig[0] == '1' && tables[l].igemm;
 }
 
 const vl_kernel_table *vl_kernels_for_level(int level)
 {
     pthread_once(&tables_once, build_tables);
-    if (level < 0 || level > 2 || !available[level]) return NULL;
+    if (level < 0 || level >= VL_KERNEL_LEVEL_COUNT || !available[level]) return NULL;
     return &tables[level];
 }
 

@@ -31,6 +31,9 @@ typedef enum vl_kernel_level {
     VL_KERNEL_SCALAR = 0,
     VL_KERNEL_AVX2 = 1,   /* AVX2 + FMA + F16C */
     VL_KERNEL_AVX512 = 2, /* AVX-512 F/BW/VL/VNNI (+BF16 when present) */
+    VL_KERNEL_NEON = 3,   /* AArch64 AdvSIMD baseline (ARMv8.0) */
+    VL_KERNEL_NEON_DOTPROD = 4, /* + SDOT (ARMv8.2 dotprod) */
+    VL_KERNEL_LEVEL_COUNT = 5
 } vl_kernel_level;
 
 /* 1 if this CPU (after the VIDEOLLM_CPU cap) can run `level`. */
@@ -42,7 +45,8 @@ void vl_gemv_level(vl_kernel_level level, int32_t weight_type, const void *W, si
                    int64_t n, float *y, int64_t r0, int64_t r1);
 void vl_dequantize_row_level(vl_kernel_level level, int32_t type, const void *src, float *dst, int64_t n);
 
-/* Name of the kernel family selected at run time ("avx512-vnni", "avx2", "scalar"). */
+/* Name of the kernel family selected at run time ("avx512-vnni", "avx2",
+ * "neon-dotprod", "neon", "scalar"). */
 const char *vl_gemv_kernel_name(void);
 
 #endif

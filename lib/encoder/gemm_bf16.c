@@ -8,8 +8,12 @@
 
 int vl_bf16_gemm_available(void)
 {
+#ifdef VL_HAVE_ENCODER_AVX512
     const vl_cpu_features *f = vl_cpu();
     return f->avx512f && f->avx512bw && f->avx512vl && f->avx512bf16;
+#else
+    return 0; /* no AVX-512 objects in this build (non-x86 targets) */
+#endif
 }
 
 vllm_status vl_bf16_pack(const float *w, int n, int k, vl_bf16_packed **out)
@@ -99,16 +103,40 @@ typedef struct {
     uint16_t *A16;
 } job;
 
+/* The AVX-512 objects exist only in x86-64 builds (lib/encoder/meson.build);
+ * elsewhere simd is always 0 (vl_bf16_gemm_available). */
+static void convert_rows(int simd, const float *A, int lda, int rows, int k, uint16_t *dst, int ldd)
+{
+#ifdef VL_HAVE_ENCODER_AVX512
+    if (simd) {
+        vl_bf16_convert_rows_avx512(A, lda, rows, k, dst, ldd);
+        return;
+    }
+#endif
+    (void)simd;
+    convert_rows_scalar(A, lda, rows, k, dst, ldd);
+}
+
+static void kernel(int simd, const uint16_t *A, int lda, int M, const vl_bf16_packed *W, int panel0, int panel1,
+                   const float *bias, float *C, int ldc)
+{
+#ifdef VL_HAVE_ENCODER_AVX512
+    if (simd) {
+        vl_bf16_kernel_avx512(A, lda, M, W, panel0, panel1, bias, C, ldc);
+        return;
+    }
+#endif
+    (void)simd;
+    kernel_scalar(A, lda, M, W, panel0, panel1, bias, C, ldc);
+}
+
 static void convert_task(void *ctx, int ith, int nth)
 {
     const job *j = ctx;
     long long b, e;
     vl_split_range(j->M, ith, nth, 1, &b, &e);
     if (e <= b) return;
-    if (j->simd)
-        vl_bf16_convert_rows_avx512(j->A + b * j->lda, j->lda, (int)(e - b), j->W->k, j->A16 + b * j->ldA16, j->ldA16);
-    else
-        convert_rows_scalar(j->A + b * j->lda, j->lda, (int)(e - b), j->W->k, j->A16 + b * j->ldA16, j->ldA16);
+    convert_rows(j->simd, j->A + b * j->lda, j->lda, (int)(e - b), j->W->k, j->A16 + b * j->ldA16, j->ldA16);
 }
 
 static void gemm_task(void *ctx, int ith, int nth)
@@ -119,19 +147,13 @@ static void gemm_task(void *ctx, int ith, int nth)
         /* split the weights: each thread keeps its panels hot in its own L2 */
         vl_split_range(j->W->n_panels, ith, nth, 1, &b, &e);
         if (e <= b) return;
-        if (j->simd)
-            vl_bf16_kernel_avx512(j->A16, j->ldA16, j->M, j->W, (int)b, (int)e, j->bias, j->C, j->ldc);
-        else
-            kernel_scalar(j->A16, j->ldA16, j->M, j->W, (int)b, (int)e, j->bias, j->C, j->ldc);
+        kernel(j->simd, j->A16, j->ldA16, j->M, j->W, (int)b, (int)e, j->bias, j->C, j->ldc);
     } else {
         vl_split_range(j->M, ith, nth, VL_BF16_MR, &b, &e);
         if (e <= b) return;
         const uint16_t *A = j->A16 + b * j->ldA16;
         float *C = j->C + b * j->ldc;
-        if (j->simd)
-            vl_bf16_kernel_avx512(A, j->ldA16, (int)(e - b), j->W, 0, j->W->n_panels, j->bias, C, j->ldc);
-        else
-            kernel_scalar(A, j->ldA16, (int)(e - b), j->W, 0, j->W->n_panels, j->bias, C, j->ldc);
+        kernel(j->simd, A, j->ldA16, (int)(e - b), j->W, 0, j->W->n_panels, j->bias, C, j->ldc);
     }
 }
 

@@ -43,22 +43,22 @@ void vl_expf_n(const float *x, float *y, int64_t n)
 
 /* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x / (1 + exp(-2u)): the second form
  * has no cancellation for negative x and needs only exp. */
+#ifdef VL_HAVE_ENCODER_AVX512 /* x86-64 builds only: no AVX-512 objects elsewhere, so no calls either */
 static int use_avx512(void)
 {
-#ifdef VL_HAVE_ENCODER_AVX512
     const vl_cpu_features *f = vl_cpu();
     return f->avx512f && f->avx512bw && f->avx512vl; /* the file is built with all three */
-#else
-    return 0;
-#endif
 }
+#endif
 
 void vl_gelu_tanh(float *x, int64_t n)
 {
+#ifdef VL_HAVE_ENCODER_AVX512
     if (use_avx512()) {
         vl_gelu_avx512(x, n, 0);
         return;
     }
+#endif
     const float c = 0.79788456080286535588f;
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
@@ -69,10 +69,12 @@ void vl_gelu_tanh(float *x, int64_t n)
 
 void vl_gelu_quick(float *x, int64_t n)
 {
+#ifdef VL_HAVE_ENCODER_AVX512
     if (use_avx512()) {
         vl_gelu_avx512(x, n, 1);
         return;
     }
+#endif
     for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + vl_exp_fast(-1.702f * x[i]));
 }
 
@@ -115,10 +117,12 @@ void vl_gelu_quick_ggml(float *x, int64_t n)
 
 void vl_softmax_scaled(float *x, int n, float scale)
 {
+#ifdef VL_HAVE_ENCODER_AVX512
     if (use_avx512()) {
         vl_softmax_scaled_avx512(x, n, scale);
         return;
     }
+#endif
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) {
         x[i] *= scale;
