@@ -11,6 +11,9 @@
 # 4 fps with up to 4096 tokens per frame (40 frames, each its own chunk),
 # an hour-scale run on this 2-core machine (the issue measured 1,284 s to
 # the first token for the SmolVLM2-256M shape alone).
+# Measured on the shared 2-core machine (2026-12-03, load 4-5), Qwen3-VL-2B
+# Q4_K: 190 s whole run = load 6.2 + decode 0.5 + encode 74 (20 frames,
+# 320 visual tokens) + media prefill 100 + question 17; peak RSS 3.4 GiB.
 #   bench/run_qwen_ttft.sh [BUILD_DIR] [THREADS]
 # Environment: QWEN_BENCH_DIR=DIR keeps generated files (shared with the
 # other run_qwen_* scripts); PRESETS narrows the models.
