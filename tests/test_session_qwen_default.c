@@ -259,6 +259,34 @@ static void video(const char *set, double fps)
     vllm_model_free(m);
 }
 
+/* n frames of W × H RGB, 0.5 s apart, frame f's bytes from pixel(i, f). */
+static void push_frames(vllm_session *s, int W, int H, int n, uint8_t (*pixel)(int i, int f, int W))
+{
+    uint8_t *rgb = malloc((size_t)W * H * 3);
+    REQUIRE(rgb, "out of memory");
+    for (int f = 0; f < n; f++) {
+        for (int i = 0; i < W * H * 3; i++) rgb[i] = pixel(i, f, W);
+        vllm_frame fr = {.struct_size = sizeof fr, .planes = {rgb}, .strides = {W * 3}, .width = W, .height = H,
+                         .format = VLLM_PIXFMT_RGB24, .pts = 0.5 * f};
+        REQUIRE(vllm_session_push_frame(s, &fr) == VLLM_OK, "frame %d: %s", f, vllm_session_last_error(s));
+    }
+    free(rgb);
+}
+
+/* Every frame different. */
+static uint8_t noise_pixel(int i, int f, int W)
+{
+    (void)W;
+    return (uint8_t)(i * 7 + f * 31);
+}
+
+/* Frame 1 shows frame 0 again (a near-duplicate for dedup). */
+static uint8_t repeat_pixel(int i, int f, int W)
+{
+    static const int pattern[4] = {0, 0, 2, 3};
+    return (uint8_t)((i / 3 % W) * (pattern[f] + 1) * 3 + pattern[f] * 60);
+}
+
 /* 5 frames pushed live: two pairs and a lone frame, each its own block
  * (Qwen3-VL: after "<t seconds>", the mean pts of its frames). */
 static void live(const char *set)
@@ -267,14 +295,7 @@ static void live(const char *set)
     vllm_model *m = load(set, &si);
     vllm_session *s = new_session(m);
     const int W = 96, H = 64, N = 5;
-    uint8_t *rgb = malloc((size_t)W * H * 3);
-    for (int f = 0; f < N; f++) {
-        for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)(i * 7 + f * 31);
-        vllm_frame fr = {.struct_size = sizeof fr, .planes = {rgb}, .strides = {W * 3}, .width = W, .height = H,
-                         .format = VLLM_PIXFMT_RGB24, .pts = 0.5 * f};
-        REQUIRE(vllm_session_push_frame(s, &fr) == VLLM_OK, "frame %d: %s", f, vllm_session_last_error(s));
-    }
-    free(rgb);
+    push_frames(s, W, H, N, noise_pixel);
     ask(s, "What happens?");
     /* a live patch is sized as a clip of one temporal patch (qwen_vl_rules) */
     const vl_qwen_family fam = si.qwen3 ? VL_QWEN3VL : VL_QWEN25VL;
@@ -319,15 +340,7 @@ static void live_dedup(const char *set)
     vllm_session *s = NULL;
     REQUIRE(vllm_session_create(m, &sp, &s) == VLLM_OK, "%s", vllm_last_error());
     const int W = 96, H = 64;
-    uint8_t *rgb = malloc((size_t)W * H * 3);
-    static const int pattern[4] = {0, 0, 2, 3}; /* frame 1 shows frame 0 again */
-    for (int f = 0; f < 4; f++) {
-        for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)((i / 3 % W) * (pattern[f] + 1) * 3 + pattern[f] * 60);
-        vllm_frame fr = {.struct_size = sizeof fr, .planes = {rgb}, .strides = {W * 3}, .width = W, .height = H,
-                         .format = VLLM_PIXFMT_RGB24, .pts = 0.5 * f};
-        REQUIRE(vllm_session_push_frame(s, &fr) == VLLM_OK, "frame %d: %s", f, vllm_session_last_error(s));
-    }
-    free(rgb);
+    push_frames(s, W, H, 4, repeat_pixel);
     ask(s, "What happens?");
     const vl_qwen_family fam = si.qwen3 ? VL_QWEN3VL : VL_QWEN25VL;
     const vl_qwen_video_rules r = vl_qwen_video_rules_default(fam);
