@@ -74,6 +74,7 @@ typedef struct vl_warn_spots {
 struct vl_video {
     AVFormatContext *fmt;
     char *url;         /* path or URL opened (NULL for memory input): workers reopen it */
+    const char *input_format; /* vl_video_open_opts.input_format while opening (NULL = probe) */
     int threads;       /* vl_video_set_threads (0 = one per core) */
     vl_video *parent;  /* set on a parallel decoding worker */
     vl_par *par;       /* GOP-parallel workers serving the current plan, or NULL */
