@@ -232,6 +232,18 @@ static float yes_probability(const vl_watch *w, const float *logits)
     return y + n > 0 ? (float)(y / (y + n)) : 0.5f;
 }
 
+/* Bytes at the end of buf[0..n) that begin a UTF-8 sequence left incomplete. */
+static size_t incomplete_utf8_tail(const char *buf, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        const unsigned char c = (unsigned char)buf[n - back];
+        if ((c & 0xc0) == 0x80) continue; /* a continuation byte */
+        const size_t want = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+        return want > back ? back : 0;
+    }
+    return 0;
+}
+
 /* Greedy text after the question's logits, up to max_tokens or an
  * end-of-generation token (malloc'd, NUL-terminated, trimmed). */
 static vllm_status generate_text(vllm_session *s, const vl_watch *w, char **out)
@@ -271,6 +283,7 @@ static vllm_status generate_text(vllm_session *s, const vl_watch *w, char **out)
         free(buf);
         return st;
     }
+    len -= incomplete_utf8_tail(buf, len); /* max_tokens may end inside a character */
     size_t a = 0;
     while (a < len && isspace((unsigned char)buf[a])) a++;
     while (len > a && isspace((unsigned char)buf[len - 1])) len--;
