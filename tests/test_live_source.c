@@ -184,7 +184,9 @@ static void test_udp(vllm_model *m)
     lh_stop(pid, SIGKILL);
     const double t0 = lh_now();
     CHECK(lh_wait_source(s, finished, NULL, 10, &st), "no end status 10 s after ffmpeg was killed (state %d)", st.state);
-    CHECK(st.state == VLLM_SOURCE_FAILED && strstr(st.message, "timed out"), "state %d, message '%s'", st.state,
+    CHECK(st.state == VLLM_SOURCE_FAILED && strstr(st.message, "timed out") &&
+              strstr(st.message, "vllm_source_params.io_timeout_s"),
+          "state %d, message '%s'", st.state,
           st.message);
     CHECK(lh_now() - t0 < 6, "the end took %.1f s with a 1.5 s timeout", lh_now() - t0);
     CHECK(vllm_session_detach_source(s) == VLLM_OK, "detach");

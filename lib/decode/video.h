@@ -131,6 +131,7 @@ typedef struct vl_video_open_opts {
                                  (VL_VIDEO_NET_TIMEOUT_S for network URLs, none for local
                                  files, pipes and memory), < 0 = never */
     const char *input_format; /* libavformat input format name ("v4l2", "mpegts"), NULL = probe */
+    const char *timeout_name; /* the setting named in the timeout message; NULL = "vllm_video_params.io_timeout_s" */
     int nonblock;             /* 1: open with AVFMT_FLAG_NONBLOCK (devices: reads return at once when
                                  no frame is ready; vl_video_live_read polls) */
 } vl_video_open_opts;

@@ -145,6 +145,7 @@ struct vl_video {
     atomic_int cancel;
     const atomic_int *ext_cancel; /* vl_video_open_opts.cancel */
     double io_timeout;    /* seconds, 0 = none */
+    const char *timeout_name; /* vl_video_open_opts.timeout_name (NULL: the push_video parameter) */
     int64_t io_deadline;  /* av_gettime_relative() microseconds */
     int64_t io_pos_seen;  /* input position at the last interrupt poll */
     int io_timed_out;

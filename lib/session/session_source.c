@@ -137,7 +137,8 @@ static int pipe_read(void *opaque, uint8_t *buf, int size)
 static vllm_status open_source(vl_source *src, vl_video **v)
 {
     vl_video_open_opts o = {.cancel = &src->stop, .io_timeout_s = src->p.io_timeout_s,
-                            .input_format = src->input_format, .nonblock = src->kind == SRC_DEVICE};
+                            .input_format = src->input_format, .nonblock = src->kind == SRC_DEVICE,
+                            .timeout_name = "vllm_source_params.io_timeout_s"};
     if (o.io_timeout_s == 0)
         o.io_timeout_s = src->kind == SRC_URL || src->kind == SRC_DEVICE ? SOURCE_NET_TIMEOUT_S : -1.0;
     vllm_status st = src->kind == SRC_PIPE ? vl_video_open_reader(pipe_read, src, src->url, &o, v)
