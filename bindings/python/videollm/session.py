@@ -568,8 +568,10 @@ class Session:
         """A standing question, evaluated while a source feeds the session.
         Returns a live.Watch whose events() generator yields live.WatchEvent;
         `callback(event)`, if given, is called too (on the library's source
-        thread; an exception in it is ignored). Unset arguments keep the
-        library's defaults (every 10 s, change threshold 0.1)."""
+        thread; an exception in it is ignored; it must not call this
+        session's methods — close() and detach_source() wait for that thread;
+        consume events() on your own thread for that). Unset arguments keep
+        the library's defaults (every 10 s, change threshold 0.1)."""
         p = need(self._lib, "vllm_watch_default_params")()
         if every_s is not None:
             p.every_s = float(every_s)
