@@ -124,13 +124,18 @@ typedef struct asker {
     vllm_session *s;
     vllm_status st;
     atomic_int tokens;
-    int64_t kept_before, kept_after;
+    int64_t kept_before, kept_after, kept_later;
+    int32_t tokens_per_frame;
+    size_t visual_rows; /* visual positions in the context right after the answer */
 } asker;
 
+/* The first token's callback holds the answer open for 1.5 s (the answer
+ * stays armed): frames the source reads meanwhile are encoded and queue. */
 static int count_token(void *user, int32_t token, const char *piece, size_t len)
 {
     (void)piece, (void)len;
-    if (token >= 0) atomic_fetch_add(&((asker *)user)->tokens, 1);
+    asker *a = user;
+    if (token >= 0 && atomic_fetch_add(&a->tokens, 1) == 0) lh_nap(1.5);
     return 0;
 }
 
@@ -147,6 +152,12 @@ static void *ask_thread(void *arg)
     a->st = vllm_session_generate(a->s, "What is happening in the stream?", &gp);
     vllm_session_source_stats(a->s, &st);
     a->kept_after = st.frames_kept;
+    const int32_t *hist = NULL;
+    size_t n = 0;
+    if (vllm_session_history(a->s, &hist, &n) == VLLM_OK)
+        for (size_t i = 0; i < n; i++) a->visual_rows += hist[i] < 0;
+    vllm_session_source_stats(a->s, &st);
+    a->kept_later = st.frames_kept;
     return NULL;
 }
 
@@ -169,12 +180,25 @@ static void test_udp(vllm_model *m)
     CHECK(st.state == VLLM_SOURCE_READING, "state %d", st.state);
 
     /* a question from another thread while frames keep coming */
-    asker a = {.s = s};
+    vllm_model_info mi = {.struct_size = sizeof mi};
+    vllm_model_get_info(m, &mi);
+    asker a = {.s = s, .tokens_per_frame = mi.tokens_per_frame};
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, ask_thread, &a) == 0, "thread");
     pthread_join(t, NULL);
     CHECK(a.st == VLLM_OK, "the question failed: %s", vllm_session_last_error(s));
     CHECK(atomic_load(&a.tokens) > 0, "no tokens in the answer");
+    /* ingestion went on during the answer, and what came meanwhile was in
+     * the context as soon as it ended */
+    CHECK(a.kept_after >= a.kept_before + 2, "frames kept during the answer: %lld -> %lld",
+          (long long)a.kept_before, (long long)a.kept_after);
+    CHECK(a.tokens_per_frame > 0 && (int64_t)a.visual_rows >= a.kept_after * a.tokens_per_frame &&
+              (int64_t)a.visual_rows <= a.kept_later * a.tokens_per_frame,
+          "visual positions after the answer %zu, want %lld..%lld frames x %d", a.visual_rows, (long long)a.kept_after,
+          (long long)a.kept_later, a.tokens_per_frame);
+    vllm_session_stats ss = {.struct_size = sizeof ss};
+    vllm_session_get_stats(s, &ss);
+    CHECK(ss.n_frames_dropped == 0, "%lld frames dropped by the answer queue", (long long)ss.n_frames_dropped);
     want = a.kept_after + 2;
     CHECK(lh_wait_source(s, kept_at_least, &want, 20, &st), "ingestion did not go on after the answer (kept %lld)",
           (long long)st.frames_kept);
