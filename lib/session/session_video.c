@@ -343,6 +343,7 @@ static vllm_status ingest(vllm_session *s, vl_video *vid, const vllm_video_param
 
     vl_held held = {0};
     vllm_status st = sample_and_encode(s, vid, p, job, &held);
+    vl_model_release_vision_pages(s->model); /* [memory] the text model's turn: prefill and the answer */
     if (!vllm_is_error(st) && held.n == 0)
         st = vl_error(VLLM_ERR_DECODE, "none of the video's %d planned frames could be decoded", job->planned);
     if (!vllm_is_error(st)) {
