@@ -9,7 +9,12 @@
  * consecutive kept frames; its timestamp is the mean of the two); under
  * llama.cpp's pairing (compat) only frames next to each other in the
  * sampling pair, so the partner is encoded alone, as llama.cpp encodes a
- * frame whose neighbour is a timestamp. */
+ * frame whose neighbour is a timestamp.
+ *
+ * Frames are decoded, deduplicated and resized ahead of the encoder on a
+ * thread of their own (video_ahead.h), so the encoder's pool never waits
+ * for decoding unless the decoder is the slower side; once the frames are
+ * encoded the vision weights leave resident memory before prefill. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
