@@ -14,6 +14,9 @@
 # (waited for; decoding runs ahead) + encode 204 (10 frames) + media
 # prefill 21 + question 1.3; bound 236 s (ratio 0.96); peak RSS 327 MiB
 # (before issue 14's work: 234 s, load 1.0, decode 0.6, peak 800 MiB).
+# Back to back at load 18-20: in line (VIDEOLLM_VIDEO_PIPELINE=0) 251 s,
+# decode waited for 0.65 s, ratio 0.986; pipelined 307 s (encode slowed by
+# the load to 280 s), decode waited for 0.31 s, ratio 0.950; 323/326 MiB.
 # Environment: TTFT_BENCH_DIR=DIR keeps the generated files; RUNS (default 1);
 # VIDEOLLM_VIDEO_PIPELINE=0 times the in-line video path.
 set -euo pipefail
