@@ -395,7 +395,9 @@ typedef struct vllm_session_stats {
     int64_t n_frames_seen;       /* frames offered: pushed and accepted, or sampled from videos */
     int64_t n_frames_encoded;    /* frames and still-image tiles through the vision encoder */
     int64_t n_visual_tokens;     /* visual-token positions evaluated (after pruning) */
-    double decode_seconds;       /* opening, demuxing, decoding, sampling, converting and resizing media */
+    double decode_seconds;       /* opening, demuxing, decoding, sampling, converting and resizing media
+                                    (a video's frames are decoded ahead of the encoder on a thread of
+                                    their own: the time the call waited for them) */
     double encode_seconds;       /* vision encoder, for the n_frames_encoded frames and tiles */
     double media_prefill_seconds;/* evaluating media positions into the context: n_visual_tokens and
                                     n_media_text_tokens (labels, markers, video intro, turn openings) */
