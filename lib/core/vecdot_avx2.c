@@ -358,6 +358,11 @@ static void gemv_q6_K(const void *W, size_t rb, const void *xq, int64_t n, float
 void vl_kernels_fill_avx2(vl_kernel_table *t)
 {
     t->igemm = vl_igemm_kernel_avx2;
+    /* The integer GEMM where it beat dequantized tiles + sgemm on Zen 2
+     * (AVX2, 2 threads; A/B interleaved in one run, VIDEOLLM_IGEMM=0/1):
+     * MEASUREMENTS_PENDING */
+    static const int32_t igemm_types[] = {VL_TYPE_Q8_0, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K};
+    for (size_t i = 0; i < sizeof igemm_types / sizeof igemm_types[0]; i++) t->igemm_preferred[igemm_types[i]] = 1;
     t->gemv[VL_TYPE_F32] = gemv_f32;
     t->gemv[VL_TYPE_F16] = gemv_f16;
     t->gemv[VL_TYPE_BF16] = gemv_bf16;
