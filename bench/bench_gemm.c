@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_common.h"
 #include "core/f16.h"
@@ -158,6 +159,46 @@ static double sgemm_gflops(vl_pool *pool, int64_t M, int64_t N, int64_t K)
     free(c.B);
     free(c.C);
     return 2.0 * (double)M * (double)N * (double)K / t / 1e9;
+}
+
+/* ---- prefill paths by CPU time -------------------------------------------------- */
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The two GEMM paths of quantized weights (dequantized tiles + sgemm, the
+ * integer GEMM) on a 1-thread pool, so the whole call runs on this thread,
+ * timed by this thread's CPU time, alternating, best of 5 each: on a
+ * machine shared with other jobs wall time mostly measures the neighbours
+ * (two-thread runs wait for the slower, descheduled worker), CPU time the
+ * work itself. Prints int8_vs_f32 = f32 time / int8 time. */
+static void prefill_cpu_ab(vl_pool *pool1, vl_matmul_scratch *s, int32_t type, int64_t n_in, int64_t n_out,
+                           int64_t n_tok)
+{
+    const vl_weight W = {type, n_in, n_out, vl_row_size(type, n_in), make_weight(type, n_in, n_out)};
+    float *x = malloc(sizeof(float) * (size_t)(n_in * n_tok)), *y = malloc(sizeof(float) * (size_t)(n_out * n_tok));
+    if (!W.data || !x || !y) return;
+    for (int64_t i = 0; i < n_in * n_tok; i++) x[i] = rndf();
+    double best[2] = {1e30, 1e30};
+    for (int r = 0; r < 6; r++) /* the first round warms both up */
+        for (int pi = 0; pi < 2; pi++) {
+            const double t0 = thread_cpu_s();
+            vl_matmul_path_run(pool1, s, &W, x, n_tok, y, pi ? VL_MATMUL_GEMM_INT8 : VL_MATMUL_GEMM_F32);
+            const double t = thread_cpu_s() - t0;
+            if (r > 0 && t < best[pi]) best[pi] = t;
+        }
+    const double ops = 2.0 * (double)n_in * (double)n_out * (double)n_tok;
+    printf("bench_gemm prefill_cpu_1t type=%s n_tok=%lld n_in=%lld n_out=%lld f32_tiles_gops=%.1f int8_gops=%.1f "
+           "int8_vs_f32=%.2f\n",
+           vl_type_name(type), (long long)n_tok, (long long)n_in, (long long)n_out, ops / best[0] / 1e9,
+           ops / best[1] / 1e9, best[0] / best[1]);
+    free((void *)W.data);
+    free(x);
+    free(y);
 }
 
 /* ---- matmul (GEMV and prefill) ----------------------------------------------------- */
@@ -324,6 +365,13 @@ int main(int argc, char **argv)
                    gf / ref);
         }
     }
+
+    /* The same two paths by CPU time on one thread (see prefill_cpu_ab) */
+    const int32_t qtypes[] = {VL_TYPE_Q8_0, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K};
+    for (int sh = 0; sh < 4 && vl_kernels_active()->igemm; sh++)
+        for (size_t k = 0; k < sizeof qtypes / sizeof qtypes[0]; k++)
+            if (vl_row_size(qtypes[k], pshapes[sh][0]) > 0 && vl_igemm_supports(qtypes[k]))
+                prefill_cpu_ab(pool1, s, qtypes[k], pshapes[sh][0], pshapes[sh][1], 512);
 
     /* GEMV vs GEMM crossover in tokens (Q8_0 and F16, 576 -> 1536) */
     for (int k = 0; k < 3 && !prefill_only; k++) {
