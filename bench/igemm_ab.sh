@@ -4,6 +4,9 @@
 # interleaved per model and repeated, so a shared machine's load hits both
 # alike; llama.cpp's pp512 on the same file in the same round when a build
 # directory is given. The load average is printed with every round.
+# VIDEOLLM_IGEMM=1 forces every supported type through the integer GEMM,
+# including the Q8_0/Q5_0 tensors a K-quant file keeps where n_in is not a
+# multiple of 256; the library's default picks per type (kernels.h).
 #
 #   bench/igemm_ab.sh BUILD_DIR [-r ROUNDS] [-p TOKENS] [-l LLAMA_CPP_BUILD_DIR] MODEL.gguf...
 #
