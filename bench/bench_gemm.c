@@ -3,12 +3,14 @@
  * against, measured in the same run: sgemm GFLOP/s for the prefill path,
  * read bandwidth for the GEMV (decode) path.
  *
- * Usage: bench_gemm [threads]   (default: all CPUs) */
+ * Usage: bench_gemm [threads] [prefill]   (default: all CPUs; "prefill":
+ * only the limits and the prefill lines, for A/B runs of the GEMM paths) */
 #include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_common.h"
 #include "core/f16.h"
@@ -75,6 +77,7 @@ static void *make_weight(int32_t type, int64_t n_in, int64_t n_out)
 typedef struct ipeak_ctx {
     vl_pool *pool;
     vl_igemm_fn kernel;
+    int32_t type;
     uint8_t *panel, *xu;
     float *dx, *y;
     int64_t n_in, reps;
@@ -87,7 +90,7 @@ static void ipeak_part(void *p, int ith, int nth)
     const int64_t nsb = c->n_in / VL_IGEMM_SB;
     float y[VL_IGEMM_TOKS * VL_IGEMM_ROWS];
     for (int64_t r = 0; r < c->reps; r++)
-        c->kernel(c->panel, nsb, c->xu, (size_t)c->n_in, c->dx, c->dx, (size_t)nsb, VL_IGEMM_TOKS, 0, y, VL_IGEMM_ROWS,
+        c->kernel(c->panel, nsb, c->xu, (size_t)c->n_in, c->dx, c->dx, (size_t)nsb, VL_IGEMM_TOKS, c->type, y, VL_IGEMM_ROWS,
                   VL_IGEMM_ROWS);
     c->y[ith] = y[ith % VL_IGEMM_ROWS]; /* keep the result alive */
 }
@@ -99,18 +102,19 @@ static void run_ipeak(void *p)
 }
 
 /* GOP/s (2 ops per multiply-add) of the integer GEMM micro-kernel on one
- * Q8_0 panel of n_in = 576 (13 KB, L1/L2 resident), 8 tokens, every thread
- * running its own copy of the same work; 0 when the CPU has no kernel. */
-static double igemm_peak_gops(vl_pool *pool)
+ * panel of `type` with n_in = 768 (~20 KB, L1/L2 resident), 8 tokens, every
+ * thread running its own copy of the same work; 0 when the CPU has no
+ * kernel. The AVX2 kernel's rate depends on the type's class (igemm_avx2.c). */
+static double igemm_peak_gops(vl_pool *pool, int32_t type)
 {
     const vl_igemm_fn kernel = vl_kernels_active()->igemm;
     if (!kernel) return 0.0;
-    const int64_t n_in = 576, nsb = n_in / VL_IGEMM_SB;
-    void *w = make_weight(VL_TYPE_Q8_0, n_in, VL_IGEMM_ROWS);
-    ipeak_ctx c = {pool, kernel, aligned_alloc(64, (size_t)nsb * VL_IGEMM_SB_BYTES),
+    const int64_t n_in = 768, nsb = n_in / VL_IGEMM_SB;
+    void *w = make_weight(type, n_in, VL_IGEMM_ROWS);
+    ipeak_ctx c = {pool, kernel, type, aligned_alloc(64, (size_t)nsb * VL_IGEMM_SB_BYTES),
                    malloc((size_t)(VL_IGEMM_TOKS * n_in)), malloc(sizeof(float) * (size_t)(VL_IGEMM_TOKS * nsb)),
                    calloc(64, sizeof(float)), n_in, 200};
-    vl_igemm_pack_panel(VL_TYPE_Q8_0, w, vl_row_size(VL_TYPE_Q8_0, n_in), n_in, VL_IGEMM_ROWS, c.panel);
+    vl_igemm_pack_panel(type, w, vl_row_size(type, n_in), n_in, VL_IGEMM_ROWS, c.panel);
     for (int64_t i = 0; i < VL_IGEMM_TOKS * n_in; i++) c.xu[i] = (uint8_t)rnd();
     for (int64_t i = 0; i < VL_IGEMM_TOKS * nsb; i++) c.dx[i] = 0.01f;
     const double t = best_time(run_ipeak, &c, 0.3);
@@ -155,6 +159,46 @@ static double sgemm_gflops(vl_pool *pool, int64_t M, int64_t N, int64_t K)
     free(c.B);
     free(c.C);
     return 2.0 * (double)M * (double)N * (double)K / t / 1e9;
+}
+
+/* ---- prefill paths by CPU time -------------------------------------------------- */
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The two GEMM paths of quantized weights (dequantized tiles + sgemm, the
+ * integer GEMM) on a 1-thread pool, so the whole call runs on this thread,
+ * timed by this thread's CPU time, alternating, best of 5 each: on a
+ * machine shared with other jobs wall time mostly measures the neighbours
+ * (two-thread runs wait for the slower, descheduled worker), CPU time the
+ * work itself. Prints int8_vs_f32 = f32 time / int8 time. */
+static void prefill_cpu_ab(vl_pool *pool1, vl_matmul_scratch *s, int32_t type, int64_t n_in, int64_t n_out,
+                           int64_t n_tok)
+{
+    const vl_weight W = {type, n_in, n_out, vl_row_size(type, n_in), make_weight(type, n_in, n_out)};
+    float *x = malloc(sizeof(float) * (size_t)(n_in * n_tok)), *y = malloc(sizeof(float) * (size_t)(n_out * n_tok));
+    if (!W.data || !x || !y) return;
+    for (int64_t i = 0; i < n_in * n_tok; i++) x[i] = rndf();
+    double best[2] = {1e30, 1e30};
+    for (int r = 0; r < 6; r++) /* the first round warms both up */
+        for (int pi = 0; pi < 2; pi++) {
+            const double t0 = thread_cpu_s();
+            vl_matmul_path_run(pool1, s, &W, x, n_tok, y, pi ? VL_MATMUL_GEMM_INT8 : VL_MATMUL_GEMM_F32);
+            const double t = thread_cpu_s() - t0;
+            if (r > 0 && t < best[pi]) best[pi] = t;
+        }
+    const double ops = 2.0 * (double)n_in * (double)n_out * (double)n_tok;
+    printf("bench_gemm prefill_cpu_1t type=%s n_tok=%lld n_in=%lld n_out=%lld f32_tiles_gops=%.1f int8_gops=%.1f "
+           "int8_vs_f32=%.2f\n",
+           vl_type_name(type), (long long)n_tok, (long long)n_in, (long long)n_out, ops / best[0] / 1e9,
+           ops / best[1] / 1e9, best[0] / best[1]);
+    free((void *)W.data);
+    free(x);
+    free(y);
 }
 
 /* ---- matmul (GEMV and prefill) ----------------------------------------------------- */
@@ -225,11 +269,12 @@ int main(int argc, char **argv)
     vl_pool *pool = vl_pool_create(nth), *pool1 = vl_pool_create(1);
     vl_matmul_scratch *s = vl_matmul_scratch_new();
     if (!pool || !pool1 || !s) return 1;
+    const int prefill_only = argc > 2 && strcmp(argv[2], "prefill") == 0;
     /* cblas_sgemm with M = 1 as OpenBLAS runs it by default (its own
      * threads), before vl_sgemm pins it to one thread for the rest. */
-    double m1_default[2];
+    double m1_default[2] = {0, 0};
     openblas_set_num_threads(nth);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !prefill_only; k++) {
         const int64_t K = k ? 3072 : 576, N = k ? 768 : 49152;
         sgemm_ctx b = {pool, 1, N, K, calloc((size_t)K, 4), calloc((size_t)(K * N), 4), calloc((size_t)N, 4)};
         m1_default[k] = 2.0 * (double)K * (double)N / best_time(run_cblas_m1, &b, 0.3) / 1e9;
@@ -248,13 +293,16 @@ int main(int argc, char **argv)
 
     const double sg1 = sgemm_gflops(pool1, 1024, 3072, 768), sgn = sgemm_gflops(pool, 1024, 3072, 768);
     printf("bench_gemm sgemm M=1024 N=3072 K=768 gflops_1t=%.1f gflops_%dt=%.1f scaling=%.2f\n", sg1, nth, sgn, sgn / sg1);
-    const double ip1 = igemm_peak_gops(pool1), ipn = igemm_peak_gops(pool);
-    printf("bench_gemm int8_peak kernel=%s tile=8x16x576 gops_1t=%.1f gops_%dt=%.1f vs_sgemm_%dt=%.2f\n",
-           ipn > 0 ? vl_gemv_kernel_name() : "none", ip1, nth, ipn, nth, ipn / sgn);
+    const int32_t peak_types[] = {VL_TYPE_Q8_0, VL_TYPE_Q4_0, VL_TYPE_Q4_K, VL_TYPE_Q6_K};
+    for (size_t k = 0; k < sizeof peak_types / sizeof peak_types[0]; k++) {
+        const double ip1 = igemm_peak_gops(pool1, peak_types[k]), ipn = igemm_peak_gops(pool, peak_types[k]);
+        printf("bench_gemm int8_peak type=%s kernel=%s tile=8x16x768 gops_1t=%.1f gops_%dt=%.1f vs_sgemm_%dt=%.2f\n",
+               vl_type_name(peak_types[k]), ipn > 0 ? vl_gemv_kernel_name() : "none", ip1, nth, ipn, nth, ipn / sgn);
+    }
 
     /* F32 GEMV vs cblas_sgemm with M = 1 */
     const int64_t shapes[2][2] = {{576, 49152}, {3072, 768}};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !prefill_only; k++) {
         const int64_t K = shapes[k][0], N = shapes[k][1];
         mm_ctx c;
         mm_setup_n(&c, pool, s, VL_TYPE_F32, K, N, 1, VL_MATMUL_GEMV, 1);
@@ -271,7 +319,7 @@ int main(int argc, char **argv)
     /* GEMV bandwidth per weight type (1 token, all threads) */
     const int32_t types[] = {VL_TYPE_Q8_0, VL_TYPE_F16, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K, VL_TYPE_BF16,
                              VL_TYPE_Q5_0, VL_TYPE_Q4_1, VL_TYPE_Q5_K};
-    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+    for (size_t k = 0; k < sizeof types / sizeof types[0] && !prefill_only; k++) {
         const int32_t t = types[k];
         const int64_t n_in = (t == VL_TYPE_Q8_0 || t == VL_TYPE_F16 || t == VL_TYPE_Q4_0 || t == VL_TYPE_BF16 ||
                               t == VL_TYPE_Q5_0 || t == VL_TYPE_Q4_1) ? 576 : 1536;
@@ -288,8 +336,9 @@ int main(int argc, char **argv)
     /* Prefill: 512 tokens through vl_matmul (integer GEMM, or dequantized tiles + sgemm) vs
      * sgemm on f32 weights of the same shape. */
     const int32_t ptypes[] = {VL_TYPE_F32, VL_TYPE_Q8_0, VL_TYPE_F16, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K, VL_TYPE_BF16};
-    const int64_t pshapes[2][2] = {{576, 1536}, {1536, 576}};
-    for (int sh = 0; sh < 2; sh++) {
+    /* SmolLM2-135M's FFN (576 <-> 1536) and SmolLM2-360M's (960 <-> 2560) */
+    const int64_t pshapes[4][2] = {{576, 1536}, {1536, 576}, {960, 2560}, {2560, 960}};
+    for (int sh = 0; sh < 4; sh++) {
         const int64_t n_in = pshapes[sh][0], n_out = pshapes[sh][1], n_tok = 512;
         const double ref = sgemm_gflops(pool, n_tok, n_out, n_in);
         for (size_t k = 0; k < sizeof ptypes / sizeof ptypes[0]; k++) {
@@ -317,8 +366,15 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The same two paths by CPU time on one thread (see prefill_cpu_ab) */
+    const int32_t qtypes[] = {VL_TYPE_Q8_0, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K};
+    for (int sh = 0; sh < 4 && vl_kernels_active()->igemm; sh++)
+        for (size_t k = 0; k < sizeof qtypes / sizeof qtypes[0]; k++)
+            if (vl_row_size(qtypes[k], pshapes[sh][0]) > 0 && vl_igemm_supports(qtypes[k]))
+                prefill_cpu_ab(pool1, s, qtypes[k], pshapes[sh][0], pshapes[sh][1], 512);
+
     /* GEMV vs GEMM crossover in tokens (Q8_0 and F16, 576 -> 1536) */
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 3 && !prefill_only; k++) {
         const int32_t t = k == 0 ? VL_TYPE_Q8_0 : k == 1 ? VL_TYPE_F16 : VL_TYPE_F32;
         for (int64_t nt = 1; nt <= 32; nt *= 2) {
             mm_ctx a, b;

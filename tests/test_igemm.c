@@ -1,17 +1,20 @@
 /* The integer GEMM (lib/core/igemm.c): packing, activation preparation
  * and every micro-kernel level this CPU runs.
  *
- * - packing: scale * q - min of every packed value equals the reference
- *   dequantization (vl_dequantize_row_ref) bit for bit, and the packed
- *   correction is -128 * (sum of the sub-block's q);
+ * - packing: (scale * isc) * q - min of every packed value equals the
+ *   reference dequantization (vl_dequantize_row_ref) bit for bit, and the
+ *   packed correction is -128 * (sum over halves of isc * sum of q);
  * - preparation: the biased bytes minus 128 are the ggml activation quants
  *   (vl_quantize_activations), dx/mx their scales and sums;
  * - kernels: y equals this file's own evaluation of the specified math
  *   (int32 sum of q_w * q_x per sub-block, then the float steps in order)
- *   exactly, for every level and token count 1..8 and partial panels;
+ *   exactly, for every level and token count 1..8 and partial panels,
+ *   also with every weight quant and activation at its extreme (the AVX2
+ *   kernel adds int16 pair sums of several groups before widening them);
  * - the whole vl_matmul GEMM path against the GEMV path (ggml's integer
  *   dot products, vl_gemv_ref) and against f32 weights within tolerance. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +50,23 @@ static uint8_t *random_weight(int32_t type, int64_t rows, int64_t n, size_t *rb_
         uint8_t *blk = p + (size_t)b * t->type_size;
         uint16_t d = vl_f32_to_f16((float)(1 + rnd() % 1000) / 20000.0f);
         uint16_t m = vl_f32_to_f16((float)(1 + rnd() % 1000) / 40000.0f);
-        memcpy(blk, &d, 2);
+        memcpy(blk + (type == VL_TYPE_Q6_K ? offsetof(vl_block_q6_K, d) : 0), &d, 2);
         if (type == VL_TYPE_Q4_K || type == VL_TYPE_Q5_K) memcpy(blk + 2, &m, 2);
     }
     *rb_out = rb;
     return p;
 }
 
-static const int32_t types[] = {VL_TYPE_Q8_0, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K};
+static const int32_t types[] = {VL_TYPE_Q8_0, VL_TYPE_Q4_0, VL_TYPE_Q5_0, VL_TYPE_Q4_K, VL_TYPE_Q5_K, VL_TYPE_Q6_K};
+
+/* The integer scale of half h of row r in a packed sub-block (stored
+ * twice as int16 in one int32). */
+static int packed_isc(const uint8_t *p, int h, int r)
+{
+    int16_t v;
+    memcpy(&v, p + VL_IGEMM_SB_ISC + 4 * (h * VL_IGEMM_ROWS + r), 2);
+    return v;
+}
 #define N_TYPES (sizeof types / sizeof types[0])
 
 static void test_pack_and_prepare(void)
@@ -82,12 +94,15 @@ static void test_pack_and_prepare(void)
                 int sum = 0;
                 for (int i = 0; i < VL_IGEMM_SB; i++) {
                     const int q = ((const int8_t *)p)[((i / 4) * VL_IGEMM_ROWS + r) * 4 + i % 4];
-                    sum += q;
-                    const float v = scale * (float)q - min, want = r < rows ? deq[s * VL_IGEMM_SB + i] : 0.0f;
+                    const int isc = packed_isc(p, i / 16, r);
+                    sum += isc * q;
+                    const float v = scale * (float)isc * (float)q - min, want = r < rows ? deq[s * VL_IGEMM_SB + i] : 0.0f;
                     if (v != want && bad++ < 3)
                         CHECK(0, "%s row %d value %lld: packed %.9g, dequantized %.9g", vl_type_name(type), r,
                               (long long)(s * VL_IGEMM_SB + i), v, want);
                 }
+                if (type != VL_TYPE_Q6_K && (packed_isc(p, 0, r) != 1 || packed_isc(p, 1, r) != 1) && bad++ < 3)
+                    CHECK(0, "%s integer scales %d %d want 1", vl_type_name(type), packed_isc(p, 0, r), packed_isc(p, 1, r));
                 if (corr != -128 * sum && bad++ < 3) CHECK(0, "%s corr %d want %d", vl_type_name(type), corr, -128 * sum);
             }
         }
@@ -137,7 +152,8 @@ static float expected(const uint8_t *panel, int64_t nsb, const uint8_t *xu, cons
         const uint8_t *p = panel + s * VL_IGEMM_SB_BYTES;
         int32_t isum = 0;
         for (int i = 0; i < VL_IGEMM_SB; i++)
-            isum += ((const int8_t *)p)[((i / 4) * VL_IGEMM_ROWS + r) * 4 + i % 4] * ((int)xu[s * VL_IGEMM_SB + i] - 128);
+            isum += packed_isc(p, i / 16, r) * ((const int8_t *)p)[((i / 4) * VL_IGEMM_ROWS + r) * 4 + i % 4] *
+                    ((int)xu[s * VL_IGEMM_SB + i] - 128);
         float scale, min;
         memcpy(&scale, p + VL_IGEMM_SB_SCALE + 4 * r, 4);
         memcpy(&min, p + VL_IGEMM_SB_MIN + 4 * r, 4);
@@ -147,15 +163,23 @@ static float expected(const uint8_t *panel, int64_t nsb, const uint8_t *xu, cons
     return acc;
 }
 
-static void test_kernels(void)
+/* The reference kernel and every SIMD level this CPU runs. */
+static int kernel_list(vl_igemm_fn fns[4], const char *names[4])
 {
-    vl_igemm_fn fns[4] = {vl_igemm_kernel_ref};
-    const char *names[4] = {"ref"};
     int nf = 1;
+    fns[0] = vl_igemm_kernel_ref, names[0] = "ref";
     for (int lvl = VL_KERNEL_AVX2; lvl <= VL_KERNEL_AVX512; lvl++) {
         const vl_kernel_table *t = vl_kernels_for_level(lvl);
         if (t && t->igemm) fns[nf] = t->igemm, names[nf++] = t->name;
     }
+    return nf;
+}
+
+static void test_kernels(void)
+{
+    vl_igemm_fn fns[4];
+    const char *names[4];
+    const int nf = kernel_list(fns, names);
     for (size_t k = 0; k < N_TYPES; k++) {
         const int32_t type = types[k], vdt = vl_vec_dot_type(type);
         const int has_min = vl_igemm_has_min(type);
@@ -180,7 +204,7 @@ static void test_kernels(void)
                     float y[VL_IGEMM_TOKS][VL_IGEMM_ROWS + 1];
                     for (int t = 0; t < VL_IGEMM_TOKS; t++)
                         for (int r = 0; r <= VL_IGEMM_ROWS; r++) y[t][r] = -7.0f;
-                    fns[f](panel, nsb, xu[0], sizeof xu[0], dx[0], mx[0], 24, mr, has_min, y[0], VL_IGEMM_ROWS + 1,
+                    fns[f](panel, nsb, xu[0], sizeof xu[0], dx[0], mx[0], 24, mr, type, y[0], VL_IGEMM_ROWS + 1,
                            ncols);
                     int bad = 0;
                     for (int t = 0; t < VL_IGEMM_TOKS; t++)
@@ -195,6 +219,64 @@ static void test_kernels(void)
         free(xq);
         free(w);
         free(panel);
+    }
+}
+
+/* Every weight quant at one end of its type's range (all bits 0 or all 1;
+ * Q8_0: -128 or 127) and every activation at +127 (biased 255) or -128:
+ * the AVX2 kernel adds the int16 pair sums of several groups before
+ * widening them (Q4_0: 8 groups, 8 * 2 * 255 * -8 = -32640), so these
+ * sums sit at their bound and must neither saturate nor wrap. */
+static void test_extremes(void)
+{
+    vl_igemm_fn fns[4];
+    const char *names[4];
+    const int nf = kernel_list(fns, names);
+    for (size_t k = 0; k < N_TYPES; k++) {
+        const int32_t type = types[k];
+        const vl_type_traits *tr = vl_type_traits_of(type);
+        const int64_t n = 512, nsb = n / VL_IGEMM_SB;
+        const size_t rb = vl_row_size(type, n);
+        for (int e = 0; e < 2; e++) {
+            const int fill = type == VL_TYPE_Q8_0 ? (e ? 0x7F : 0x80) : (e ? 0xFF : 0x00);
+            uint8_t *w = malloc(rb * VL_IGEMM_ROWS);
+            memset(w, fill, rb * VL_IGEMM_ROWS);
+            const uint16_t d = vl_f32_to_f16(1.0f / 64.0f), dmin = vl_f32_to_f16(1.0f / 128.0f);
+            for (int64_t b = 0; b < VL_IGEMM_ROWS * (n / tr->block_size); b++) {
+                uint8_t *blk = w + (size_t)b * tr->type_size;
+                if (type == VL_TYPE_Q6_K) {
+                    memcpy(blk + offsetof(vl_block_q6_K, d), &d, 2);
+                    memset(blk + offsetof(vl_block_q6_K, scales), e ? 127 : 0x80, 16); /* +127 / -128 */
+                } else {
+                    memcpy(blk, &d, 2);
+                    if (type == VL_TYPE_Q4_K || type == VL_TYPE_Q5_K) memcpy(blk + 2, &dmin, 2);
+                }
+            }
+            uint8_t *panel = malloc((size_t)nsb * VL_IGEMM_SB_BYTES);
+            vl_igemm_pack_panel(type, w, rb, n, VL_IGEMM_ROWS, panel);
+            /* biased activations at both ends (q8 quants 127 and -128; Q8_0's
+             * activations never reach -128, ggml quantizes them to +-127) */
+            uint8_t xu[4][512];
+            float dx[4][16], mx[4][16];
+            for (int t = 0; t < 4; t++) {
+                memset(xu[t], t % 2 ? 255 : type == VL_TYPE_Q8_0 ? 1 : 0, sizeof xu[t]);
+                for (int64_t s = 0; s < nsb; s++) dx[t][s] = 1.0f / 256.0f, mx[t][s] = t % 2 ? -0.5f : 0.5f;
+            }
+            for (int f = 0; f < nf; f++) {
+                float y[4][VL_IGEMM_ROWS];
+                fns[f](panel, nsb, xu[0], sizeof xu[0], dx[0], mx[0], 16, 4, type, y[0], VL_IGEMM_ROWS, VL_IGEMM_ROWS);
+                int bad = 0;
+                for (int t = 0; t < 4; t++)
+                    for (int r = 0; r < VL_IGEMM_ROWS; r++) {
+                        const float want = expected(panel, nsb, xu[t], dx[t], mx[t], vl_igemm_has_min(type), r);
+                        if (y[t][r] != want && bad++ < 3)
+                            CHECK(0, "%s extreme fill 0x%02x kernel %s token %d row %d: %.9g want %.9g",
+                                  vl_type_name(type), fill, names[f], t, r, y[t][r], want);
+                    }
+            }
+            free(panel);
+            free(w);
+        }
     }
 }
 
@@ -265,6 +347,7 @@ static void test_matmul(vl_pool *pool)
 TEST_MAIN_BEGIN
 test_pack_and_prepare();
 test_kernels();
+test_extremes();
 vl_pool *pool = vl_pool_create(2);
 REQUIRE(pool, "pool");
 test_matmul(pool);

@@ -16,19 +16,36 @@ int vl_igemm_supports(int32_t type)
     case VL_TYPE_Q4_0:
     case VL_TYPE_Q5_0:
     case VL_TYPE_Q4_K:
-    case VL_TYPE_Q5_K: return 1;
+    case VL_TYPE_Q5_K:
+    case VL_TYPE_Q6_K: return 1;
     default: return 0;
     }
 }
 
 int vl_igemm_has_min(int32_t type) { return type == VL_TYPE_Q4_K || type == VL_TYPE_Q5_K; }
 
-/* Sub-block s (32 values) of one weight row as signed quants q, scale and
- * min, with value = scale * q - min bit for bit as ggml dequantizes it. */
+int vl_igemm_has_isc(int32_t type) { return type == VL_TYPE_Q6_K; }
+
+int vl_igemm_qmax(int32_t type)
+{
+    switch (type) {
+    case VL_TYPE_Q4_0: return 8;   /* -8..7 */
+    case VL_TYPE_Q4_K: return 15;  /* 0..15 */
+    case VL_TYPE_Q5_0: return 16;  /* -16..15 */
+    case VL_TYPE_Q5_K: return 31;  /* 0..31 */
+    case VL_TYPE_Q6_K: return 32;  /* -32..31 */
+    default: return 128;           /* Q8_0: any int8 */
+    }
+}
+
+/* Sub-block s (32 values) of one weight row as signed quants q, scale,
+ * min and the integer scales of its two halves, with
+ * value = (scale * isc) * q - min bit for bit as ggml dequantizes it. */
 static void unpack_sub_block(int32_t type, const void *row, int64_t s, int8_t q[VL_IGEMM_SB], float *scale,
-                             float *min)
+                             float *min, int isc[2])
 {
     *min = 0.0f;
+    isc[0] = isc[1] = 1;
     switch (type) {
     case VL_TYPE_Q8_0: {
         const vl_block_q8_0 *b = (const vl_block_q8_0 *)row + s;
@@ -82,6 +99,22 @@ static void unpack_sub_block(int32_t type, const void *row, int64_t s, int8_t q[
         *min = vl_f16_to_f32(dmin) * m;
         break;
     }
+    case VL_TYPE_Q6_K: {
+        /* Super-block of 256 in two halves of 128 (n); sub-block k of a
+         * half takes nibble k / 2 of ql[l + 32 * (k & 1)] and bits 2k..2k+1
+         * of qh[l], and scale 2k + (l / 16) of the half's 8. */
+        const vl_block_q6_K *b = (const vl_block_q6_K *)row + s / 8;
+        const int n = (int)(s % 8) / 4, k = (int)(s % 4);
+        const uint8_t *ql = b->ql + n * 64 + 32 * (k & 1), *qh = b->qh + n * 32;
+        for (int l = 0; l < 32; l++) {
+            const int lo = k < 2 ? ql[l] & 0xF : ql[l] >> 4;
+            q[l] = (int8_t)((lo | (((qh[l] >> (2 * k)) & 3) << 4)) - 32);
+        }
+        *scale = vl_f16_to_f32(b->d);
+        isc[0] = b->scales[n * 8 + 2 * k];
+        isc[1] = b->scales[n * 8 + 2 * k + 1];
+        break;
+    }
     default:
         memset(q, 0, VL_IGEMM_SB);
         *scale = 0.0f;
@@ -95,22 +128,26 @@ void vl_igemm_pack_panel(int32_t type, const void *W, size_t row_bytes, int64_t 
     for (int64_t s = 0; s < nsb; s++) {
         uint8_t *p = (uint8_t *)panel + s * VL_IGEMM_SB_BYTES;
         int8_t *dq = (int8_t *)(p + VL_IGEMM_SB_Q);
-        int32_t corr[VL_IGEMM_ROWS];
+        int32_t corr[VL_IGEMM_ROWS], isc2[2][VL_IGEMM_ROWS];
         float scale[VL_IGEMM_ROWS], min[VL_IGEMM_ROWS];
         for (int r = 0; r < VL_IGEMM_ROWS; r++) {
             int8_t q[VL_IGEMM_SB];
-            if (r < rows) unpack_sub_block(type, (const char *)W + (size_t)r * row_bytes, s, q, &scale[r], &min[r]);
+            int isc[2] = {1, 1};
+            if (r < rows)
+                unpack_sub_block(type, (const char *)W + (size_t)r * row_bytes, s, q, &scale[r], &min[r], isc);
             else memset(q, 0, sizeof q), scale[r] = min[r] = 0.0f;
-            int sum = 0;
+            int sum[2] = {0, 0};
             for (int g = 0; g < VL_IGEMM_SB / 4; g++) {
                 memcpy(dq + (g * VL_IGEMM_ROWS + r) * 4, q + g * 4, 4);
-                sum += q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3];
+                sum[g / 4] += q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3];
             }
-            corr[r] = -128 * sum;
+            corr[r] = -128 * (isc[0] * sum[0] + isc[1] * sum[1]);
+            for (int h = 0; h < 2; h++) isc2[h][r] = (int32_t)((uint32_t)(uint16_t)isc[h] * 0x10001u);
         }
         memcpy(p + VL_IGEMM_SB_CORR, corr, sizeof corr);
         memcpy(p + VL_IGEMM_SB_SCALE, scale, sizeof scale);
         memcpy(p + VL_IGEMM_SB_MIN, min, sizeof min);
+        memcpy(p + VL_IGEMM_SB_ISC, isc2, sizeof isc2);
     }
 }
 
@@ -141,9 +178,10 @@ void vl_igemm_prepare_row(int32_t vec_dot_type, const void *xq, int64_t n_in, ui
 }
 
 void vl_igemm_kernel_ref(const void *panel, int64_t nsb, const uint8_t *xu, size_t xu_stride, const float *dx,
-                         const float *mx, size_t s_stride, int mr, int has_min, float *y, size_t y_stride,
+                         const float *mx, size_t s_stride, int mr, int32_t type, float *y, size_t y_stride,
                          int ncols)
 {
+    const int has_min = vl_igemm_has_min(type);
     for (int t = 0; t < mr; t++) {
         const uint8_t *xt = xu + (size_t)t * xu_stride;
         for (int r = 0; r < ncols; r++) {
@@ -156,9 +194,14 @@ void vl_igemm_kernel_ref(const void *panel, int64_t nsb, const uint8_t *xu, size
                 memcpy(&isum, p + VL_IGEMM_SB_CORR + 4 * r, 4);
                 memcpy(&scale, p + VL_IGEMM_SB_SCALE + 4 * r, 4);
                 memcpy(&min, p + VL_IGEMM_SB_MIN + 4 * r, 4);
-                for (int g = 0; g < VL_IGEMM_SB / 4; g++)
-                    for (int k = 0; k < 4; k++)
-                        isum += (int32_t)xt[s * VL_IGEMM_SB + g * 4 + k] * q[(g * VL_IGEMM_ROWS + r) * 4 + k];
+                for (int h = 0; h < 2; h++) {
+                    int32_t isc, half = 0;
+                    memcpy(&isc, p + VL_IGEMM_SB_ISC + 4 * (h * VL_IGEMM_ROWS + r), 4);
+                    for (int g = 4 * h; g < 4 * h + 4; g++)
+                        for (int k = 0; k < 4; k++)
+                            half += (int32_t)xt[s * VL_IGEMM_SB + g * 4 + k] * q[(g * VL_IGEMM_ROWS + r) * 4 + k];
+                    isum += (int16_t)isc * half; /* isc holds the scale in both int16 halves */
+                }
                 const float sd = scale * dx[(size_t)t * s_stride + (size_t)s];
                 acc = fmaf((float)isum, sd, acc);
                 if (has_min) acc = fmaf(min, mx[(size_t)t * s_stride + (size_t)s], acc);
@@ -223,7 +266,6 @@ static void gemm_part(void *ctx, int ith, int nth)
     const vl_weight *W = j->W;
     const int64_t n_panels = (W->n_out + VL_IGEMM_ROWS - 1) / VL_IGEMM_ROWS, group = panels_per_group(W->n_in);
     const size_t pb = (size_t)j->nsb * VL_IGEMM_SB_BYTES;
-    const int has_min = vl_igemm_has_min(W->type);
     uint8_t *mine = j->panels + (size_t)ith * (size_t)group * pb;
     long long b, e;
     vl_split_range(n_panels, ith, nth, 1, &b, &e);
@@ -241,7 +283,7 @@ static void gemm_part(void *ctx, int ith, int nth)
                 const int64_t r0 = p * VL_IGEMM_ROWS;
                 const int rows = (int)(W->n_out - r0 < VL_IGEMM_ROWS ? W->n_out - r0 : VL_IGEMM_ROWS);
                 j->kernel(mine + (size_t)(p - g0) * pb, j->nsb, j->xu + (size_t)t0 * (size_t)W->n_in,
-                          (size_t)W->n_in, j->dx + t0 * j->nsb, j->mx + t0 * j->nsb, (size_t)j->nsb, mr, has_min,
+                          (size_t)W->n_in, j->dx + t0 * j->nsb, j->mx + t0 * j->nsb, (size_t)j->nsb, mr, W->type,
                           j->y + t0 * W->n_out + r0, (size_t)W->n_out, rows);
             }
         }

@@ -45,13 +45,13 @@ typedef struct vl_kernel_table {
     vl_gemv_fn gemv[VL_TYPE_COUNT];
     vl_dequant_fn dequant[VL_TYPE_COUNT];
     /* Integer GEMM micro-kernel (igemm.h), NULL at the scalar level.
-     * igemm_preferred: vl_matmul uses it for prefill. Off at every level
-     * until VIDEOLLM_IGEMM=1 (the VNNI kernel is untimed on VNNI hardware); the
-     * AVX2 kernel (vpmaddubsw + vpmaddwd, sign trick) measured 0.7-0.9x
-     * the dequantized-tile sgemm on Zen 2 (bench_gemm prefill lines), so
-     * that level keeps the sgemm path and its kernel serves tests. */
+     * igemm_preferred[type]: vl_matmul uses it for prefill with weights of
+     * that type instead of dequantized tiles + sgemm (VIDEOLLM_IGEMM=1|0
+     * forces it on or off for every supported type). Set per type at the
+     * AVX2 level from measurements on Zen 2 (see vecdot_avx2.c); the
+     * AVX-512 level inherits them. */
     vl_igemm_fn igemm;
-    int igemm_preferred;
+    uint8_t igemm_preferred[VL_TYPE_COUNT];
     vl_kv_dot_fn kv_dot[VL_TYPE_COUNT];
     vl_kv_axpy_fn kv_axpy[VL_TYPE_COUNT];
     vl_sgemm_acc_fn sgemm_acc;

@@ -241,7 +241,7 @@ vllm_status vl_matmul_path_run(vl_pool *pool, vl_matmul_scratch *s, const vl_wei
     if (path == VL_MATMUL_GEMM_INT8 && (!vl_igemm_supports(W->type) || !kt->igemm))
         return vl_error(VLLM_ERR_UNSUPPORTED, "vl_matmul: no integer GEMM for %s weights with the %s kernels",
                         vl_type_name(W->type), kt->name);
-    if (path == VL_MATMUL_GEMM_INT8 || (path == VL_MATMUL_GEMM && vl_igemm_supports(W->type) && kt->igemm_preferred))
+    if (path == VL_MATMUL_GEMM_INT8 || (path == VL_MATMUL_GEMM && vl_igemm_supports(W->type) && kt->igemm_preferred[W->type]))
         return igemm_path(pool, s, kt->igemm, W, x, n_tok, y);
 
     vl_sgemm_init();

@@ -2,7 +2,7 @@
  * y = x W^T for a weight of any supported type, choosing per call between
  * the GEMV kernels (few tokens: weights streamed once, bandwidth bound)
  * and a GEMM (many tokens: compute bound): the integer GEMM of igemm.h
- * for Q8_0/Q4_0/Q5_0/Q4_K/Q5_K weights where the CPU has a fast int8 dot,
+ * for Q8_0/Q4_0/Q5_0/Q4_K/Q5_K/Q6_K weights where it is the faster path,
  * otherwise dequantized tiles through OpenBLAS sgemm.
  *
  * Numerics follow llama.cpp: activations are converted to

@@ -264,7 +264,9 @@ static void build_tables(void)
      * every level that has a kernel (A/B measurements, see kernels.h). */
     const char *ig = getenv("VIDEOLLM_IGEMM");
     if (ig && (strcmp(ig, "1") == 0 || strcmp(ig, "0") == 0))
-        for (int l = 0; l < VL_KERNEL_LEVEL_COUNT; l++) tables[l].igemm_preferred = ig[0] == '1' && tables[l].igemm;
+        for (int l = 0; l < VL_KERNEL_LEVEL_COUNT; l++)
+            for (int32_t t = 0; t < VL_TYPE_COUNT; t++)
+                tables[l].igemm_preferred[t] = (uint8_t)(ig[0] == '1' && tables[l].igemm && vl_igemm_supports(t));
 }
 
 const vl_kernel_table *vl_kernels_for_level(int level)

@@ -163,9 +163,9 @@ void vl_kernels_fill_avx512(vl_kernel_table *t, int has_bf16)
     t->gemv[VL_TYPE_Q8_0] = gemv_q8_0;
     t->gemv[VL_TYPE_Q4_0] = gemv_q4_0;
     t->igemm = vl_igemm_kernel_avx512;
-    /* Off by default: the VNNI kernel passes its exactness tests only where it
-     * has run, and its speed against the f32 path has not been measured on a
-     * VNNI machine yet (the session that wrote it had AVX2 only).
-     * VIDEOLLM_IGEMM=1 opts in. */
-    t->igemm_preferred = 0;
+    /* igemm_preferred stays the AVX2 level's (kernels.h): the VNNI kernel
+     * does the same work with one vpdpbusd per 64 byte products where the
+     * AVX2 one needs two vpmaddubsw plus vpmaddwd, but its speed has not
+     * been measured on a VNNI machine yet (the sessions that wrote it had
+     * AVX2 only). VIDEOLLM_IGEMM=0|1 overrides. */
 }
