@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aligned_alloc.h"
 #include "dtype.h"
 #include "error.h"
 #include "gemm.h"
@@ -60,7 +61,7 @@ static vllm_status grow(void **buf, size_t *cap, size_t bytes, const char *what)
     if (bytes <= *cap) return VLLM_OK;
     if (bytes > SCRATCH_LIMIT) return vl_error(VLLM_ERR_NOMEM, "matmul scratch for %s: %zu bytes is absurd", what, bytes);
     size_t want = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, want);
+    void *p = vl_aligned_alloc(64, want);
     if (!p) return vl_error(VLLM_ERR_NOMEM, "matmul scratch for %s: %zu bytes", what, want);
     free(*buf);
     *buf = p;
