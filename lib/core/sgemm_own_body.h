@@ -7,11 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MR 4
+#include "aligned_alloc.h"
+
+#define MR 6
 #define NR 16
 #define KC 256
-#define MC 64
+#define MC 96 /* a multiple of MR */
 #define NC 512
+
+/* GCC/Clang vector extension: 8 floats, one AVX register, two SSE/NEON
+ * registers; the compiler emits the instruction set it is building for. */
+typedef float vl_v8f __attribute__((vector_size(32)));
 
 /* Bp[panel][k][j]: columns j0.. of op(B), rows k0.. */
 static void pack_b(int transB, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *Bp)
@@ -46,25 +52,30 @@ static void pack_a(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t 
     }
 }
 
-/* C tile (mr x nr valid of MR x NR) = (accumulate ? C : 0) + Ap . Bp */
+/* C tile (mr x nr valid of MR x NR) = (accumulate ? C : 0) + Ap . Bp;
+ * the MR x NR accumulators (12 vectors) stay in registers. Bp is 64-byte
+ * aligned, each k step one NR row of it. */
 static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c, int64_t ldc,
                          int64_t mr, int64_t nr, int accumulate)
 {
-    float acc[MR][NR];
+    vl_v8f acc[MR][2];
     memset(acc, 0, sizeof acc);
     for (int64_t k = 0; k < kc; k++) {
-        const float *bk = b + k * NR;
+        const vl_v8f b0 = *(const vl_v8f *)(b + k * NR), b1 = *(const vl_v8f *)(b + k * NR + 8);
         for (int i = 0; i < MR; i++) {
             const float ai = a[k * MR + i];
-            for (int j = 0; j < NR; j++) acc[i][j] += ai * bk[j];
+            acc[i][0] += b0 * ai;
+            acc[i][1] += b1 * ai;
         }
     }
+    float tile[MR][NR];
+    memcpy(tile, acc, sizeof tile);
     for (int64_t i = 0; i < mr; i++) {
         float *ci = c + i * ldc;
         if (accumulate)
-            for (int64_t j = 0; j < nr; j++) ci[j] += acc[i][j];
+            for (int64_t j = 0; j < nr; j++) ci[j] += tile[i][j];
         else
-            for (int64_t j = 0; j < nr; j++) ci[j] = acc[i][j];
+            for (int64_t j = 0; j < nr; j++) ci[j] = tile[i][j];
     }
 }
 
@@ -88,7 +99,7 @@ void VL_SGEMM_OWN_FN(int transB, int64_t M, int64_t N, int64_t K, const float *A
         for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof *C);
         return;
     }
-    float *Bp = malloc(sizeof(float) * KC * NC), *Ap = malloc(sizeof(float) * MC * KC);
+    float *Bp = vl_aligned_alloc(64, sizeof(float) * KC * NC), *Ap = vl_aligned_alloc(64, sizeof(float) * MC * KC);
     if (!Bp || !Ap) {
         free(Bp);
         free(Ap);
