@@ -76,8 +76,33 @@ int main(void)
     F(vllm_offload_stats, compressed_bytes); F(vllm_offload_stats, ram_bytes); F(vllm_offload_stats, file_bytes);
     F(vllm_offload_stats, offload_seconds); F(vllm_offload_stats, reload_seconds);
 
+    S(vllm_source_params);
+    F(vllm_source_params, struct_size); F(vllm_source_params, fps); F(vllm_source_params, reconnect);
+    F(vllm_source_params, reconnect_max_delay_s); F(vllm_source_params, io_timeout_s);
+    F(vllm_source_params, queue_frames); F(vllm_source_params, input_format);
+
+    S(vllm_source_stats);
+    F(vllm_source_stats, struct_size); F(vllm_source_stats, state); F(vllm_source_stats, message);
+    F(vllm_source_stats, stream_seconds); F(vllm_source_stats, ingested_seconds); F(vllm_source_stats, wall_seconds);
+    F(vllm_source_stats, lag_seconds); F(vllm_source_stats, max_lag_seconds); F(vllm_source_stats, frames_read);
+    F(vllm_source_stats, frames_sampled); F(vllm_source_stats, frames_kept); F(vllm_source_stats, frames_deduped);
+    F(vllm_source_stats, frames_dropped); F(vllm_source_stats, frames_queued); F(vllm_source_stats, frames_failed);
+    F(vllm_source_stats, reconnects);
+
+    S(vllm_watch_event);
+    F(vllm_watch_event, struct_size); F(vllm_watch_event, watch_id); F(vllm_watch_event, trigger);
+    F(vllm_watch_event, stream_seconds); F(vllm_watch_event, answer); F(vllm_watch_event, yes_probability);
+    F(vllm_watch_event, change); F(vllm_watch_event, changed); F(vllm_watch_event, eval_seconds);
+    F(vllm_watch_event, evaluations);
+
+    S(vllm_watch_params);
+    F(vllm_watch_params, struct_size); F(vllm_watch_params, every_s); F(vllm_watch_params, change_threshold);
+    F(vllm_watch_params, yes_no); F(vllm_watch_params, yes_threshold); F(vllm_watch_params, max_tokens);
+    F(vllm_watch_params, notify_all);
+
     /* enums are passed as their underlying type */
     printf("vllm_status %zu\nvllm_pixel_format %zu\nvllm_kv_type %zu\nvllm_stop_reason %zu\n", sizeof(vllm_status),
            sizeof(vllm_pixel_format), sizeof(vllm_kv_type), sizeof(vllm_stop_reason));
+    printf("vllm_source_state %zu\nvllm_watch_trigger %zu\n", sizeof(vllm_source_state), sizeof(vllm_watch_trigger));
     return 0;
 }

@@ -12,6 +12,7 @@ int cli_tokenize(int argc, char **argv);
 int cli_ask(int argc, char **argv);
 int cli_chat(int argc, char **argv);
 int cli_frames(int argc, char **argv);
+int cli_watch(int argc, char **argv);
 /* cli_sheet.c: `frames --sheet` (the contact sheet) */
 int cli_sheet_wanted(int argc, char **argv);
 int cli_sheet(int argc, char **argv);

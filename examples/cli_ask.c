@@ -90,7 +90,9 @@ int cli_push_media(vllm_session *s, cli_ask_options *o, cli_run_report *r)
             fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));
             rc = 1;
         }
-    if (!rc && o->video) {
+    if (!rc && o->video && o->until > 0) {
+        rc = cli_push_live(s, o);
+    } else if (!rc && o->video) {
         if (isatty(2) && !o->json) o->vp.progress = show_progress;
         if (vllm_is_error(vllm_session_push_video(s, o->video, &o->vp))) {
             fprintf(stderr, "videollm %s: %s\n", o->cmd, vllm_session_last_error(s));

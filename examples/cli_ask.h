@@ -18,6 +18,7 @@ typedef struct cli_ask_options {
     const char *stops[CLI_MAX_STOPS], *images[CLI_MAX_IMAGES];
     char *prompt_owned;          /* -f FILE's text (freed by cli_ask_options_free) */
     int n_images, print_ids, show_stats, fast, json, verbose, seed_given, kv_given;
+    double until;                /* > 0: --video is a live source, asked about after this much stream time */
     vllm_model_params mp;
     vllm_video_params vp;
     vllm_generate_params gp;
@@ -67,6 +68,15 @@ int cli_push_media(vllm_session *s, cli_ask_options *o, cli_run_report *r);
 #define CLI_ANSWER_CANCELLED 3
 int cli_answer_question(vllm_model *model, vllm_session *s, cli_ask_options *o, const char *prompt,
                         cli_run_report *r);
+
+/* cli_live.c: read o->video as a live source until o->until seconds of
+ * stream time are in the session (or it ends), with a progress line on a
+ * terminal; 0 ok, 1 after a message. The source is detached on return. */
+int cli_push_live(vllm_session *s, const cli_ask_options *o);
+/* The progress line: stream time, frames kept/deduped/evicted, lag. */
+void cli_live_progress(FILE *f, vllm_session *s, const vllm_source_stats *st);
+/* SIGINT sets the flag *stop points to (NULL restores the default). */
+void cli_live_on_interrupt(volatile int *stop);
 
 /* cli_stdin_frames.c: the WxH:FMT of --frames-from-stdin (checked while
  * parsing; -1 after a message), and pushing frames until end of input. */

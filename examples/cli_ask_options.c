@@ -15,7 +15,7 @@ typedef enum opt_id {
     O_HELP, O_MODEL, O_PROMPT, O_FILE, O_SYSTEM, O_MMPROJ, O_VIDEO, O_IMAGE, O_STDIN, O_FPS, O_MAX_FRAMES,
     O_N_FRAMES, O_START, O_END, O_VISION, O_COMPAT, O_IMAGE_MIN_TOKENS, O_IMAGE_MAX_TOKENS, O_DEDUP, O_PRUNE, O_MERGE, O_VIDEO_MAX_TOKENS, O_FAST,
     O_N_PREDICT, O_TEMP, O_SEED, O_TOP_K, O_TOP_P, O_MIN_P, O_REPEAT_PENALTY, O_REPEAT_LAST_N, O_STOP, O_RAW,
-    O_THREADS, O_CTX, O_KV_TYPE, O_KV_F16, O_STATS, O_JSON, O_PRINT_IDS, O_DUMP_LOGITS, O_VERBOSE
+    O_THREADS, O_CTX, O_KV_TYPE, O_KV_F16, O_STATS, O_JSON, O_PRINT_IDS, O_DUMP_LOGITS, O_VERBOSE, O_UNTIL
 } opt_id;
 
 typedef struct ask_option {
@@ -35,6 +35,9 @@ static const ask_option OPTIONS[] = {
     {O_IMAGE, "--image", NULL, "FILE", "still image to ask about (repeatable, up to 16)"},
     {O_STDIN, "--frames-from-stdin", NULL, "WxH:FMT",
      "raw frames on stdin (FMT rgb24|rgba|bgra|nv12|yuv420p), one every 1/--fps s (default 1 fps)"},
+    {O_UNTIL, "--until", NULL, "S",
+     "--video is a live source (network stream, camera, '-' for stdin): read it in\n"
+     "the background and ask after S seconds of stream time (or when it ends)"},
     {O_FPS, "--fps", NULL, "F", "frames sampled per second (0 = the model's default)"},
     {O_MAX_FRAMES, "--max-frames", NULL, "N", "cap on sampled frames (0 = the model's default)"},
     {O_N_FRAMES, "--n-frames", NULL, "N", "exactly N frames, uniformly spread"},
@@ -209,6 +212,7 @@ static int apply(cli_ask_options *o, const ask_option *op, const char *a, const 
     case O_PRINT_IDS: o->print_ids = 1; return 0;
     case O_DUMP_LOGITS: o->dump_logits = v; return 0;
     case O_VERBOSE: o->verbose = 1; return 0;
+    case O_UNTIL: return cli_parse_double(cmd, a, v, 0.001, 1e7, &o->until);
     }
     return 0;
 }
@@ -221,6 +225,9 @@ static int check(cli_ask_options *o, int interactive)
     if (o->prompt && o->prompt_file) return cli_usage_error(cmd, "give the question with -p or -f, not both");
     if (!interactive && !o->prompt && !o->prompt_file)
         return cli_usage_error(cmd, "no question: give -p TEXT or -f FILE");
+    if (o->until > 0 && !o->video) return cli_usage_error(cmd, "--until needs a live --video URL|DEVICE|-");
+    if (o->until > 0 && (o->vp.n_frames || o->vp.start > 0 || o->vp.end > 0 || o->vp.max_frames))
+        return cli_usage_error(cmd, "--until reads a live source: --n-frames, --start, --end and --max-frames do not apply");
     if (interactive && o->stdin_frames)
         return cli_usage_error(cmd, "--frames-from-stdin: stdin carries the questions in chat; use ask");
     if ((o->video || o->n_images || o->stdin_frames) && !o->mp.mmproj_path)

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"ask", cli_ask, "ask about a video, image or live frames (or plain text); the answer streams"},
     {"chat", cli_chat, "several questions, one per input line, over the same video/images"},
     {"frames", cli_frames, "decode and sample a video's frames (index, time; optional PNGs)"},
+    {"watch", cli_watch, "standing questions over a live stream: a line per changed answer"},
 };
 
 static void usage(FILE *f)

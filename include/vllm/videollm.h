@@ -396,7 +396,9 @@ typedef struct vllm_session_stats {
     int64_t n_frames_seen;       /* frames offered: pushed and accepted, or sampled from videos */
     int64_t n_frames_encoded;    /* frames and still-image tiles through the vision encoder */
     int64_t n_visual_tokens;     /* visual-token positions evaluated (after pruning) */
-    double decode_seconds;       /* opening, demuxing, decoding, sampling, converting and resizing media */
+    double decode_seconds;       /* opening, demuxing, decoding, sampling, converting and resizing media
+                                    (a video's frames are decoded ahead of the encoder on a thread of
+                                    their own: the time the call waited for them) */
     double encode_seconds;       /* vision encoder, for the n_frames_encoded frames and tiles */
     double media_prefill_seconds;/* evaluating media positions into the context: n_visual_tokens and
                                     n_media_text_tokens (labels, markers, video intro, turn openings) */
@@ -617,6 +619,181 @@ typedef struct vllm_offload_stats {
 
 /* [any thread] (waits for the session's lock, as vllm_session_get_stats) */
 VLLM_API vllm_status vllm_session_get_offload_stats(const vllm_session *session, vllm_offload_stats *stats);
+
+/* ---- live sources -----------------------------------------------------------
+ *
+ * A session can read a source that may never end by itself: a network
+ * stream (RTSP, RTMP, HTTP(S) and HLS, UDP/SRT MPEG-TS, ... anything
+ * libavformat opens), a V4L2 camera ("/dev/video0", when the library was
+ * built with libavdevice), a pipe ("-" for stdin, "pipe:N" for file
+ * descriptor N) or a file. Two threads owned by the session do the work:
+ * a reader demuxes and decodes, samples frames causally by presentation
+ * time (the first frame of every 1/fps slot of stream time) and puts them
+ * in a bounded queue; an ingester takes them out and hands each to
+ * vllm_session_push_frame() on the session — the same path as a host's
+ * frames: dedup, encoding, prefill, eviction/offload keep memory bounded.
+ * While an answer is generated, frames are encoded at once and wait in the
+ * session's answer queue (see vllm_session_push_frame), entering the
+ * context right after it. When the reader's queue is full (ingestion
+ * slower than the source), the oldest waiting frame is dropped and counted.
+ * Timestamps in the prompt are stream time: seconds from the source's
+ * first frame (continuing after the session's last pushed frame, and
+ * across reconnections, see vllm_source_stats.stream_seconds). */
+
+typedef enum vllm_source_state {
+    VLLM_SOURCE_NONE = 0,         /* nothing attached */
+    VLLM_SOURCE_CONNECTING = 1,   /* opening the source (first time) */
+    VLLM_SOURCE_READING = 2,      /* reading frames */
+    VLLM_SOURCE_RECONNECTING = 3, /* lost; waiting (back-off) to open it again */
+    VLLM_SOURCE_ENDED = 4,        /* the source ended (end of stream) and every frame read was ingested */
+    VLLM_SOURCE_FAILED = 5        /* could not be read any more; message says why */
+} vllm_source_state;
+
+typedef struct vllm_source_params {
+    size_t struct_size;          /* = sizeof(vllm_source_params) */
+    float fps;                   /* frames sampled per second of stream time; 0 = the model
+                                    family's video fps (vllm_model_info.video_fps); at most 120 */
+    int32_t reconnect;           /* 1: when a network source or device ends or fails, open it
+                                    again after a back-off delay (0.25 s, doubling up to
+                                    reconnect_max_delay_s) until it works or is detached;
+                                    0 (default): ENDED / FAILED. Files and pipes never reconnect */
+    double reconnect_max_delay_s;/* longest back-off delay (default 8 s; 0.05 .. 3600) */
+    double io_timeout_s;         /* seconds without data before the source counts as lost:
+                                    0 = default (10 s for network URLs and devices, none for
+                                    files and pipes), < 0 = wait forever, at most 1e6 */
+    int32_t queue_frames;        /* sampled frames waiting for ingestion (default 8; 1..256) */
+    const char *input_format;    /* libavformat input format name ("v4l2", "mpegts", ...),
+                                    NULL = probe (copied); "/dev/video*" implies "v4l2" */
+} vllm_source_params;
+
+/* Defaults as documented on each field. [any thread] */
+VLLM_API vllm_source_params vllm_source_default_params(void);
+
+/* Start reading `url` into the session in the background (see above).
+ * Returns once the threads run; opening happens on the reader thread
+ * (watch vllm_session_source_stats for READING / FAILED). One source per
+ * session: VLLM_ERR_STATE when one is attached (detach it first; a source
+ * that ENDED or FAILED is still attached until detached). Requires a
+ * model with an mmproj. [any thread; attach/detach/stats are serialized] */
+VLLM_API vllm_status vllm_session_attach_source(vllm_session *session, const char *url,
+                                                const vllm_source_params *params);
+
+/* Stop the source's threads and forget it: returns promptly, also while
+ * the reader waits for data (libavformat's interrupt callback, and a poll
+ * on pipes), after the frame being encoded (and a watch evaluation in
+ * progress) has finished; frames still queued are dropped (not counted as
+ * dropped). VLLM_OK also when nothing is attached. Must not be called from
+ * a watch callback (VLLM_ERR_STATE). vllm_session_free() detaches too.
+ * [any thread] */
+VLLM_API vllm_status vllm_session_detach_source(vllm_session *session);
+
+#define VLLM_SOURCE_MESSAGE_MAX 256
+
+typedef struct vllm_source_stats {
+    size_t struct_size;          /* caller sets = sizeof(vllm_source_stats) */
+    vllm_source_state state;
+    char message[VLLM_SOURCE_MESSAGE_MAX]; /* why it ended / failed / reconnects; "" if nothing to say */
+    double stream_seconds;       /* stream time of the newest frame read from the source */
+    double ingested_seconds;     /* stream time of the newest frame handed to the session */
+    double wall_seconds;         /* wall time since attach */
+    double lag_seconds;          /* wall time the oldest frame still queued has waited, else the
+                                    last ingested frame's wait from being read to being in the
+                                    session (queue + encoding) */
+    double max_lag_seconds;      /* largest per-frame wait so far */
+    int64_t frames_read;         /* frames decoded from the source */
+    int64_t frames_sampled;      /* chosen by the fps rule (put in the queue) */
+    int64_t frames_kept;         /* handed to the session and not deduped (encoded) */
+    int64_t frames_deduped;      /* handed to the session and skipped as near-duplicates */
+    int64_t frames_dropped;      /* sampled but lost: the reader's queue was full, or the session's
+                                    answer queue dropped them (vllm_session_stats.n_frames_dropped) */
+    int64_t frames_queued;       /* sampled, waiting for ingestion now */
+    int64_t frames_failed;       /* handed to the session, refused with an error (message says) */
+    int64_t reconnects;          /* times the source was opened again */
+} vllm_source_stats;
+
+/* The attached source's state and counters (state NONE, zeros, when none
+ * is attached). [any thread] */
+VLLM_API vllm_status vllm_session_source_stats(vllm_session *session, vllm_source_stats *stats);
+
+/* ---- standing questions (watches) ------------------------------------------
+ *
+ * A watch is a question that stays open while a source feeds the session.
+ * It is evaluated on the source's ingester thread, right after a frame
+ * entered the context: when `every_s` seconds of stream time have passed
+ * since its last evaluation, and/or when the frame-change signal (the
+ * mean luma change between two consecutive sampled frames, on the 32x32
+ * grid frame dedup uses, in [0, 1]) reaches `change_threshold`. The first
+ * frame after the watch is added evaluates it too. An evaluation asks the
+ * question against the current context without disturbing it: the
+ * question (closing an open media turn as a query would) is evaluated after
+ * the context, the answer read, and the KV cache rolled back to where it
+ * was (the last logits are not kept). It waits while the host is in a call
+ * on the session or generates an answer, and while a frame waits for its
+ * temporal partner (Qwen-VL), then runs. Making room for the question may
+ * evict the oldest frames, as a query would.
+ * Cost per evaluation: one prefill of the question's tokens (with the chat
+ * template, typically 20-60) plus, for text answers, up to max_tokens
+ * decoding steps; a yes/no watch decodes nothing. Ingestion of the next
+ * frame waits for it (frames keep queueing on the reader). bench/run_live.sh
+ * measures it. */
+
+typedef enum vllm_watch_trigger {
+    VLLM_WATCH_FIRST = 0,   /* first evaluation after the watch was added */
+    VLLM_WATCH_PERIOD = 1,  /* every_s of stream time passed */
+    VLLM_WATCH_CHANGE = 2   /* the frame-change signal reached change_threshold */
+} vllm_watch_trigger;
+
+typedef struct vllm_watch_event {
+    size_t struct_size;          /* = sizeof(vllm_watch_event) */
+    int32_t watch_id;
+    vllm_watch_trigger trigger;
+    double stream_seconds;       /* stream time of the newest frame in the context */
+    const char *answer;          /* NUL-terminated UTF-8, valid during the callback: the
+                                    generated text (trimmed), or "yes" / "no" */
+    float yes_probability;       /* yes/no watches: P(yes) / (P(yes) + P(no)) over the
+                                    vocabulary's yes/no tokens; -1 for text watches */
+    float change;                /* the frame-change signal of the newest frame */
+    int32_t changed;             /* 1: the answer differs from the previous evaluation's
+                                    (always 1 on the first) */
+    double eval_seconds;         /* wall time of this evaluation */
+    int64_t evaluations;         /* this watch's evaluations so far, this one included */
+} vllm_watch_event;
+
+/* Called on the source's ingester thread, outside the session lock. May
+ * call vllm_session_unwatch, the stats calls, and vllm_session_cancel;
+ * must not detach the source. */
+typedef void (*vllm_watch_fn)(void *user_data, const vllm_watch_event *event);
+
+typedef struct vllm_watch_params {
+    size_t struct_size;          /* = sizeof(vllm_watch_params) */
+    double every_s;              /* evaluate every this many seconds of stream time
+                                    (default 10; 0 = only on change; at most 1e6) */
+    float change_threshold;      /* evaluate when the frame-change signal reaches this
+                                    (default 0.1; 0 = off; at most 1) */
+    int32_t yes_no;              /* 1: answer "yes"/"no" from the probability of the yes token
+                                    (nothing is decoded); 0 (default): generate text */
+    float yes_threshold;         /* yes_no: "yes" when P(yes) >= this (default 0.5; 0..1) */
+    int32_t max_tokens;          /* text answers: tokens generated per evaluation (default 32; 1..1024) */
+    int32_t notify_all;          /* 1: call back after every evaluation (event.changed tells);
+                                    0 (default): only when the answer changed */
+} vllm_watch_params;
+
+/* Defaults as documented on each field. [any thread] */
+VLLM_API vllm_watch_params vllm_watch_default_params(void);
+
+/* Add a standing question (copied). *watch_id (> 0) names it for
+ * vllm_session_unwatch. Several watches may be active; they are evaluated
+ * in the order they were added. VLLM_ERR_UNSUPPORTED for a yes/no watch
+ * when the vocabulary has no single "yes"/"no" token. [any thread] */
+VLLM_API vllm_status vllm_session_watch(vllm_session *session, const char *question,
+                                        const vllm_watch_params *params, vllm_watch_fn callback,
+                                        void *user_data, int32_t *watch_id);
+
+/* Remove a watch: once this returns, its callback is not called again
+ * (an evaluation in progress finishes first, unless called from that
+ * watch's own callback). VLLM_ERR_INVALID_ARG for an unknown id.
+ * [any thread] */
+VLLM_API vllm_status vllm_session_unwatch(vllm_session *session, int32_t watch_id);
 
 #endif /* VLLM_EXPERIMENTAL */
 

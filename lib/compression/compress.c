@@ -44,13 +44,16 @@ vllm_status vl_compress_dedup(vl_compress *c, const uint8_t *rgb, int32_t width,
     if (!(c->set.dedup_threshold > 0)) return VLLM_OK;
     vl_frame_sig sig;
     VL_TRY(vl_frame_sig_compute(rgb, width, height, stride, &sig));
-    if (c->has_sig && vl_frame_sig_is_duplicate(&c->last_sig, &sig, c->set.dedup_threshold)) {
-        *dup = 1;
-        return VLLM_OK;
-    }
-    c->last_sig = sig;
-    c->has_sig = 1;
+    vl_compress_dedup_sig(c, &sig, dup);
     return VLLM_OK;
+}
+
+void vl_compress_dedup_sig(vl_compress *c, const vl_frame_sig *sig, int *dup)
+{
+    *dup = c->has_sig && vl_frame_sig_is_duplicate(&c->last_sig, sig, c->set.dedup_threshold);
+    if (*dup) return;
+    c->last_sig = *sig;
+    c->has_sig = 1;
 }
 
 static vllm_status grow(void **p, size_t *cap, size_t bytes, const char *what)

@@ -49,6 +49,9 @@ void vl_compress_free(vl_compress *c);
  * kept one. With dedup off it only sets *dup = 0 (no signature work). */
 vllm_status vl_compress_dedup(vl_compress *c, const uint8_t *rgb, int32_t width, int32_t height, size_t stride,
                               int *dup);
+/* The same decision for a frame whose signature was computed elsewhere
+ * (a decoding thread): only call it with dedup on. */
+void vl_compress_dedup_sig(vl_compress *c, const vl_frame_sig *sig, int *dup);
 
 /* Pruning hook on one frame's projected tokens (n_tok x n_embd, in place):
  * records them as the next reference, then, when pruning is on and a

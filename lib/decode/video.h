@@ -130,6 +130,10 @@ typedef struct vl_video_open_opts {
     double io_timeout_s;      /* seconds without any data before a read gives up: 0 = the default
                                  (VL_VIDEO_NET_TIMEOUT_S for network URLs, none for local
                                  files, pipes and memory), < 0 = never */
+    const char *input_format; /* libavformat input format name ("v4l2", "mpegts"), NULL = probe */
+    const char *timeout_name; /* the setting named in the timeout message; NULL = "vllm_video_params.io_timeout_s" */
+    int nonblock;             /* 1: open with AVFMT_FLAG_NONBLOCK (devices: reads return at once when
+                                 no frame is ready; vl_video_live_read polls) */
 } vl_video_open_opts;
 
 /* Open a path or any URL libavformat supports, with default options. A
@@ -145,6 +149,13 @@ int vl_video_is_network_url(const char *path_or_url);
  * alive and unchanged until vl_video_close(). */
 vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out);
 vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_video_open_opts *opts, vl_video **out);
+
+/* Open a stream read through `read` (a libavformat read_packet callback:
+ * bytes read, AVERROR_EOF at the end, another negative AVERROR on errors;
+ * opaque is passed back), for inputs whose reads must be interruptible
+ * (pipes polled by the caller). `label` names it in messages. */
+vllm_status vl_video_open_reader(int (*read)(void *opaque, uint8_t *buf, int size), void *opaque, const char *label,
+                                 const vl_video_open_opts *opts, vl_video **out);
 
 void vl_video_close(vl_video *v);
 const vl_video_info *vl_video_get_info(const vl_video *v);
@@ -238,6 +249,22 @@ void vl_video_set_packet_budget(vl_video *v, int64_t max_packets);
 /* Decoder threads (0 = one per core, the default; 1 = no threading);
  * only before the first vl_video_sample_begin(). */
 vllm_status vl_video_set_threads(vl_video *v, int threads);
+
+/* Live reading (video_live.c): frame after frame as the decoder outputs
+ * them, for sources that may never end; no sampling plan, no seeking.
+ * vl_video_live_read decodes the next frame and gives its presentation
+ * time in seconds on the stream's own clock (best-effort timestamp; -1
+ * when the stream has none); VLLM_DONE at the end of the stream; a
+ * packet the decoder rejects is skipped (counted in bad_packets); a
+ * cancel or an inactivity timeout fails as the other reads do.
+ * vl_video_live_convert turns the frame last read into packed RGB24 at
+ * its own (rotated) size, valid until the next call. */
+vllm_status vl_video_live_read(vl_video *v, double *pts);
+vllm_status vl_video_live_convert(vl_video *v, vl_rgb_frame *out);
+/* 1 when libavformat (with libavdevice's devices, when the library was
+ * built with it: they are registered on the first call) has this input
+ * format. */
+int vl_video_input_format_available(const char *name);
 
 /* A raw host frame (RGB24/RGBA/BGRA/NV12/YUV420P with strides, see
  * vllm_frame) converted to packed RGB24 at out_w×out_h (0,0 = same size)

@@ -74,6 +74,7 @@ typedef struct vl_warn_spots {
 struct vl_video {
     AVFormatContext *fmt;
     char *url;         /* path or URL opened (NULL for memory input): workers reopen it */
+    const char *input_format; /* vl_video_open_opts.input_format while opening (NULL = probe) */
     int threads;       /* vl_video_set_threads (0 = one per core) */
     vl_video *parent;  /* set on a parallel decoding worker */
     vl_par *par;       /* GOP-parallel workers serving the current plan, or NULL */
@@ -144,6 +145,7 @@ struct vl_video {
     atomic_int cancel;
     const atomic_int *ext_cancel; /* vl_video_open_opts.cancel */
     double io_timeout;    /* seconds, 0 = none */
+    const char *timeout_name; /* vl_video_open_opts.timeout_name (NULL: the push_video parameter) */
     int64_t io_deadline;  /* av_gettime_relative() microseconds */
     int64_t io_pos_seen;  /* input position at the last interrupt poll */
     int io_timed_out;

@@ -60,6 +60,7 @@ void vl_video_io_setup_(vl_video *v, const vl_video_open_opts *o, const char *ur
     double t = o ? o->io_timeout_s : 0.0;
     if (t == 0.0) t = vl_video_is_network_url(url) ? VL_VIDEO_NET_TIMEOUT_S : -1.0;
     v->io_timeout = t > 0.0 ? t : 0.0;
+    v->timeout_name = o ? o->timeout_name : NULL;
     v->ext_cancel = o ? o->cancel : NULL;
     v->io_pos_seen = -1;
     v->fmt->interrupt_callback = (AVIOInterruptCB){.callback = io_interrupt, .opaque = v};
@@ -70,7 +71,7 @@ vllm_status vl_video_io_status_(const vl_video *v)
 {
     if (cancel_requested(v)) return vl_error(VLLM_ERR_CANCELLED, "video: cancelled");
     if (v->io_timed_out)
-        return vl_error(VLLM_ERR_IO, "video: '%s' timed out: no data for %g s (vllm_video_params.io_timeout_s)",
-                        v->url ? v->url : "<memory>", v->io_timeout);
+        return vl_error(VLLM_ERR_IO, "video: '%s' timed out: no data for %g s (%s)", v->url ? v->url : "<memory>",
+                        v->io_timeout, v->timeout_name ? v->timeout_name : "vllm_video_params.io_timeout_s");
     return VLLM_OK;
 }

@@ -167,7 +167,11 @@ static vllm_status open_common(vl_video *v, const char *url)
     char eb[128];
     const char *what = url ? url : "<memory>";
     vl_video_io_arm_(v);
-    int ret = avformat_open_input(&v->fmt, url ? url : "", NULL, NULL);
+    const AVInputFormat *ifmt = NULL;
+    if (v->input_format && !(ifmt = av_find_input_format(v->input_format)))
+        return vl_error(VLLM_ERR_UNSUPPORTED, "video: input format '%s' for '%s' is not available in this FFmpeg build",
+                        v->input_format, what);
+    int ret = avformat_open_input(&v->fmt, url ? url : "", ifmt, NULL);
     if (ret < 0) {
         v->fmt = NULL; /* freed by avformat_open_input */
         VL_TRY(vl_video_io_status_(v));
@@ -255,6 +259,8 @@ vllm_status vl_video_open_ex(const char *path_or_url, const vl_video_open_opts *
         return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
     }
     vl_video_io_setup_(v, opts, path_or_url);
+    if (opts && opts->nonblock) v->fmt->flags |= AVFMT_FLAG_NONBLOCK;
+    v->input_format = opts ? opts->input_format : NULL;
     vllm_status st = open_common(v, path_or_url);
     if (vllm_is_error(st)) {
         vl_video_close(v);
@@ -288,6 +294,35 @@ vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_vide
     v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
     vl_video_io_setup_(v, opts, NULL); /* memory never stalls; the cancel flag still counts */
     vllm_status st = open_common(v, NULL);
+    if (vllm_is_error(st)) {
+        vl_video_close(v);
+        return st;
+    }
+    *out = v;
+    return VLLM_OK;
+}
+
+vllm_status vl_video_open_reader(int (*read)(void *opaque, uint8_t *buf, int size), void *opaque, const char *label,
+                                 const vl_video_open_opts *opts, vl_video **out)
+{
+    if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
+    *out = NULL;
+    if (!read || !label) return vl_error(VLLM_ERR_INVALID_ARG, "video: no read callback");
+    vl_video *v = alloc_video();
+    if (!v) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    uint8_t *buf = av_malloc(MEM_IO_BUF);
+    v->url = strdup(label);
+    if (buf && v->url) v->avio = avio_alloc_context(buf, MEM_IO_BUF, 0, opaque, read, NULL, NULL);
+    if (!v->avio) {
+        av_free(buf);
+        vl_video_close(v);
+        return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    }
+    v->fmt->pb = v->avio;
+    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    vl_video_io_setup_(v, opts, NULL); /* the caller's read polls; the cancel flag still counts */
+    v->input_format = opts ? opts->input_format : NULL;
+    vllm_status st = open_common(v, label);
     if (vllm_is_error(st)) {
         vl_video_close(v);
         return st;

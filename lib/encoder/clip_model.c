@@ -9,6 +9,7 @@
 #include "core/f16.h"
 #include "core/quant.h"
 #include "gemm_bf16.h"
+#include "linear_lazy.h"
 #include "core/model_limits.h"
 
 /* ---- projector table --------------------------------------------------- */
@@ -163,7 +164,12 @@ static vllm_status load_linear(const vl_gguf *g, const char *prefix, int64_t n_i
     snprintf(name, sizeof name, "%s.weight", prefix);
     VL_TRY(find_shaped(g, name, 2, ne, 1, &t));
     l->src_type = t->type;
-    VL_TRY(as_f32(t, &l->w, &l->w_owned));
+    if (t->type == VL_TYPE_F32) {
+        VL_TRY(as_f32(t, &l->w, &l->w_owned));
+    } else { /* stays in the file (linear_lazy.h) */
+        l->src = t->data;
+        l->src_row_bytes = vl_row_size(t->type, n_in);
+    }
     if (want_bias) {
         snprintf(name, sizeof name, "%s.bias", prefix);
         VL_TRY(find_shaped(g, name, 1, &n_out, want_bias > 1, &t));
@@ -456,7 +462,7 @@ static vllm_status load_tower(const vl_gguf *g, vl_clip_model *m)
                                 g->path, name, m->proj_name);
             LIN(gate, "ffn_gate", E, FF)
         }
-        if (il > 0 && (!L->gate.w != !m->layers[0].gate.w || !L->qkv.w != !m->layers[0].qkv.w))
+        if (il > 0 && (!L->gate.n_out != !m->layers[0].gate.n_out || !L->qkv.n_out != !m->layers[0].qkv.n_out))
             return vl_error(VLLM_ERR_FORMAT, "%s: ViT block %d differs from block 0 in ffn_gate / attn_qkv tensors", g->path,
                             il);
 #undef LIN
@@ -517,12 +523,23 @@ vllm_status vl_clip_model_for_each_linear(vl_clip_model *m, vllm_status (*fn)(vo
     return VLLM_OK;
 }
 
-vllm_status vl_clip_model_load(const vl_gguf *g, vl_clip_model **out)
+static vllm_status copy_f32(void *ud, vl_linear *l)
+{
+    (void)ud;
+    if (l->w) return VLLM_OK;
+    if (!(l->w_owned = vl_linear_to_f32(l)))
+        return vl_error(VLLM_ERR_NOMEM, "mmproj: out of memory converting a %dx%d weight", l->n_out, l->n_in);
+    l->w = l->w_owned;
+    return VLLM_OK;
+}
+
+vllm_status vl_clip_model_load(const vl_gguf *g, int f32_copies, vl_clip_model **out)
 {
     *out = NULL;
     vl_clip_model *m = calloc(1, sizeof *m);
     if (!m) return vl_error(VLLM_ERR_NOMEM, "mmproj: out of memory");
     vllm_status st = load_all(g, m);
+    if (!vllm_is_error(st) && f32_copies) st = vl_clip_model_for_each_linear(m, copy_f32, NULL);
     if (vllm_is_error(st)) {
         vl_clip_model_free(m);
         return st;

@@ -11,11 +11,13 @@
  * multiple of patch×merge, 2-D rotary positions, an optional learned table
  * interpolated to the grid, a temporal patch of two frames).
  *
- * Weights end up as row-major f32 matrices [n_out][n_in] (y = x·Wᵀ + b):
- * F32 tensors are used in place in the GGUF mapping, other types (F16,
- * BF16, quantized) are converted once at load time. The BF16 fast path
- * additionally packs each linear weight into the kernel's panel layout
- * (see gemm_bf16.h). */
+ * Weights are row-major matrices [n_out][n_in] (y = x·Wᵀ + b). F32
+ * tensors are used in place in the GGUF mapping. The linear layers of
+ * other types (F16, BF16, quantized) stay in the file too and are
+ * converted a panel at a time when used (linear_lazy.h), unless f32
+ * copies are asked for; the small ones (patch kernels, positions, norms,
+ * biases) are converted once at load. The BF16 fast path additionally
+ * packs each linear weight into the kernel's panel layout (gemm_bf16.h). */
 #ifndef VL_ENCODER_CLIP_MODEL_H
 #define VL_ENCODER_CLIP_MODEL_H
 
@@ -44,8 +46,10 @@ typedef enum vl_vit_act {
 
 /* A linear layer y = x·Wᵀ + b. */
 typedef struct vl_linear {
-    const float *w;      /* [n_out][n_in] row-major f32 */
-    float *w_owned;      /* non-NULL when w was converted at load time */
+    const float *w;      /* [n_out][n_in] row-major f32, or NULL when only src has it */
+    float *w_owned;      /* non-NULL when w is a converted copy */
+    const void *src;     /* the file's rows (src_row_bytes apart) when not F32, else NULL */
+    size_t src_row_bytes;
     const float *b;      /* [n_out] or NULL */
     float *b_owned;
     void *bf16;          /* packed BF16 panels (vl_bf16_packed), NULL until packed */
@@ -55,7 +59,7 @@ typedef struct vl_linear {
 
 typedef struct vl_vit_layer {
     const float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* [E] */
-    vl_linear q, k, v, o;   /* E -> E (q.w NULL when the file has the fused qkv) */
+    vl_linear q, k, v, o;   /* E -> E (q.n_out 0 when the file has the fused qkv) */
     vl_linear qkv;          /* fused E -> 3E (rows q | k | v), or empty */
     vl_linear fc1, fc2;     /* E -> FF, FF -> E (fc1 = ffn_up) */
     vl_linear gate;         /* E -> FF ffn_gate: FFN = fc2(act(gate)·fc1), or empty */
@@ -118,8 +122,10 @@ typedef struct vl_clip_model {
     int n_owned, cap_owned;
 } vl_clip_model;
 
-/* Parse hyper-parameters and weights. `g` must outlive the model. */
-vllm_status vl_clip_model_load(const vl_gguf *g, vl_clip_model **out);
+/* Parse hyper-parameters and weights. `g` must outlive the model.
+ * f32_copies: also convert every linear weight to a resident f32 copy
+ * (tests compare the two ways; the library keeps them in the file). */
+vllm_status vl_clip_model_load(const vl_gguf *g, int f32_copies, vl_clip_model **out);
 void vl_clip_model_free(vl_clip_model *m);
 
 /* Calls fn on every linear layer of the ViT blocks and projector (not the

@@ -6,6 +6,7 @@
 #include "core/aligned_alloc.h"
 #include "core/f16.h"
 #include "gemm_bf16.h"
+#include "linear_lazy.h"
 #include "patch_order.h"
 #include "vision_internal.h"
 
@@ -13,11 +14,16 @@ vllm_status vl_vision_load(const vl_gguf *g, vl_vision **out) { return vl_vision
 
 vllm_status vl_vision_load_ex(const vl_gguf *g, vl_vision_precision precision, vl_vision **out)
 {
+    return vl_vision_load_opts(g, precision, 0, out);
+}
+
+vllm_status vl_vision_load_opts(const vl_gguf *g, vl_vision_precision precision, int f32_copies, vl_vision **out)
+{
     *out = NULL;
     if (!g) return vl_error(VLLM_ERR_INVALID_ARG, "vl_vision_load: no mmproj");
     vl_vision *v = calloc(1, sizeof *v);
     if (!v) return vl_error(VLLM_ERR_NOMEM, "vision: out of memory");
-    vllm_status st = vl_clip_model_load(g, &v->m);
+    vllm_status st = vl_clip_model_load(g, f32_copies, &v->m);
     if (!vllm_is_error(st)) st = vl_vision_set_precision(v, precision);
     if (vllm_is_error(st)) {
         vl_vision_free(v);
@@ -36,30 +42,46 @@ void vl_vision_free(vl_vision *v)
     free(v);
 }
 
+/* A weight kept in the file is converted for packing alone: one layer's
+ * f32 at a time, never the whole tower's. */
 static vllm_status pack(vl_linear *l)
 {
     if (l->bf16) return VLLM_OK;
+    float *tmp = NULL;
+    const float *w = l->w;
+    if (!w && !(w = tmp = vl_linear_to_f32(l)))
+        return vl_error(VLLM_ERR_NOMEM, "vision: out of memory converting a %dx%d weight", l->n_out, l->n_in);
     vl_bf16_packed *p;
-    VL_TRY(vl_bf16_pack(l->w, l->n_out, l->n_in, &p));
+    vllm_status st = vl_bf16_pack(w, l->n_out, l->n_in, &p);
+    free(tmp);
+    VL_TRY(st);
     l->bf16 = p;
     return VLLM_OK;
 }
 
+/* Drop a packed layer's f32 copy; *gone counts layers left with no f32
+ * source at all (an F32 file's view: the file still has a non-F32
+ * layer's rows). */
 static vllm_status release(void *ud, vl_linear *l)
 {
-    (void)ud;
+    int *gone = ud;
     if (!l->bf16) return VLLM_OK;
     free(l->w_owned);
     l->w_owned = NULL;
     l->w = NULL;
+    if (!l->src && gone) ++*gone;
     return VLLM_OK;
 }
 
 static vllm_status pack_one(void *ud, vl_linear *l)
 {
-    const vl_vision *v = ud;
+    vl_vision *v = ud;
     VL_TRY(pack(l));
-    if (v->lean) release(NULL, l); /* keeps the load's peak memory down */
+    if (v->lean) { /* keeps the load's peak memory down */
+        int gone = 0;
+        release(&gone, l);
+        if (gone) v->f32_released = 1;
+    }
     return VLLM_OK;
 }
 
@@ -67,8 +89,9 @@ vllm_status vl_vision_release_f32(vl_vision *v)
 {
     v->lean = 1; /* layers packed from now on drop their f32 copy at once */
     if (v->precision != VL_VISION_BF16) return VLLM_OK;
-    VL_TRY(vl_clip_model_for_each_linear(v->m, release, NULL));
-    v->f32_released = 1;
+    int gone = 0;
+    VL_TRY(vl_clip_model_for_each_linear(v->m, release, &gone));
+    if (gone) v->f32_released = 1;
     return VLLM_OK;
 }
 
@@ -97,7 +120,6 @@ vllm_status vl_vision_set_precision(vl_vision *v, vl_vision_precision precision)
         break;
     case VL_VISION_BF16:
         VL_TRY(vl_clip_model_for_each_linear(m, pack_one, v));
-        if (v->lean) v->f32_released = 1;
         break;
     default:
         return vl_error(VLLM_ERR_INVALID_ARG, "vision: unknown precision mode %d", (int)precision);
@@ -200,6 +222,7 @@ vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, i
     c.val = alloc_floats(M, E, &fail);
     c.a = alloc_floats(M, E, &fail);
     c.big = alloc_floats(M, (size_t)wide, &fail);
+    c.wconv = alloc_floats(1, vl_linear_lazy_scratch_floats(v->m), &fail); /* weights kept in the file */
     c.scores = alloc_floats((size_t)nth * np, (size_t)np, &fail);
     if (v->precision == VL_VISION_GGML) c.act = alloc_floats(M, (size_t)max_in, &fail);
     if (v->precision == VL_VISION_BF16) {
@@ -235,6 +258,7 @@ vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, i
     free(c.scores);
     free(c.act);
     free(c.bf16);
+    free(c.wconv);
     return st;
 }
 
@@ -281,6 +305,7 @@ vllm_status vl_vision_encode_frames(vl_vision *v, vl_pool *pool, const float *pi
     c.val = alloc_floats((size_t)M, (size_t)E, &fail);
     c.a = alloc_floats((size_t)M, (size_t)E, &fail);
     c.big = alloc_floats((size_t)M, (size_t)wide, &fail);
+    c.wconv = alloc_floats(1, vl_linear_lazy_scratch_floats(v->m), &fail);
     c.scores = alloc_floats((size_t)nth * 64, (size_t)M, &fail);
     if (m->layers[0].gate.n_out) c.ff2 = alloc_floats((size_t)M, (size_t)hp->n_ff, &fail);
     if (m->n_ds) c.ds_out = alloc_floats((size_t)m->n_ds * (M / 4), (size_t)hp->proj_dim, &fail);
@@ -319,6 +344,7 @@ vllm_status vl_vision_encode_frames(vl_vision *v, vl_pool *pool, const float *pi
     free(c.ds_out);
     free(c.act);
     free(c.bf16);
+    free(c.wconv);
     free(c.unit_src);
     free(c.win_start);
     free(c.seq_grid);

@@ -18,7 +18,7 @@
 typedef struct vl_vision vl_vision;
 
 typedef enum vl_vision_precision {
-    /* f32 activations and f32 GEMMs (weights converted to f32 at load). */
+    /* f32 activations and f32 GEMMs (weights converted to f32 as used). */
     VL_VISION_F32 = 0,
     /* As F32, plus llama.cpp's CPU roundings: fp16 im2col (pixels and conv
      * kernel), fp16 lookup-table GELU, and activations rounded to the
@@ -32,6 +32,10 @@ typedef enum vl_vision_precision {
 /* Load with VL_VISION_F32. `g` must stay open while the model lives. */
 vllm_status vl_vision_load(const vl_gguf *g, vl_vision **out);
 vllm_status vl_vision_load_ex(const vl_gguf *g, vl_vision_precision precision, vl_vision **out);
+/* f32_copies: keep every linear weight as a resident f32 copy instead of
+ * converting it from the file a panel at a time (the same results; tests
+ * compare the two). */
+vllm_status vl_vision_load_opts(const vl_gguf *g, vl_vision_precision precision, int f32_copies, vl_vision **out);
 void vl_vision_free(vl_vision *v);
 
 /* Switch precision (packs BF16 weights on first use). Not thread-safe

@@ -14,7 +14,7 @@ struct vl_vision {
     vl_vision_tap_fn tap;
     void *tap_ud;
     int lean;              /* drop f32 weights once packed (vl_vision_release_f32) */
-    int f32_released;      /* the f32 weights of packed layers are gone */
+    int f32_released;      /* some packed layer has no f32 weights left (an F32 file's, dropped) */
 };
 
 /* Per-call scratch for one batch of T tiles (M = T·n_patches rows). */
@@ -27,6 +27,7 @@ typedef struct vl_vit_ctx {
     float *scores;                        /* nth × n_patches × n_patches */
     float *act;                           /* M × max(K) emulated activations (GGML mode) */
     void *bf16;                           /* BF16 activation scratch */
+    float *wconv;                         /* a weight kept in the file, in f32 (linear_lazy.h) */
 
     /* dynamic-resolution towers: one temporal patch per call (T = 1) */
     float *ff2;                           /* M × FF: up branch of a gated FFN */

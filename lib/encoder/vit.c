@@ -14,6 +14,7 @@
 #include "core/quant.h"
 #include "core/gemm.h"
 #include "gemm_bf16.h"
+#include "linear_lazy.h"
 #include "vision_internal.h"
 #include "vit_ops.h"
 
@@ -81,7 +82,10 @@ void vl_vit_linear(vl_vit_ctx *c, const vl_linear *l, const float *x, int M, flo
         parallel_for(c->pool, M, emulate_rows, &a);
         xin = c->act;
     }
-    vl_sgemm(c->pool, 1, M, l->n_out, l->n_in, xin, l->n_in, l->w, l->n_in, y, l->n_out);
+    if (l->w)
+        vl_sgemm(c->pool, 1, M, l->n_out, l->n_in, xin, l->n_in, l->w, l->n_in, y, l->n_out);
+    else /* the weight stayed in the file */
+        vl_linear_lazy_gemm(c->pool, l, xin, M, y, c->wconv);
     if (l->b) {
         lin_args a = {NULL, y, l->b, l->n_in, l->n_out, 0};
         parallel_for(c->pool, M, bias_rows, &a);

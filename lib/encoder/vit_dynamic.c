@@ -217,7 +217,7 @@ static void ffn(vl_vit_ctx *c, const vl_vit_layer *L)
     const int64_t n = (int64_t)c->M * hp->n_ff;
     const int ggml = c->v->precision == VL_VISION_GGML;
     vl_vit_linear(c, &L->fc1, c->h, c->M, c->big);
-    if (L->gate.w || L->gate.bf16) {
+    if (L->gate.n_out) {
         vl_vit_linear(c, &L->gate, c->h, c->M, c->ff2);
         if (hp->act == VL_VIT_SILU) {
             elementwise(c, c->ff2, c->big, n, OP_SWIGLU); /* ff2 = silu(gate)·up */

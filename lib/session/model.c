@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/cpu.h"
 #include "core/log.h"
@@ -180,6 +182,18 @@ vllm_status vllm_model_load(const char *path, const vllm_model_params *params, v
     VL_LOG_INFO("loaded %s (%s), chat format %s", path, m->arch, vl_chat_format_name(m->chat));
     *out_model = m;
     return VLLM_OK;
+}
+
+void vl_model_release_vision_pages(const vllm_model *m)
+{
+    const vl_gguf *g = m->mmproj;
+    if (!g || !g->mapped) return; /* a file read into memory is the only copy: keep it */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t b = ((uintptr_t)g->base + g->data_offset + page - 1) & ~(page - 1);
+    const uintptr_t e = ((uintptr_t)g->base + g->size) & ~(page - 1);
+    /* a read-only private mapping never written: the pages come back from
+     * the page cache when read again, so this cannot lose data */
+    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
 }
 
 void vllm_model_free(vllm_model *m)

@@ -31,4 +31,11 @@ struct vllm_model {
     char name[128];
 };
 
+/* The vision tower's weights leave this process's resident memory (they
+ * stay in the mmproj file's mapping and the page cache, and come back on
+ * the next read): a video's frames are all encoded, and the text model
+ * takes over the memory for prefill and the answer. A hint only; safe
+ * while other sessions encode with the same model. */
+void vl_model_release_vision_pages(const vllm_model *m);
+
 #endif

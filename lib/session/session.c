@@ -144,6 +144,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    vl_session_live_init(s);
     vllm_status st = vl_llm_state_new(model->llm, n_ctx, (vl_kv_type)p.kv_type, &s->st); /* the enums share their values */
     if (!vllm_is_error(st)) {
         s->pool = vl_pool_create(p.n_threads);
@@ -184,6 +185,7 @@ static void disarm(vllm_session *s)
 void vllm_session_free(vllm_session *s)
 {
     if (!s) return;
+    vl_session_live_free(s); /* first: the source's threads use the session */
     disarm(s);
     vl_session_media_free(s);
     vl_session_offload_free(s);

@@ -65,6 +65,9 @@ typedef struct vl_pending_frame {
     double pts;
 } vl_pending_frame;
 
+typedef struct vl_source vl_source;   /* session_source.c */
+typedef struct vl_watches vl_watches; /* session_watch.c */
+
 struct vllm_session {
     vllm_model *model;
     pthread_mutex_t lock; /* recursive; held by every public call (session_api.c) */
@@ -142,6 +145,12 @@ struct vllm_session {
     int n_sum_layers;
     uint8_t *kv_buf;       /* one block's raw rows */
     size_t kv_buf_cap;
+
+    /* live source and standing questions (session_source.c, session_watch.c) */
+    pthread_mutex_t live_mu;  /* the source pointer: attach, detach, source stats */
+    vl_source *source;        /* NULL when none is attached */
+    pthread_mutex_t watch_mu; /* recursive: the watch list, held across an evaluation and its callback */
+    vl_watches *watches;      /* NULL until the first watch */
 };
 
 
@@ -274,6 +283,16 @@ vllm_status vl_session_drain_queue(vllm_session *s);
 /* Move the oldest queued frame into the context; *left = frames still queued. */
 vllm_status vl_session_drain_one(vllm_session *s, int *left);
 void vl_session_queue_free(vllm_session *s);
+
+/* session_source.c: the live-source and watch state's lifetime (create
+ * calls init first; free calls free first: it stops the source's threads). */
+void vl_session_live_init(vllm_session *s);
+void vl_session_live_free(vllm_session *s);
+/* session_watch.c: after the source's ingester put the frame of stream
+ * time t (with frame-change signal `change`) into the session, evaluate
+ * the watches that are due (stops early when *stop is set). */
+void vl_session_watch_tick(vllm_session *s, double t, float change, const atomic_int *stop);
+void vl_session_watches_free(vllm_session *s);
 
 /* The public entry points without the session lock (session_api.c takes
  * it around each of them). */

@@ -9,7 +9,12 @@
  * consecutive kept frames; its timestamp is the mean of the two); under
  * llama.cpp's pairing (compat) only frames next to each other in the
  * sampling pair, so the partner is encoded alone, as llama.cpp encodes a
- * frame whose neighbour is a timestamp. */
+ * frame whose neighbour is a timestamp.
+ *
+ * Frames are decoded, deduplicated and resized ahead of the encoder on a
+ * thread of their own (video_ahead.h), so the encoder's pool never waits
+ * for decoding unless the decoder is the slower side; once the frames are
+ * encoded the vision weights leave resident memory before prefill. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +26,7 @@
 #include "core/log.h"
 #include "decode/video.h"
 #include "session_internal.h"
+#include "video_ahead.h"
 
 static vllm_status take_video_params(const vllm_video_params *in, vllm_video_params *p)
 {
@@ -258,7 +264,9 @@ static vllm_status encode_fill(vllm_session *s, const video_job *job, patch_fill
     return VLLM_OK;
 }
 
-/* Decode, dedup, preprocess, group, encode and prune every sampled frame into `held`. */
+/* Group, encode and prune every sampled frame into `held`; the frames
+ * come decoded, deduplicated and preprocessed from the decode-ahead ring
+ * (video_ahead.h), in order, with the in-line loop's decisions. */
 static vllm_status sample_and_encode(vllm_session *s, vl_video *vid, const vllm_video_params *p, const video_job *job,
                                      vl_held *held)
 {
@@ -268,44 +276,50 @@ static vllm_status sample_and_encode(vllm_session *s, vl_video *vid, const vllm_
     const int64_t free_positions = (int64_t)vl_llm_state_n_ctx(s->st) - vl_llm_state_n_past(s->st) - (int64_t)s->batch_n;
     patch_fill f = {.u8 = malloc((size_t)fpu * frame_bytes)};
     if (!f.u8) return vl_error(VLLM_ERR_NOMEM, "out of memory for %dx%d frames", job->w, job->h);
+    vl_ahead *ahead = NULL;
+    const vl_ahead_cfg cfg = {.m = m, .vid = vid, .w = job->w, .h = job->h, .dedup = &s->cmp, .threaded = vl_ahead_enabled()};
+    vllm_status st = vl_ahead_start(&cfg, &ahead);
     int32_t last = -1; /* ordinal of the last frame in f */
-    vllm_status st = VLLM_OK;
     for (int32_t i = 0; !vllm_is_error(st); i++) {
         if (atomic_load(&s->cancel)) {
             st = vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled");
             break;
         }
-        vl_rgb_frame fr;
-        double t0 = vl_now_seconds();
-        st = vl_video_sample_next(vid, &fr);
-        s->stats.decode_seconds += vl_now_seconds() - t0;
-        if (st == VLLM_DONE) {
+        const double t0 = vl_now_seconds();
+        const vl_ahead_item *it = vl_ahead_next(ahead);
+        s->stats.decode_seconds += vl_now_seconds() - t0; /* waiting for the frame: decoding on this call's path */
+        if (it->st == VLLM_DONE) {
             st = encode_fill(s, job, &f, held, free_positions); /* a lone last frame: alone through both kernels */
             break;
         }
-        if (vllm_is_error(st)) break;
+        if (vllm_is_error(it->st)) {
+            st = vl_ahead_raise(it, it->st);
+            break;
+        }
         s->stats.n_frames_seen++;
-        const vl_rgb8 img = {fr.rgb, fr.width, fr.height, (size_t)fr.stride};
         int dup = 0;
-        st = vl_compress_dedup(&s->cmp, img.data, img.width, img.height, img.stride, &dup);
+        st = vl_ahead_raise(it, it->dedup_st);
+        if (!vllm_is_error(st) && s->cmp.set.dedup_threshold > 0) {
+            vl_compress_dedup_sig(&s->cmp, &it->sig, &dup);
+            if (dup != it->dup) st = vl_error(VLLM_ERR_INTERNAL, "video: frame %d's dedup decisions disagree", i);
+        }
         if (!vllm_is_error(st) && dup) s->stats.n_frames_deduped++;
         if (!vllm_is_error(st) && !dup) {
             /* a frame that cannot join the one waiting closes its patch first */
             if (f.n && !m->family->can_pair(m, &job->plan, last, i)) st = encode_fill(s, job, &f, held, free_positions);
-            const int64_t index = job->plan.indices && i < job->plan.sampling.n_indices ? job->plan.indices[i] : fr.index;
+            const int64_t index = job->plan.indices && i < job->plan.sampling.n_indices ? job->plan.indices[i] : it->index;
             if (!vllm_is_error(st) && !f.n)
-                f.meta = (vl_patch){.pts = fr.pts, .frame = i, .index0 = index};
+                f.meta = (vl_patch){.pts = it->pts, .frame = i, .index0 = index};
             f.meta.index1 = index;
-            t0 = vl_now_seconds();
-            if (!vllm_is_error(st)) st = m->family->preprocess_frame(m, &img, job->w, job->h, f.u8 + (size_t)f.n * frame_bytes);
-            s->stats.decode_seconds += vl_now_seconds() - t0;
-            if (!vllm_is_error(st)) f.n++, last = i;
+            if (!vllm_is_error(st)) st = vl_ahead_raise(it, it->prep_st);
+            if (!vllm_is_error(st)) memcpy(f.u8 + (size_t)f.n * frame_bytes, it->u8, frame_bytes), f.n++, last = i;
             if (!vllm_is_error(st) && f.n == fpu) st = encode_fill(s, job, &f, held, free_positions);
         }
         if (!vllm_is_error(st) && p->progress &&
             p->progress(p->progress_user_data, "video", (float)(i + 1) / (float)job->planned))
             st = vl_error(VLLM_ERR_CANCELLED, "video ingestion cancelled by the progress callback");
     }
+    vl_ahead_stop(ahead);
     free(f.u8);
     return st == VLLM_DONE ? VLLM_OK : st;
 }
@@ -343,6 +357,7 @@ static vllm_status ingest(vllm_session *s, vl_video *vid, const vllm_video_param
 
     vl_held held = {0};
     vllm_status st = sample_and_encode(s, vid, p, job, &held);
+    vl_model_release_vision_pages(s->model); /* [memory] the text model's turn: prefill and the answer */
     if (!vllm_is_error(st) && held.n == 0)
         st = vl_error(VLLM_ERR_DECODE, "none of the video's %d planned frames could be decoded", job->planned);
     if (!vllm_is_error(st)) {

@@ -12,6 +12,7 @@ import unittest
 
 from common import ROOT, setUpModule  # noqa: F401
 import videollm
+from videollm import live as _live
 from videollm import model as _model
 
 HEADER = os.path.join(ROOT, "include", "vllm", "videollm.h")
@@ -23,6 +24,8 @@ ENUMS = {
     "vllm_kv_type": ("VLLM_KV_", videollm.KVType),
     "vllm_stop_reason": ("VLLM_STOP_", videollm.StopReason),
     "vllm_pixel_format": ("VLLM_PIXFMT_", videollm.PixelFormat),
+    "vllm_source_state": ("VLLM_SOURCE_", videollm.SourceState),
+    "vllm_watch_trigger": ("VLLM_WATCH_", videollm.WatchTrigger),
 }
 # groups of #define constants -> {suffix: value} on the Python side
 MACROS = {
@@ -30,6 +33,7 @@ MACROS = {
     "VLLM_TOKENIZE_": {"ADD_SPECIAL": _model.TOKENIZE_ADD_SPECIAL, "PARSE_SPECIAL": _model.TOKENIZE_PARSE_SPECIAL},
     "VLLM_DETOKENIZE_": {"SPECIAL": _model.DETOKENIZE_SPECIAL},
     "VLLM_IMAGE_TOKENS_": {"LIMIT": _model.IMAGE_TOKENS_LIMIT},
+    "VLLM_SOURCE_MESSAGE_": {"MAX": _live.SOURCE_MESSAGE_MAX},
 }
 # macros that are not values a caller passes (the version is checked in test_layout)
 NOT_CONSTANTS = {"VLLM_API", "VLLM_VIDEOLLM_H", "VLLM_EXPERIMENTAL", "VLLM_VERSION_MAJOR", "VLLM_VERSION_MINOR",

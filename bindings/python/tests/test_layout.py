@@ -9,7 +9,8 @@ import videollm
 from videollm import _capi
 
 STRUCTS = ["vllm_model_params", "vllm_model_info", "vllm_session_params", "vllm_generate_params",
-           "vllm_session_stats", "vllm_frame", "vllm_video_params", "vllm_offload_params", "vllm_offload_stats"]
+           "vllm_session_stats", "vllm_frame", "vllm_video_params", "vllm_offload_params", "vllm_offload_stats",
+           "vllm_source_params", "vllm_source_stats", "vllm_watch_event", "vllm_watch_params"]
 
 
 class LayoutTest(unittest.TestCase):
@@ -25,7 +26,8 @@ class LayoutTest(unittest.TestCase):
             # every C field is mirrored (none missing at the end either)
             c_fields = {k.split(".", 1)[1] for k in c if k.startswith(name + ".")}
             self.assertEqual(c_fields, {f for f, _ in cls._fields_}, name)
-        for enum_name in ("vllm_status", "vllm_pixel_format", "vllm_kv_type", "vllm_stop_reason"):
+        for enum_name in ("vllm_status", "vllm_pixel_format", "vllm_kv_type", "vllm_stop_reason", "vllm_source_state",
+                          "vllm_watch_trigger"):
             self.assertEqual(c[enum_name], ctypes.sizeof(_capi.c_enum), enum_name)
 
     def test_struct_size_matches_default_params(self):
@@ -33,11 +35,14 @@ class LayoutTest(unittest.TestCase):
         for fn, cls in (("vllm_model_default_params", _capi.vllm_model_params),
                         ("vllm_session_default_params", _capi.vllm_session_params),
                         ("vllm_generate_default_params", _capi.vllm_generate_params),
-                        ("vllm_video_default_params", _capi.vllm_video_params)):
+                        ("vllm_video_default_params", _capi.vllm_video_params),
+                        ("vllm_source_default_params", _capi.vllm_source_params),
+                        ("vllm_watch_default_params", _capi.vllm_watch_params)):
             if not lib.has(fn):
                 # Only tolerated for the media calls, which a library older
                 # than the binding may lack; the text API must be complete.
-                self.assertEqual(fn, "vllm_video_default_params", "library lacks " + fn)
+                self.assertIn(fn, ("vllm_video_default_params", "vllm_source_default_params",
+                                   "vllm_watch_default_params"), "library lacks " + fn)
                 continue
             self.assertEqual(getattr(lib, fn)().struct_size, ctypes.sizeof(cls), fn)
         # A new ctypes struct carries its own size (what the library reads).

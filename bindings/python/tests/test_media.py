@@ -328,3 +328,64 @@ class LiveStreamTest(unittest.TestCase):
             self.assertEqual(s.history().count(-1), kept * model.info().tokens_per_frame)
             s.ask("What now?", max_tokens=2)
             self.assertEqual(s.history().count(-1), kept * model.info().tokens_per_frame)
+
+
+class LiveSourceTest(unittest.TestCase):
+    """A live source as a context manager and watch events from a generator,
+    on a generated clip the ffmpeg CLI writes into a pipe: static, a scene
+    change at 4 s, static (sampled at 2 fps)."""
+    CLIP = "color=c=0x404040:s=64x48:r=4:d=4[a];color=c=0xd0d0d0:s=64x48:r=4:d=4[b];[a][b]concat=n=2:v=1:a=0[out0]"
+
+    @classmethod
+    def setUpClass(cls):
+        import shutil
+        if not shutil.which("ffmpeg"):
+            raise unittest.SkipTest("no ffmpeg program")
+        cls.model = videollm.Model(TEXT_MODEL, mmproj=MMPROJ)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.model.close()
+
+    def test_watch_events_and_context_manager(self):
+        import subprocess
+        import time
+        r, w = os.pipe()
+        ff = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", self.CLIP,
+                               "-c:v", "mpeg2video", "-f", "mpegts", "-"], stdout=w)
+        os.close(w)
+        seen = []
+        try:
+            with videollm.Session(self.model, n_threads=1, n_ctx=4096) as s:
+                watch = s.watch("Did the scene change?", callback=seen.append, every_s=0, change_threshold=0.1,
+                                yes_no=True, notify_all=True)
+                with watch, s.attach_source("pipe:%d" % r, fps=2) as src:
+                    deadline = time.monotonic() + 60
+                    while not src.stats().finished and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    st = src.stats()
+                    self.assertEqual(st.state, videollm.SourceState.ENDED, st.message)
+                    self.assertEqual(st.frames_sampled, 16)
+                    events = list(watch.events(timeout=0.5))
+                # the context manager detached the source
+                self.assertEqual(s.source_stats().state, videollm.SourceState.NONE)
+                with self.assertRaises(VideoLLMError):
+                    s.unwatch(watch.id)  # closed with the with-block
+        finally:
+            ff.wait(timeout=30)
+            os.close(r)
+        got = [(e.trigger, e.stream_seconds) for e in events]
+        self.assertEqual(len(events), 2, got)
+        self.assertEqual(got[0], (videollm.WatchTrigger.FIRST, 0.0))
+        self.assertEqual(got[1][0], videollm.WatchTrigger.CHANGE)
+        self.assertTrue(4.0 <= got[1][1] <= 4.5, got)
+        self.assertTrue(all(e.answer in ("yes", "no") and 0 <= e.yes_probability <= 1 for e in events))
+        self.assertEqual([e.stream_seconds for e in seen], [e.stream_seconds for e in events])
+
+    def test_bad_arguments(self):
+        with videollm.Session(self.model, n_threads=1) as s:
+            with self.assertRaises(InvalidArgumentError):
+                s.attach_source("udp://127.0.0.1:9", fps=-1)
+            with self.assertRaises(InvalidArgumentError):
+                s.watch("Q?", every_s=0, change_threshold=0)
+            self.assertEqual(s.source_stats().state, videollm.SourceState.NONE)

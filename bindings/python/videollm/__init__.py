@@ -14,11 +14,13 @@ from ._capi import load_library
 from .errors import InvalidArgumentError, Status, VideoLLMError
 from .frames import PixelFormat
 from .model import Model, ModelInfo, VisionPrecision
+from .live import LiveSource, SourceState, SourceStats, Watch, WatchEvent, WatchTrigger
 from .session import KVType, OffloadStats, Session, Stats, StopReason, Token
 
 __all__ = ["load_library", "Model", "ModelInfo", "Session", "Stats", "OffloadStats", "StopReason", "Token", "KVType",
            "PixelFormat", "VisionPrecision", "Status", "VideoLLMError", "InvalidArgumentError", "version", "version_number",
-           "status_string", "set_log_callback", "LogLevel"]
+           "status_string", "set_log_callback", "LogLevel", "LiveSource", "SourceState", "SourceStats", "Watch",
+           "WatchEvent", "WatchTrigger"]
 
 import ctypes as _ctypes
 import enum as _enum

@@ -174,6 +174,64 @@ class vllm_offload_stats(SizedStructure):
                 ("reload_seconds", c_double)]
 
 
+class vllm_source_params(SizedStructure):
+    _fields_ = [("struct_size", c_size_t),
+                ("fps", c_float),
+                ("reconnect", c_int32),
+                ("reconnect_max_delay_s", c_double),
+                ("io_timeout_s", c_double),
+                ("queue_frames", c_int32),
+                ("input_format", c_char_p)]
+
+
+SOURCE_MESSAGE_MAX = 256
+
+
+class vllm_source_stats(SizedStructure):
+    _fields_ = [("struct_size", c_size_t),
+                ("state", c_enum),
+                ("message", c_char * SOURCE_MESSAGE_MAX),
+                ("stream_seconds", c_double),
+                ("ingested_seconds", c_double),
+                ("wall_seconds", c_double),
+                ("lag_seconds", c_double),
+                ("max_lag_seconds", c_double),
+                ("frames_read", c_int64),
+                ("frames_sampled", c_int64),
+                ("frames_kept", c_int64),
+                ("frames_deduped", c_int64),
+                ("frames_dropped", c_int64),
+                ("frames_queued", c_int64),
+                ("frames_failed", c_int64),
+                ("reconnects", c_int64)]
+
+
+class vllm_watch_event(SizedStructure):
+    _fields_ = [("struct_size", c_size_t),
+                ("watch_id", c_int32),
+                ("trigger", c_enum),
+                ("stream_seconds", c_double),
+                ("answer", c_char_p),
+                ("yes_probability", c_float),
+                ("change", c_float),
+                ("changed", c_int32),
+                ("eval_seconds", c_double),
+                ("evaluations", c_int64)]
+
+
+WATCH_FN = CFUNCTYPE(None, c_void_p, POINTER(vllm_watch_event))
+
+
+class vllm_watch_params(SizedStructure):
+    _fields_ = [("struct_size", c_size_t),
+                ("every_s", c_double),
+                ("change_threshold", c_float),
+                ("yes_no", c_int32),
+                ("yes_threshold", c_float),
+                ("max_tokens", c_int32),
+                ("notify_all", c_int32)]
+
+
 vllm_model_p = c_void_p
 vllm_session_p = c_void_p
 status = c_int
@@ -223,6 +281,14 @@ PROTOTYPES = {
     "vllm_session_set_offload": (status, [vllm_session_p, POINTER(vllm_offload_params)]),
     "vllm_session_recall": (status, [vllm_session_p, c_double, c_double, POINTER(c_int32)]),
     "vllm_session_get_offload_stats": (status, [vllm_session_p, POINTER(vllm_offload_stats)]),
+    "vllm_source_default_params": (vllm_source_params, []),
+    "vllm_session_attach_source": (status, [vllm_session_p, c_char_p, POINTER(vllm_source_params)]),
+    "vllm_session_detach_source": (status, [vllm_session_p]),
+    "vllm_session_source_stats": (status, [vllm_session_p, POINTER(vllm_source_stats)]),
+    "vllm_watch_default_params": (vllm_watch_params, []),
+    "vllm_session_watch": (status, [vllm_session_p, c_char_p, POINTER(vllm_watch_params), WATCH_FN, c_void_p,
+                                    POINTER(c_int32)]),
+    "vllm_session_unwatch": (status, [vllm_session_p, c_int32]),
 }
 
 

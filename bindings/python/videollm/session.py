@@ -4,11 +4,12 @@ import ctypes
 import dataclasses
 import enum
 import os
+import queue
 import threading
 import weakref
 from array import array
 
-from . import _capi, frames
+from . import _capi, frames, live
 from ._util import HandleLock, Trampoline, check, enc, int32_arg, need, progress_fn
 from .errors import Status, VideoLLMError
 from .model import Model, int32_array
@@ -126,6 +127,7 @@ class Session:
         # answer queue in the library): it only excludes close().
         self._frame_lock = threading.Lock()
         self._box = [None]
+        self._watch_fns = {}   # watch id -> its C callback (kept alive while the watch is)
         self._keep = None      # the C callback of the armed generation
         self._generation = 0   # bumped by every query: stale stream() generators notice
         p = lib.vllm_session_default_params()
@@ -161,7 +163,8 @@ class Session:
         """Free the session (idempotent). Waits for a call in progress on
         another thread to finish (cancel() it first to hurry it)."""
         with self._lock, self._frame_lock:
-            self._finalizer()
+            self._finalizer()  # vllm_session_free detaches a source: no callback runs after it
+            self._watch_fns.clear()
 
     @property
     def closed(self):
@@ -524,3 +527,84 @@ class Session:
             out.frombytes(ctypes.string_at(p, 4 * n))
             return out
 
+
+    # ---- live sources and watches (experimental) ----
+    def attach_source(self, url, *, fps=0.0, reconnect=False, reconnect_max_delay_s=None, io_timeout_s=0.0,
+                      queue_frames=None, input_format=None):
+        """Read `url` (a network stream, "/dev/videoN", "-" for stdin,
+        "pipe:N", a file) into the session on the library's own threads.
+        Returns a LiveSource; use it as a context manager to detach on exit."""
+        p = need(self._lib, "vllm_source_default_params")()
+        p.fps = float(fps)
+        p.reconnect = 1 if reconnect else 0
+        if reconnect_max_delay_s is not None:
+            p.reconnect_max_delay_s = float(reconnect_max_delay_s)
+        p.io_timeout_s = float(io_timeout_s)
+        if queue_frames is not None:
+            p.queue_frames = int32_arg(queue_frames, "queue_frames")
+        fmt = None if input_format is None else enc(input_format, "input_format")  # copied by the library
+        p.input_format = fmt
+        fn = need(self._lib, "vllm_session_attach_source")
+        with self._frame_lock:  # [any thread]: only excludes close()
+            self._check(fn(self._ptr(), enc(os.fspath(url), "url"), ctypes.byref(p)))
+        return live.LiveSource(self, url)
+
+    def detach_source(self):
+        """Stop the attached source (no-op when none)."""
+        fn = need(self._lib, "vllm_session_detach_source")
+        with self._frame_lock:
+            self._check(fn(self._ptr()))
+
+    def source_stats(self):
+        """live.SourceStats of the attached source (state NONE when none)."""
+        fn = need(self._lib, "vllm_session_source_stats")
+        s = _capi.vllm_source_stats()
+        with self._frame_lock:
+            self._check(fn(self._ptr(), ctypes.byref(s)))
+        return live.source_stats_from_c(s)
+
+    def watch(self, question, callback=None, *, every_s=None, change_threshold=None, yes_no=False,
+              yes_threshold=None, max_tokens=None, notify_all=False):
+        """A standing question, evaluated while a source feeds the session.
+        Returns a live.Watch whose events() generator yields live.WatchEvent;
+        `callback(event)`, if given, is called too (on the library's source
+        thread; an exception in it is ignored; it must not call this
+        session's methods — close() and detach_source() wait for that thread;
+        consume events() on your own thread for that). Unset arguments keep
+        the library's defaults (every 10 s, change threshold 0.1)."""
+        p = need(self._lib, "vllm_watch_default_params")()
+        if every_s is not None:
+            p.every_s = float(every_s)
+        if change_threshold is not None:
+            p.change_threshold = float(change_threshold)
+        p.yes_no = 1 if yes_no else 0
+        if yes_threshold is not None:
+            p.yes_threshold = float(yes_threshold)
+        if max_tokens is not None:
+            p.max_tokens = int32_arg(max_tokens, "max_tokens")
+        p.notify_all = 1 if notify_all else 0
+        events = queue.Queue()
+
+        def on_event(_ud, ev):
+            e = live.watch_event_from_c(ev.contents)
+            events.put(e)
+            if callback is not None:
+                try:
+                    callback(e)
+                except Exception:  # noqa: BLE001 - a library thread cannot raise into the caller
+                    pass
+
+        cfn = _capi.WATCH_FN(on_event)
+        wid = ctypes.c_int32()
+        fn = need(self._lib, "vllm_session_watch")
+        with self._frame_lock:
+            self._check(fn(self._ptr(), enc(question, "question"), ctypes.byref(p), cfn, None, ctypes.byref(wid)))
+            self._watch_fns[wid.value] = cfn
+        return live.Watch(self, wid.value, events)
+
+    def unwatch(self, watch_id):
+        """Remove a watch by id (Watch.close() does this)."""
+        fn = need(self._lib, "vllm_session_unwatch")
+        with self._frame_lock:
+            self._check(fn(self._ptr(), int32_arg(watch_id, "watch_id")))
+            self._watch_fns.pop(watch_id, None)

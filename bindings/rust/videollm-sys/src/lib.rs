@@ -218,6 +218,84 @@ pub struct vllm_offload_stats {
     pub reload_seconds: c_double,
 }
 
+// ---- live sources and watches (experimental) ----
+pub type vllm_source_state = c_int;
+pub const VLLM_SOURCE_NONE: vllm_source_state = 0;
+pub const VLLM_SOURCE_CONNECTING: vllm_source_state = 1;
+pub const VLLM_SOURCE_READING: vllm_source_state = 2;
+pub const VLLM_SOURCE_RECONNECTING: vllm_source_state = 3;
+pub const VLLM_SOURCE_ENDED: vllm_source_state = 4;
+pub const VLLM_SOURCE_FAILED: vllm_source_state = 5;
+
+pub const VLLM_SOURCE_MESSAGE_MAX: usize = 256;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vllm_source_params {
+    pub struct_size: usize,
+    pub fps: c_float,
+    pub reconnect: i32,
+    pub reconnect_max_delay_s: c_double,
+    pub io_timeout_s: c_double,
+    pub queue_frames: i32,
+    pub input_format: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct vllm_source_stats {
+    pub struct_size: usize,
+    pub state: vllm_source_state,
+    pub message: [c_char; VLLM_SOURCE_MESSAGE_MAX],
+    pub stream_seconds: c_double,
+    pub ingested_seconds: c_double,
+    pub wall_seconds: c_double,
+    pub lag_seconds: c_double,
+    pub max_lag_seconds: c_double,
+    pub frames_read: i64,
+    pub frames_sampled: i64,
+    pub frames_kept: i64,
+    pub frames_deduped: i64,
+    pub frames_dropped: i64,
+    pub frames_queued: i64,
+    pub frames_failed: i64,
+    pub reconnects: i64,
+}
+
+pub type vllm_watch_trigger = c_int;
+pub const VLLM_WATCH_FIRST: vllm_watch_trigger = 0;
+pub const VLLM_WATCH_PERIOD: vllm_watch_trigger = 1;
+pub const VLLM_WATCH_CHANGE: vllm_watch_trigger = 2;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vllm_watch_event {
+    pub struct_size: usize,
+    pub watch_id: i32,
+    pub trigger: vllm_watch_trigger,
+    pub stream_seconds: c_double,
+    pub answer: *const c_char,
+    pub yes_probability: c_float,
+    pub change: c_float,
+    pub changed: i32,
+    pub eval_seconds: c_double,
+    pub evaluations: i64,
+}
+
+pub type vllm_watch_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const vllm_watch_event)>;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vllm_watch_params {
+    pub struct_size: usize,
+    pub every_s: c_double,
+    pub change_threshold: c_float,
+    pub yes_no: i32,
+    pub yes_threshold: c_float,
+    pub max_tokens: i32,
+    pub notify_all: i32,
+}
+
 // ---- media ----
 pub type vllm_pixel_format = c_int;
 pub const VLLM_PIXFMT_RGB24: vllm_pixel_format = 0;
@@ -348,4 +426,22 @@ extern "C" {
     pub fn vllm_session_recall(session: *mut vllm_session, t0: c_double, t1: c_double, n_reloaded: *mut i32)
         -> vllm_status;
     pub fn vllm_session_get_offload_stats(session: *const vllm_session, stats: *mut vllm_offload_stats) -> vllm_status;
+    pub fn vllm_source_default_params() -> vllm_source_params;
+    pub fn vllm_session_attach_source(
+        session: *mut vllm_session,
+        url: *const c_char,
+        params: *const vllm_source_params,
+    ) -> vllm_status;
+    pub fn vllm_session_detach_source(session: *mut vllm_session) -> vllm_status;
+    pub fn vllm_session_source_stats(session: *mut vllm_session, stats: *mut vllm_source_stats) -> vllm_status;
+    pub fn vllm_watch_default_params() -> vllm_watch_params;
+    pub fn vllm_session_watch(
+        session: *mut vllm_session,
+        question: *const c_char,
+        params: *const vllm_watch_params,
+        callback: vllm_watch_fn,
+        user_data: *mut c_void,
+        watch_id: *mut i32,
+    ) -> vllm_status;
+    pub fn vllm_session_unwatch(session: *mut vllm_session, watch_id: i32) -> vllm_status;
 }

@@ -21,11 +21,13 @@
 
 mod error;
 mod frame;
+mod live;
 mod model;
 mod session;
 
 pub use error::{Error, ErrorKind, Result};
 pub use frame::{Frame, PixelFormat, MAX_DIM};
+pub use live::{Source, SourceParams, SourceState, SourceStats, Watch, WatchEvent, WatchParams, WatchTrigger};
 pub use model::{Model, ModelInfo, ModelParams, VisionPrecision};
 pub use session::{
     Canceller, FramePusher, GenerateParams, KvType, OffloadParams, OffloadStats, Session, SessionParams, Stats, StopReason,

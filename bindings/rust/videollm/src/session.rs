@@ -253,7 +253,7 @@ pub struct OffloadStats {
 /// cleared under the write lock before the session is freed, so a late
 /// call never touches freed memory; the [any thread] calls themselves run
 /// under read locks, concurrently.
-struct SharedPtr {
+pub(crate) struct SharedPtr {
     ptr: RwLock<*mut sys::vllm_session>,
 }
 // Only [any thread] functions are called through it, under the lock.
@@ -261,7 +261,7 @@ unsafe impl Send for SharedPtr {}
 unsafe impl Sync for SharedPtr {}
 
 impl SharedPtr {
-    fn with<T>(&self, f: impl FnOnce(*mut sys::vllm_session) -> T) -> Option<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(*mut sys::vllm_session) -> T) -> Option<T> {
         let p = self.ptr.read().unwrap_or_else(|e| e.into_inner());
         if p.is_null() {
             None
@@ -420,6 +420,14 @@ impl Session {
 
     fn raw(&self) -> *mut sys::vllm_session {
         self.ptr.as_ptr()
+    }
+
+    pub(crate) fn raw_ptr(&self) -> *mut sys::vllm_session {
+        self.ptr.as_ptr()
+    }
+
+    pub(crate) fn shared_ptr(&self) -> Arc<SharedPtr> {
+        self.shared.clone()
     }
 
     fn check(&self, status: c_int) -> Result<c_int> {

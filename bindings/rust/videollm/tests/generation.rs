@@ -429,3 +429,61 @@ fn offload_and_recall() {
     assert!(o.frames_reloaded >= 2);
     assert_eq!(s.recall(5.0, 1.0).unwrap_err().kind(), ErrorKind::InvalidArg);
 }
+
+/// A live source (a guard that detaches when dropped) and a watch's events
+/// on a channel, over a generated clip the ffmpeg CLI writes into a pipe:
+/// static, a scene change at 4 s, static, sampled at 2 fps.
+#[test]
+fn live_source_and_watch_events() {
+    use std::os::unix::io::AsRawFd;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    use videollm::{SourceParams, SourceState, WatchParams, WatchTrigger};
+
+    let clip = "color=c=0x404040:s=64x48:r=4:d=4[a];color=c=0xd0d0d0:s=64x48:r=4:d=4[b];[a][b]concat=n=2:v=1:a=0[out0]";
+    let mut ff = match Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", clip, "-c:v", "mpeg2video", "-f", "mpegts", "-"])
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("no ffmpeg program ({}): live source test skipped", e);
+            return;
+        }
+    };
+    let out = ff.stdout.take().unwrap();
+    let params = ModelParams { mmproj: Some(common::mmproj()), ..Default::default() };
+    let model = Model::load(common::text_model(), &params).unwrap();
+    let session = model.session(&SessionParams { n_threads: 1, n_ctx: 4096, ..Default::default() }).unwrap();
+    let wp = WatchParams { every_s: 0.0, change_threshold: 0.1, yes_no: true, notify_all: true, ..Default::default() };
+    let watch = session.watch("Did the scene change?", &wp).unwrap();
+    let source = session
+        .attach_source(&format!("pipe:{}", out.as_raw_fd()), &SourceParams { fps: 2.0, ..Default::default() })
+        .unwrap();
+    let t0 = Instant::now();
+    let mut st = source.stats().unwrap();
+    while !st.finished() && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+        st = source.stats().unwrap();
+    }
+    assert_eq!(st.state, SourceState::Ended, "{}", st.message);
+    assert_eq!(st.frames_sampled, 16);
+    let events: Vec<_> = watch.events(Duration::from_millis(500)).collect();
+    drop(source);
+    assert_eq!(session.source_stats().unwrap().state, SourceState::None, "dropping the guard detaches");
+    assert_eq!(events.len(), 2, "{:?}", events);
+    assert_eq!((events[0].trigger, events[0].stream_seconds), (WatchTrigger::First, 0.0));
+    assert_eq!(events[1].trigger, WatchTrigger::Change);
+    assert!(events[1].stream_seconds >= 4.0 && events[1].stream_seconds <= 4.5, "{:?}", events[1]);
+    assert!(events.iter().all(|e| (e.answer == "yes" || e.answer == "no") && (0.0..=1.0).contains(&e.yes_probability)));
+    drop(watch);
+    drop(session);
+    let _ = ff.wait();
+    drop(out);
+    // bad parameters name the field
+    let s2 = model.session(&one_thread()).unwrap();
+    let e = s2.watch("Q?", &WatchParams { every_s: 0.0, change_threshold: 0.0, ..Default::default() }).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::InvalidArg);
+    assert!(e.message().contains("every_s"), "{}", e.message());
+}

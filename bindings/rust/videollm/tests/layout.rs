@@ -102,7 +102,17 @@ fn structs_match_the_c_compiler() {
     check_struct!(&c, vllm_offload_stats, [struct_size, frames_offloaded, frames_in_ram, frames_in_file,
                                            frames_dropped, frames_resident, frames_reloaded, retrievals, raw_bytes,
                                            compressed_bytes, ram_bytes, file_bytes, offload_seconds, reload_seconds]);
-    for e in ["vllm_status", "vllm_pixel_format", "vllm_kv_type", "vllm_stop_reason"] {
+    check_struct!(&c, vllm_source_params, [struct_size, fps, reconnect, reconnect_max_delay_s, io_timeout_s,
+                                           queue_frames, input_format]);
+    check_struct!(&c, vllm_source_stats, [struct_size, state, message, stream_seconds, ingested_seconds, wall_seconds,
+                                          lag_seconds, max_lag_seconds, frames_read, frames_sampled, frames_kept,
+                                          frames_deduped, frames_dropped, frames_queued, frames_failed, reconnects]);
+    check_struct!(&c, vllm_watch_event, [struct_size, watch_id, trigger, stream_seconds, answer, yes_probability,
+                                         change, changed, eval_seconds, evaluations]);
+    check_struct!(&c, vllm_watch_params, [struct_size, every_s, change_threshold, yes_no, yes_threshold, max_tokens,
+                                          notify_all]);
+    for e in ["vllm_status", "vllm_pixel_format", "vllm_kv_type", "vllm_stop_reason", "vllm_source_state",
+              "vllm_watch_trigger"] {
         assert_eq!(c[e], size_of::<std::os::raw::c_int>(), "{}", e);
     }
 }
@@ -115,6 +125,8 @@ fn struct_size_matches_the_library() {
         assert_eq!(sys::vllm_generate_default_params().struct_size, size_of::<sys::vllm_generate_params>());
         assert_eq!(sys::vllm_video_default_params().struct_size, size_of::<sys::vllm_video_params>());
         assert_eq!(sys::vllm_offload_default_params().struct_size, size_of::<sys::vllm_offload_params>());
+        assert_eq!(sys::vllm_source_default_params().struct_size, size_of::<sys::vllm_source_params>());
+        assert_eq!(sys::vllm_watch_default_params().struct_size, size_of::<sys::vllm_watch_params>());
     }
 }
 
