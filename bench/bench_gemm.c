@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "bench_common.h"
+#include "core/blas.h"
 #include "core/f16.h"
 #include "core/gemm.h"
 #include "core/igemm.h"
@@ -148,13 +149,21 @@ static void run_cblas_m1(void *p)
                 0.0f, c->C, (int)c->N);
 }
 
-static double sgemm_gflops(vl_pool *pool, int64_t M, int64_t N, int64_t K)
+/* OpenBLAS itself, one thread, whatever the library's BLAS (blas.h) is. */
+static void run_cblas(void *p)
+{
+    sgemm_ctx *c = p;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->M, (int)c->N, (int)c->K, 1.0f, c->A, (int)c->K, c->B,
+                (int)c->K, 0.0f, c->C, (int)c->N);
+}
+
+static double gflops_of(op_fn fn, vl_pool *pool, int64_t M, int64_t N, int64_t K)
 {
     sgemm_ctx c = {pool, M, N, K, malloc(sizeof(float) * (size_t)(M * K)), malloc(sizeof(float) * (size_t)(N * K)),
                    malloc(sizeof(float) * (size_t)(M * N))};
     for (int64_t i = 0; i < M * K; i++) c.A[i] = rndf();
     for (int64_t i = 0; i < N * K; i++) c.B[i] = rndf();
-    double t = best_time(run_sgemm, &c, 0.5);
+    double t = best_time(fn, &c, 0.5);
     free(c.A);
     free(c.B);
     free(c.C);
@@ -200,6 +209,8 @@ static void prefill_cpu_ab(vl_pool *pool1, vl_matmul_scratch *s, int32_t type, i
     free(x);
     free(y);
 }
+
+static double sgemm_gflops(vl_pool *pool, int64_t M, int64_t N, int64_t K) { return gflops_of(run_sgemm, pool, M, N, K); }
 
 /* ---- matmul (GEMV and prefill) ----------------------------------------------------- */
 
@@ -299,6 +310,11 @@ int main(int argc, char **argv)
         printf("bench_gemm int8_peak type=%s kernel=%s tile=8x16x768 gops_1t=%.1f gops_%dt=%.1f vs_sgemm_%dt=%.2f\n",
                vl_type_name(peak_types[k]), ipn > 0 ? vl_gemv_kernel_name() : "none", ip1, nth, ipn, nth, ipn / sgn);
     }
+    /* The library's sgemm backend (-Dblas) against OpenBLAS on one thread:
+     * ~1 when the library uses OpenBLAS, the own GEMM's speed with none. */
+    const double cb1 = gflops_of(run_cblas, pool1, 1024, 3072, 768);
+    printf("bench_gemm sgemm_backend blas=%s M=1024 N=3072 K=768 gflops_1t=%.1f openblas_gflops_1t=%.1f "
+           "frac_of_openblas=%.2f\n", vl_blas_name(), sg1, cb1, sg1 / cb1);
 
     /* F32 GEMV vs cblas_sgemm with M = 1 */
     const int64_t shapes[2][2] = {{576, 49152}, {3072, 768}};

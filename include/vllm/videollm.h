@@ -259,7 +259,8 @@ typedef struct vllm_session_params {
                                     text only: min(train ctx, 4096). When the context cannot
                                     hold a video sampled with default max_frames/n_frames,
                                     fewer frames are sampled, uniformly, with a warning */
-    int32_t n_threads;           /* worker threads; 0 = one per online CPU */
+    int32_t n_threads;           /* worker threads; 0 = one per performance core (all online
+                                    CPUs unless big.LITTLE/hybrid: then the big ones) */
     vllm_kv_type kv_type;        /* KV cache storage (default VLLM_KV_F16, as llama.cpp) */
     /* Compression of frames pushed or sampled into this session (videos may
      * override per call, see vllm_video_params). All off by default: they

@@ -1,8 +1,17 @@
 #include "cpu.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "threadpool.h"
+
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -88,4 +97,86 @@ const vl_cpu_features *vl_cpu(void)
 {
     pthread_once(&once, detect);
     return &features;
+}
+
+/* ---- performance cores ------------------------------------------------------ */
+
+/* The number in a one-line sysfs file; -1 when missing or unreadable. */
+static long read_sysfs_long(const char *dir, const char *cpu, const char *file)
+{
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s/%s/%s", dir, cpu, file) >= (int)sizeof path) return -1;
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long v = -1;
+    if (fscanf(f, "%ld", &v) != 1) v = -1;
+    fclose(f);
+    return v;
+}
+
+static int is_cpu_entry(const char *name)
+{
+    if (strncmp(name, "cpu", 3) || !name[3]) return 0;
+    for (const char *p = name + 3; *p; p++)
+        if (!isdigit((unsigned char)*p)) return 0;
+    return 1;
+}
+
+#define MAX_SYSFS_CPUS 4096
+
+int vl_cpu_performance_cores_in(const char *cpu_dir)
+{
+    DIR *d = cpu_dir ? opendir(cpu_dir) : NULL;
+    if (!d) return 0;
+    long *score = malloc(MAX_SYSFS_CPUS * sizeof *score);
+    int n = 0, unknown = 0;
+    struct dirent *e;
+    while (score && (e = readdir(d)) != NULL && n < MAX_SYSFS_CPUS) {
+        if (!is_cpu_entry(e->d_name)) continue;
+        if (read_sysfs_long(cpu_dir, e->d_name, "online") == 0) continue; /* cpu0 often has no "online": on */
+        long s = read_sysfs_long(cpu_dir, e->d_name, "cpu_capacity");
+        if (s <= 0) s = read_sysfs_long(cpu_dir, e->d_name, "cpufreq/cpuinfo_max_freq");
+        if (s <= 0) unknown = 1;
+        score[n++] = s;
+    }
+    closedir(d);
+    int count = 0;
+    if (score && n > 0 && !unknown) {
+        long lo = score[0], hi = score[0];
+        for (int i = 1; i < n; i++) {
+            if (score[i] < lo) lo = score[i];
+            if (score[i] > hi) hi = score[i];
+        }
+        if ((double)lo >= 0.8 * (double)hi) {
+            count = n;
+        } else {
+            const double efficiency_top = (double)lo + 0.25 * (double)(hi - lo);
+            for (int i = 0; i < n; i++) count += (double)score[i] > efficiency_top;
+        }
+    }
+    free(score);
+    return count;
+}
+
+static int default_threads;
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void detect_default_threads(void)
+{
+    const int online = vl_cpu_count();
+    int perf = 0;
+#if defined(__APPLE__)
+    int n = 0;
+    size_t len = sizeof n;
+    if (sysctlbyname("hw.perflevel0.physicalcpu", &n, &len, NULL, 0) == 0 && n > 0) perf = n;
+#elif defined(__linux__)
+    perf = vl_cpu_performance_cores_in("/sys/devices/system/cpu");
+#endif
+    default_threads = perf > 0 && perf < online ? perf : online;
+}
+
+int vl_cpu_default_threads(void)
+{
+    pthread_once(&threads_once, detect_default_threads);
+    return default_threads;
 }

@@ -1,4 +1,4 @@
-/* vl_sgemm: cblas_sgemm split across the library's pool.
+/* vl_sgemm: the BLAS's sgemm (blas.h) split across the library's pool.
  *
  * Why OpenBLAS runs single-threaded: the library already owns one worker
  * per core (threadpool.h) and keeps them spinning between the many small
@@ -10,14 +10,13 @@
  * threads; each panel is an independent sgemm call on its own core. */
 #include "gemm.h"
 
-#include <cblas.h>
 #include <pthread.h>
+
+#include "blas.h"
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
-static void pin_blas(void) { openblas_set_num_threads(1); }
-
-void vl_sgemm_init(void) { pthread_once(&blas_once, pin_blas); }
+void vl_sgemm_init(void) { pthread_once(&blas_once, vl_blas_single_thread); }
 
 typedef struct sgemm_job {
     int transB, split_n;
@@ -36,14 +35,12 @@ static void sgemm_part(void *ctx, int ith, int nth)
         vl_split_range(j->N, ith, nth, 16, &b, &e);
         if (e <= b) return;
         const float *Bp = j->transB ? j->B + b * j->ldb : j->B + b;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, j->transB ? CblasTrans : CblasNoTrans, (int)j->M, (int)(e - b),
-                    (int)j->K, 1.0f, j->A, (int)j->lda, Bp, (int)j->ldb, 0.0f, j->C + b, (int)j->ldc);
+        vl_blas_sgemm(j->transB, j->M, e - b, j->K, j->A, j->lda, Bp, j->ldb, j->C + b, j->ldc);
     } else {
         vl_split_range(j->M, ith, nth, 16, &b, &e);
         if (e <= b) return;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, j->transB ? CblasTrans : CblasNoTrans, (int)(e - b), (int)j->N,
-                    (int)j->K, 1.0f, j->A + b * j->lda, (int)j->lda, j->B, (int)j->ldb, 0.0f, j->C + b * j->ldc,
-                    (int)j->ldc);
+        vl_blas_sgemm(j->transB, e - b, j->N, j->K, j->A + b * j->lda, j->lda, j->B, j->ldb, j->C + b * j->ldc,
+                      j->ldc);
     }
 }
 

@@ -1,10 +1,11 @@
 #include "matmul.h"
 
-#include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aligned_alloc.h"
+#include "blas.h"
 #include "dtype.h"
 #include "error.h"
 #include "gemm.h"
@@ -60,7 +61,7 @@ static vllm_status grow(void **buf, size_t *cap, size_t bytes, const char *what)
     if (bytes <= *cap) return VLLM_OK;
     if (bytes > SCRATCH_LIMIT) return vl_error(VLLM_ERR_NOMEM, "matmul scratch for %s: %zu bytes is absurd", what, bytes);
     size_t want = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, want);
+    void *p = vl_aligned_alloc(64, want);
     if (!p) return vl_error(VLLM_ERR_NOMEM, "matmul scratch for %s: %zu bytes", what, want);
     free(*buf);
     *buf = p;
@@ -148,9 +149,8 @@ static void gemm_part(void *ctx, int ith, int nth)
     vl_split_range(W->n_out, ith, nth, j->tile_rows < 16 ? j->tile_rows : 16, &b, &e);
     if (j->direct) {
         if (e > b)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n_tok, (int)(e - b), (int)n, 1.0f, j->xe,
-                        (int)n, (const float *)((const char *)W->data + (size_t)b * W->row_bytes),
-                        (int)(W->row_bytes / sizeof(float)), 0.0f, j->y + b, (int)W->n_out);
+            vl_blas_sgemm(1, j->n_tok, e - b, n, j->xe, n, (const float *)((const char *)W->data + (size_t)b * W->row_bytes),
+                          (int64_t)(W->row_bytes / sizeof(float)), j->y + b, W->n_out);
         return;
     }
     float *tile = j->tiles + (size_t)ith * (size_t)j->tile_rows * (size_t)n;
@@ -158,8 +158,7 @@ static void gemm_part(void *ctx, int ith, int nth)
         const int64_t rows = o0 + j->tile_rows < e ? j->tile_rows : e - o0;
         for (int64_t r = 0; r < rows; r++)
             vl_dequantize_row(W->type, (const char *)W->data + (size_t)(o0 + r) * W->row_bytes, tile + r * n, n);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n_tok, (int)rows, (int)n, 1.0f, j->xe, (int)n,
-                    tile, (int)n, 0.0f, j->y + o0, (int)W->n_out);
+        vl_blas_sgemm(1, j->n_tok, rows, n, j->xe, n, tile, n, j->y + o0, W->n_out);
     }
 }
 

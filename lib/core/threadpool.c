@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include "cpu.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -79,7 +81,7 @@ int vl_cpu_count(void)
 
 vl_pool *vl_pool_create(int n_threads)
 {
-    if (n_threads <= 0) n_threads = vl_cpu_count();
+    if (n_threads <= 0) n_threads = vl_cpu_default_threads();
     if (n_threads > 512) n_threads = 512;
     vl_pool *pool = calloc(1, sizeof *pool);
     if (!pool) return NULL;

@@ -19,7 +19,8 @@ typedef struct vl_pool vl_pool;
 
 typedef void (*vl_task_fn)(void *ctx, int ith, int nth);
 
-/* n_threads <= 0 means one per online CPU. Returns NULL on failure. */
+/* n_threads <= 0 means vl_cpu_default_threads() (cpu.h: the performance
+ * cores, or every online CPU). Returns NULL on failure. */
 vl_pool *vl_pool_create(int n_threads);
 void vl_pool_free(vl_pool *pool);
 int vl_pool_size(const vl_pool *pool);

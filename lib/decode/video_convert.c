@@ -9,6 +9,7 @@
 
 #include "av_log.h"
 #include "video_internal.h"
+#include "yuv_rgb24.h"
 
 /* swscale's SIMD RGB writers store whole 8-pixel groups, so a row may be
  * written a little past its width; rows are padded and the buffer has a
@@ -28,6 +29,24 @@ int vl_sws_flags(int scale_filter)
 }
 
 static size_t row_stride(int w) { return ((size_t)w * 3 + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN; }
+
+/* sws_scale, except where swscale's bytes depend on the architecture: the
+ * same-size yuv -> RGB24 case then takes the x86 arithmetic (yuv_rgb24.h),
+ * so frames are the same bytes on every CPU. Returns the rows written. */
+static int scale(struct SwsContext *sws, int src_fmt, int w, int h, int dst_w, int dst_h, int flags,
+                 const uint8_t *const src[4], const int src_stride[4], uint8_t *dst, int dst_stride)
+{
+    vl_yuv_rgb_coefs k;
+    if (!VL_SWSCALE_IS_X86_REFERENCE && vl_yuv_rgb24_is_special_case(src_fmt, w, h, dst_w, dst_h, flags) &&
+        vl_yuv_rgb24_coefs(sws, &k) == 0) {
+        int vshift = src_fmt == AV_PIX_FMT_YUV420P || src_fmt == AV_PIX_FMT_YUVJ420P;
+        vl_yuv_rgb24_convert(&k, src, src_stride, vshift, w, h, dst, (size_t)dst_stride);
+        return dst_h;
+    }
+    uint8_t *dst_planes[4] = {dst, NULL, NULL, NULL};
+    int dst_strides[4] = {dst_stride, 0, 0, 0};
+    return sws_scale(sws, src, src_stride, 0, h, dst_planes, dst_strides);
+}
 
 static vllm_status ensure(uint8_t **buf, size_t *cap, size_t need)
 {
@@ -111,9 +130,8 @@ vllm_status vl_rgb_convert(vl_rgb_conv *c, const AVFrame *fr, int out_w, int out
     }
     size_t bs = row_stride(dw);
     VL_TRY(ensure(&c->buf, &c->buf_cap, bs * (size_t)dh + TAIL_SLACK));
-    uint8_t *dst[4] = {c->buf, NULL, NULL, NULL};
-    int dst_stride[4] = {(int)bs, 0, 0, 0};
-    int got = sws_scale(c->sws, (const uint8_t *const *)fr->data, fr->linesize, 0, fr->height, dst, dst_stride);
+    int got = scale(c->sws, fr->format, fr->width, fr->height, dw, dh, flags, (const uint8_t *const *)fr->data,
+                    fr->linesize, c->buf, (int)bs);
     if (got != dh) return vl_error(VLLM_ERR_DECODE, "video: pixel conversion failed (%d of %d rows)", got, dh);
     if (!rotation) {
         *rgb = c->buf;
@@ -183,8 +201,8 @@ vllm_status vl_frame_to_rgb(const vllm_frame *in, int32_t out_w, int32_t out_h, 
     if (fmt == AV_PIX_FMT_RGB24 && out_w == w && out_h == h) {
         for (int y = 0; y < h; y++) memcpy(out + (size_t)y * os, in->planes[0] + (size_t)y * in->strides[0], 3 * (size_t)w);
     } else {
-        struct SwsContext *sws = sws_getContext(w, h, fmt, out_w, out_h, AV_PIX_FMT_RGB24,
-                                                vl_sws_flags(scale_filter), NULL, NULL, NULL);
+        int flags = vl_sws_flags(scale_filter);
+        struct SwsContext *sws = sws_getContext(w, h, fmt, out_w, out_h, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
         if (!sws) {
             free(out);
             return vl_error(VLLM_ERR_UNSUPPORTED, "frame: cannot convert %dx%d to RGB %dx%d", w, h, out_w, out_h);
@@ -193,9 +211,7 @@ vllm_status vl_frame_to_rgb(const vllm_frame *in, int32_t out_w, int32_t out_h, 
         const uint8_t *src[4] = {in->planes[0], nplanes > 1 ? in->planes[1] : NULL, nplanes > 2 ? in->planes[2] : NULL,
                                  NULL};
         int ss[4] = {in->strides[0], nplanes > 1 ? in->strides[1] : 0, nplanes > 2 ? in->strides[2] : 0, 0};
-        uint8_t *dst[4] = {out, NULL, NULL, NULL};
-        int ds[4] = {(int)os, 0, 0, 0};
-        int got = sws_scale(sws, src, ss, 0, h, dst, ds);
+        int got = scale(sws, fmt, w, h, out_w, out_h, flags, src, ss, out, (int)os);
         sws_freeContext(sws);
         if (got != out_h) {
             free(out);

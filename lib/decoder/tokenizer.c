@@ -357,13 +357,34 @@ static void detect_specials(vl_tokenizer *t, int32_t fim[6])
     }
 }
 
-static int cmp_special(const void *a, const void *b, void *ctx)
+/* Special tokens are matched longest first (ties by id). The text length
+ * travels with the id because plain qsort has no context argument:
+ * qsort_r is glibc's (BSD and macOS swap its arguments; bionic lacks it). */
+typedef struct special_key {
+    size_t len;
+    int32_t id;
+} special_key;
+
+static int cmp_special(const void *a, const void *b)
 {
-    const vl_tokenizer *t = ctx;
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    size_t lx = t->text_off[x + 1] - t->text_off[x], ly = t->text_off[y + 1] - t->text_off[y];
-    if (lx != ly) return lx > ly ? -1 : 1;
-    return x < y ? -1 : x > y;
+    const special_key *x = a, *y = b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static vllm_status sort_specials(vl_tokenizer *t)
+{
+    if (t->n_special < 2) return VLLM_OK;
+    special_key *keys = malloc(t->n_special * sizeof *keys);
+    if (!keys) return vl_error(VLLM_ERR_NOMEM, "tokenizer: cannot sort %zu special tokens", t->n_special);
+    for (size_t i = 0; i < t->n_special; i++) {
+        int32_t id = t->special[i];
+        keys[i] = (special_key){t->text_off[id + 1] - t->text_off[id], id};
+    }
+    qsort(keys, t->n_special, sizeof *keys, cmp_special);
+    for (size_t i = 0; i < t->n_special; i++) t->special[i] = keys[i].id;
+    free(keys);
+    return VLLM_OK;
 }
 
 static int contains(const char *s, size_t n, const char *needle)
@@ -564,7 +585,7 @@ static vllm_status load(vl_tokenizer *t, const vl_gguf *g)
     if (!t->special) return vl_error(VLLM_ERR_NOMEM, "tokenizer: cannot allocate the special-token list");
     for (int32_t id = 0; id < t->n_vocab; id++)
         if (t->attr[id] & (VL_ATTR_CONTROL | VL_ATTR_USER_DEFINED | VL_ATTR_UNKNOWN)) t->special[t->n_special++] = id;
-    qsort_r(t->special, t->n_special, sizeof *t->special, cmp_special, t);
+    VL_TRY(sort_specials(t));
 
     VL_TRY(build_pieces(t));
     VL_TRY(name_attributes(t, g));

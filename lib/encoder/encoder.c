@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/aligned_alloc.h"
 #include "core/f16.h"
 #include "gemm_bf16.h"
 #include "linear_lazy.h"
@@ -225,7 +226,7 @@ vllm_status vl_vision_encode(vl_vision *v, vl_pool *pool, const float *pixels, i
     c.scores = alloc_floats((size_t)nth * np, (size_t)np, &fail);
     if (v->precision == VL_VISION_GGML) c.act = alloc_floats(M, (size_t)max_in, &fail);
     if (v->precision == VL_VISION_BF16) {
-        c.bf16 = aligned_alloc(64, (vl_bf16_scratch_size((int)M, max_in) + 63) & ~(size_t)63);
+        c.bf16 = vl_aligned_alloc(64, (vl_bf16_scratch_size((int)M, max_in) + 63) & ~(size_t)63);
         if (!c.bf16) fail = 1;
     }
     vllm_status st = VLLM_OK;
@@ -310,7 +311,7 @@ vllm_status vl_vision_encode_frames(vl_vision *v, vl_pool *pool, const float *pi
     if (m->n_ds) c.ds_out = alloc_floats((size_t)m->n_ds * (M / 4), (size_t)hp->proj_dim, &fail);
     if (v->precision == VL_VISION_GGML) c.act = alloc_floats((size_t)M, (size_t)max_in, &fail);
     if (v->precision == VL_VISION_BF16) {
-        c.bf16 = aligned_alloc(64, (vl_bf16_scratch_size(M, max_in) + 63) & ~(size_t)63);
+        c.bf16 = vl_aligned_alloc(64, (vl_bf16_scratch_size(M, max_in) + 63) & ~(size_t)63);
         if (!c.bf16) fail = 1;
     }
     c.unit_src = malloc((size_t)M / 4 * sizeof(int32_t));

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/aligned_alloc.h"
 #include "core/cpu.h"
 #include "core/f16.h"
 
@@ -28,7 +29,7 @@ vllm_status vl_bf16_pack(const float *w, int n, int k, vl_bf16_packed **out)
     p->n_panels = (n + VL_BF16_NR - 1) / VL_BF16_NR;
     size_t count = (size_t)p->n_panels * (size_t)p->kp * VL_BF16_NR * 2;
     size_t bytes = (count * sizeof(uint16_t) + 63) & ~(size_t)63;
-    p->data = aligned_alloc(64, bytes);
+    p->data = vl_aligned_alloc(64, bytes);
     if (!p->data) {
         free(p);
         return vl_error(VLLM_ERR_NOMEM, "bf16 pack: out of memory (%zu bytes)", bytes);

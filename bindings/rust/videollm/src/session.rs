@@ -31,7 +31,7 @@ pub struct SessionParams {
     /// Context window in tokens; 0 = enough for the default video sampling and
     /// the default answer, within the training context (see vllm_session_params).
     pub n_ctx: i32,
-    /// Worker threads; 0 = one per online CPU.
+    /// Worker threads; 0 = one per performance core (all online CPUs unless big.LITTLE/hybrid).
     pub n_threads: i32,
     pub kv_type: KvType,
     /// Skip frames whose 32x32 luma differs from the last kept frame's by
