@@ -657,7 +657,10 @@ typedef struct vllm_source_params {
     double reconnect_max_delay_s;/* longest back-off delay (default 8 s; 0.05 .. 3600) */
     double io_timeout_s;         /* seconds without data before the source counts as lost:
                                     0 = default (10 s for network URLs and devices, none for
-                                    files and pipes), < 0 = wait forever, at most 1e6 */
+                                    pipes), < 0 = wait forever, at most 1e6. A regular file is
+                                    followed while it grows (a recording being written): it
+                                    ENDS once it has not grown for this long (0 = 2 s;
+                                    < 0 = follow it until detached) */
     int32_t queue_frames;        /* sampled frames waiting for ingestion (default 8; 1..256) */
     const char *input_format;    /* libavformat input format name ("v4l2", "mpegts", ...),
                                     NULL = probe (copied); "/dev/video*" implies "v4l2" */
