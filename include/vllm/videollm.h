@@ -411,8 +411,12 @@ typedef struct vllm_session_stats {
     int64_t n_turns_evicted;     /* finished question-and-answer turns that left the context */
 } vllm_session_stats;
 
-/* [any thread] (waits for the session's lock: at most one token during
- * an answer, a whole call for media ingestion) */
+/* [any thread] Never waits for the session's lock: another thread gets
+ * the numbers as they were when the session's last call (or step of one:
+ * a token, a pushed frame) released it, so while a frame is being
+ * encoded or a prompt evaluated it sees the state from before that step;
+ * a callback running under the lock (progress, tokens) sees them as they
+ * are now. */
 VLLM_API vllm_status vllm_session_get_stats(const vllm_session *session, vllm_session_stats *stats);
 
 /* ---- media: frames, videos, images -------------------------------------
@@ -614,7 +618,8 @@ typedef struct vllm_offload_stats {
     double offload_seconds, reload_seconds;
 } vllm_offload_stats;
 
-/* [any thread] (waits for the session's lock, as vllm_session_get_stats) */
+/* [any thread] (waits for the session's lock: at most one token during
+ * an answer, a whole call for media ingestion) */
 VLLM_API vllm_status vllm_session_get_offload_stats(const vllm_session *session, vllm_offload_stats *stats);
 
 /* ---- live sources -----------------------------------------------------------

@@ -591,6 +591,11 @@ vllm_status vllm_session_attach_source(vllm_session *s, const char *url, const v
         VL_TRY(vllm_model_get_info(s->model, &info));
         fps = info.video_fps > 0 ? info.video_fps : 1.0f;
     }
+    /* the session lock before live_mu, not under it: a frame being encoded
+     * holds it, and source stats (live_mu) must not wait for that */
+    vl_session_lock(s);
+    const double after_pts = s->last_push_pts;
+    vl_session_unlock(s);
     pthread_mutex_lock(&s->live_mu);
     if (s->source) {
         pthread_mutex_unlock(&s->live_mu);
@@ -604,9 +609,7 @@ vllm_status vllm_session_attach_source(vllm_session *s, const char *url, const v
         return st;
     }
     src->fps = fps;
-    vl_session_lock(s);
-    src->base = s->last_push_pts >= 0 ? s->last_push_pts + 1.0 / fps : 0.0; /* after the frames already there */
-    vl_session_unlock(s);
+    src->base = after_pts >= 0 ? after_pts + 1.0 / fps : 0.0; /* after the frames already there */
     src->t_attach = vl_now_seconds();
     src->st.state = VLLM_SOURCE_CONNECTING;
     src->reader_started = pthread_create(&src->reader, NULL, reader_main, src) == 0;
