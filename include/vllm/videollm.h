@@ -740,7 +740,13 @@ VLLM_API vllm_status vllm_session_source_stats(vllm_session *session, vllm_sourc
  * template, typically 20-60) plus, for text answers, up to max_tokens
  * decoding steps; a yes/no watch decodes nothing. Ingestion of the next
  * frame waits for it (frames keep queueing on the reader). bench/run_live.sh
- * measures it. */
+ * measures it.
+ * Limitation: only frames of an attached source (vllm_session_attach_source)
+ * trigger watches. Frames the host pushes itself (vllm_session_push_frame,
+ * push_video) do not: evaluating there would run a prefill on the host's
+ * push call, and there is no session thread of its own to hand it to yet.
+ * A host feeding frames itself can feed them through a pipe source
+ * ("pipe:FD") instead, or ask its question with vllm_session_query. */
 
 typedef enum vllm_watch_trigger {
     VLLM_WATCH_FIRST = 0,   /* first evaluation after the watch was added */
