@@ -12,7 +12,10 @@
  *  4. detach while the reader waits in a read that gets no data (a silent
  *     pipe; a UDP port nobody sends to) returns promptly;
  *  5. 100 attach/detach cycles leave no thread behind (and nothing leaked
- *     under ASan).
+ *     under ASan);
+ *  6. a file still being written (chunks of an MPEG-TS clip appended by a
+ *     thread) is followed to its last frame and ENDS only after the idle
+ *     timeout; followed without end, a detach while waiting is prompt.
  * Every wait is bounded; alarm() ends the whole program if anything hangs.
  * Built also under ThreadSanitizer in CI. */
 #define VLLM_EXPERIMENTAL
@@ -276,6 +279,121 @@ static void test_http(vllm_model *m)
     vllm_session_free(s);
 }
 
+/* ---- 6. a file still being written ------------------------------------------- */
+
+typedef struct file_writer {
+    const char *path;
+    const uint8_t *data;
+    size_t size, done; /* bytes written before the thread starts */
+    int chunks;
+    vllm_session *s;
+    int64_t read_before_last; /* frames the source had read when the last chunk was about to be written */
+    double t_done;            /* wall clock when the last chunk was written */
+} file_writer;
+
+/* Append the rest of the clip in `chunks` pieces, 0.25 s apart. */
+static void *write_chunks(void *arg)
+{
+    file_writer *w = arg;
+    FILE *f = fopen(w->path, "ab");
+    REQUIRE(f, "open %s for appending", w->path);
+    const size_t piece = (w->size - w->done + (size_t)w->chunks - 1) / (size_t)w->chunks;
+    while (w->done < w->size) {
+        lh_nap(0.25);
+        const size_t n = w->size - w->done < piece ? w->size - w->done : piece;
+        if (w->done + n == w->size) {
+            vllm_source_stats st = {.struct_size = sizeof st};
+            vllm_session_source_stats(w->s, &st);
+            w->read_before_last = st.frames_read;
+        }
+        REQUIRE(fwrite(w->data + w->done, 1, n, f) == n && fflush(f) == 0, "append to %s", w->path);
+        w->done += n;
+    }
+    fclose(f);
+    w->t_done = lh_now();
+    return NULL;
+}
+
+static uint8_t *read_whole(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f, "open %s", path);
+    uint8_t *data = malloc(1 << 20);
+    *size = fread(data, 1, 1 << 20, f);
+    fclose(f);
+    REQUIRE(*size > 0 && *size < (1 << 20), "%s: %zu bytes", path, *size);
+    return data;
+}
+
+static void test_growing_file(vllm_model *m)
+{
+    char dir[] = "/tmp/vllm-growing-XXXXXX", clip[64], grow[64], cmd[512];
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    snprintf(clip, sizeof clip, "%s/clip.ts", dir);
+    snprintf(grow, sizeof grow, "%s/growing.ts", dir);
+    /* 12 s at 4 fps = 48 frames (probing takes the first 5 s of stream); -g 4: a keyframe every second */
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc2=size=64x48:rate=4:duration=12 "
+             "-c:v mpeg2video -g 4 -f mpegts %s", clip);
+    REQUIRE(system(cmd) == 0, "%s", cmd);
+    file_writer w = {.path = grow, .chunks = 12};
+    uint8_t *data = read_whole(clip, &w.size);
+    w.data = data;
+    w.done = w.size / 8; /* 1.5 s of stream is there when the source is attached; the rest comes over 3 s */
+    FILE *f = fopen(grow, "wb");
+    REQUIRE(f && fwrite(data, 1, w.done, f) == w.done && fclose(f) == 0, "write %s", grow);
+
+    vllm_session *s = new_session(m);
+    w.s = s;
+    vllm_source_params p = vllm_source_default_params();
+    p.io_timeout_s = 1.0; /* ended after 1 s without growth */
+    REQUIRE(vllm_session_attach_source(s, grow, &p) == VLLM_OK, "%s", vllm_last_error());
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, write_chunks, &w) == 0, "writer thread");
+    vllm_source_stats st;
+    const int ended = lh_wait_source(s, finished, NULL, 60, &st);
+    const double t_end = lh_now();
+    pthread_join(th, NULL);
+    CHECK(ended && st.state == VLLM_SOURCE_ENDED, "state %d (%s), want ENDED", st.state, st.message);
+    CHECK(st.frames_read == 48, "frames read %lld, want all 48 (the file was not followed as it grew)",
+          (long long)st.frames_read);
+    CHECK(w.read_before_last > 0 && w.read_before_last < 48,
+          "frames read before the last chunk was written: %lld, want some (read while it grows)",
+          (long long)w.read_before_last);
+    CHECK(t_end - w.t_done >= 0.9, "ENDED %.2f s after the last write, before the 1 s idle timeout", t_end - w.t_done);
+    CHECK(st.frames_kept + st.frames_deduped + st.frames_dropped + st.frames_failed == st.frames_sampled,
+          "frames not accounted for: kept %lld deduped %lld dropped %lld failed %lld sampled %lld",
+          (long long)st.frames_kept, (long long)st.frames_deduped, (long long)st.frames_dropped,
+          (long long)st.frames_failed, (long long)st.frames_sampled);
+    CHECK(vllm_session_detach_source(s) == VLLM_OK, "%s", vllm_last_error());
+
+    /* followed without end (io_timeout_s < 0): a detach while the reader waits at the end is prompt */
+    p.io_timeout_s = -1;
+    REQUIRE(vllm_session_attach_source(s, grow, &p) == VLLM_OK, "%s", vllm_last_error());
+    /* the last frames stay in the demuxer and decoder until more data (or the end) comes: wait until the
+     * count stops moving, most of the clip in */
+    int64_t last = -1;
+    st.frames_read = 0;
+    for (double t0 = lh_now(); lh_now() - t0 < 30 && (st.frames_read < 40 || st.frames_read != last); lh_nap(0.5)) {
+        last = st.frames_read;
+        vllm_session_source_stats(s, &st);
+    }
+    CHECK(st.frames_read >= 40 && st.frames_read == last, "frames read %lld (before %lld), want a still count >= 40",
+          (long long)st.frames_read, (long long)last);
+    lh_nap(0.5); /* well into the wait at the end */
+    vllm_session_source_stats(s, &st);
+    CHECK(st.state == VLLM_SOURCE_READING, "a followed file must not end: state %d (%s)", st.state, st.message);
+    const double t0 = lh_now();
+    CHECK(vllm_session_detach_source(s) == VLLM_OK, "%s", vllm_last_error());
+    const double took = lh_now() - t0;
+    CHECK(took < 0.5, "detach while waiting at the end of a file took %.3f s", took);
+    vllm_session_free(s);
+    free(data);
+    unlink(clip);
+    unlink(grow);
+    rmdir(dir);
+}
+
 /* ---- 4./5. prompt detach, and many attach/detach cycles ------------------------- */
 
 static void test_detach_and_cycles(vllm_model *m)
@@ -352,5 +470,6 @@ TEST_MAIN_BEGIN
     if (!only || !strcmp(only, "udp")) test_udp(m);
     if (!only || !strcmp(only, "http")) test_http(m);
     if (!only || !strcmp(only, "cycles")) test_detach_and_cycles(m);
+    if (!only || !strcmp(only, "growing")) test_growing_file(m);
     vllm_model_free(m);
 TEST_MAIN_END

@@ -414,8 +414,12 @@ typedef struct vllm_session_stats {
     int64_t n_turns_evicted;     /* finished question-and-answer turns that left the context */
 } vllm_session_stats;
 
-/* [any thread] (waits for the session's lock: at most one token during
- * an answer, a whole call for media ingestion) */
+/* [any thread] Never waits for the session's lock: another thread gets
+ * the numbers as they were when the session's last call (or step of one:
+ * a token, a pushed frame) released it, so while a frame is being
+ * encoded or a prompt evaluated it sees the state from before that step;
+ * a callback running under the lock (progress, tokens) sees them as they
+ * are now. */
 VLLM_API vllm_status vllm_session_get_stats(const vllm_session *session, vllm_session_stats *stats);
 
 /* ---- media: frames, videos, images -------------------------------------
@@ -617,7 +621,8 @@ typedef struct vllm_offload_stats {
     double offload_seconds, reload_seconds;
 } vllm_offload_stats;
 
-/* [any thread] (waits for the session's lock, as vllm_session_get_stats) */
+/* [any thread] (waits for the session's lock: at most one token during
+ * an answer, a whole call for media ingestion) */
 VLLM_API vllm_status vllm_session_get_offload_stats(const vllm_session *session, vllm_offload_stats *stats);
 
 /* ---- live sources -----------------------------------------------------------
@@ -660,7 +665,10 @@ typedef struct vllm_source_params {
     double reconnect_max_delay_s;/* longest back-off delay (default 8 s; 0.05 .. 3600) */
     double io_timeout_s;         /* seconds without data before the source counts as lost:
                                     0 = default (10 s for network URLs and devices, none for
-                                    files and pipes), < 0 = wait forever, at most 1e6 */
+                                    pipes), < 0 = wait forever, at most 1e6. A regular file is
+                                    followed while it grows (a recording being written): it
+                                    ENDS once it has not grown for this long (0 = 2 s;
+                                    < 0 = follow it until detached) */
     int32_t queue_frames;        /* sampled frames waiting for ingestion (default 8; 1..256) */
     const char *input_format;    /* libavformat input format name ("v4l2", "mpegts", ...),
                                     NULL = probe (copied); "/dev/video*" implies "v4l2" */
@@ -735,7 +743,13 @@ VLLM_API vllm_status vllm_session_source_stats(vllm_session *session, vllm_sourc
  * template, typically 20-60) plus, for text answers, up to max_tokens
  * decoding steps; a yes/no watch decodes nothing. Ingestion of the next
  * frame waits for it (frames keep queueing on the reader). bench/run_live.sh
- * measures it. */
+ * measures it.
+ * Limitation: only frames of an attached source (vllm_session_attach_source)
+ * trigger watches. Frames the host pushes itself (vllm_session_push_frame,
+ * push_video) do not: evaluating there would run a prefill on the host's
+ * push call, and there is no session thread of its own to hand it to yet.
+ * A host feeding frames itself can feed them through a pipe source
+ * ("pipe:FD") instead, or ask its question with vllm_session_query. */
 
 typedef enum vllm_watch_trigger {
     VLLM_WATCH_FIRST = 0,   /* first evaluation after the watch was added */

@@ -153,9 +153,16 @@ vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_vide
 /* Open a stream read through `read` (a libavformat read_packet callback:
  * bytes read, AVERROR_EOF at the end, another negative AVERROR on errors;
  * opaque is passed back), for inputs whose reads must be interruptible
- * (pipes polled by the caller). `label` names it in messages. */
-vllm_status vl_video_open_reader(int (*read)(void *opaque, uint8_t *buf, int size), void *opaque, const char *label,
-                                 const vl_video_open_opts *opts, vl_video **out);
+ * (pipes polled by the caller, files followed while they grow). `seek`
+ * (a libavformat seek callback, AVSEEK_SIZE included) may be NULL for
+ * inputs that cannot seek. `label` names it in messages. */
+typedef struct vl_video_reader {
+    int (*read)(void *opaque, uint8_t *buf, int size);
+    int64_t (*seek)(void *opaque, int64_t offset, int whence);
+    void *opaque;
+} vl_video_reader;
+vllm_status vl_video_open_reader(const vl_video_reader *r, const char *label, const vl_video_open_opts *opts,
+                                 vl_video **out);
 
 void vl_video_close(vl_video *v);
 const vl_video_info *vl_video_get_info(const vl_video *v);
@@ -261,6 +268,11 @@ vllm_status vl_video_set_threads(vl_video *v, int threads);
  * its own (rotated) size, valid until the next call. */
 vllm_status vl_video_live_read(vl_video *v, double *pts);
 vllm_status vl_video_live_convert(vl_video *v, vl_rgb_frame *out);
+/* Forget that the input reported its end (libavformat's I/O context keeps
+ * an end once seen): for a reader that said "end" while the stream was
+ * being opened (a growing file probed with the bytes it has so far) and
+ * will have more later. */
+void vl_video_live_forget_eof(vl_video *v);
 /* 1 when libavformat (with libavdevice's devices, when the library was
  * built with it: they are registered on the first call) has this input
  * format. */

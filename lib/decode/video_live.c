@@ -97,6 +97,13 @@ vllm_status vl_video_live_convert(vl_video *v, vl_rgb_frame *out)
     return VLLM_OK;
 }
 
+void vl_video_live_forget_eof(vl_video *v)
+{
+    if (!v) return;
+    if (v->fmt && v->fmt->pb) v->fmt->pb->eof_reached = 0;
+    v->demux_eof = 0;
+}
+
 static void register_devices(void)
 {
 #ifdef VL_HAVE_AVDEVICE

@@ -302,17 +302,17 @@ vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_vide
     return VLLM_OK;
 }
 
-vllm_status vl_video_open_reader(int (*read)(void *opaque, uint8_t *buf, int size), void *opaque, const char *label,
-                                 const vl_video_open_opts *opts, vl_video **out)
+vllm_status vl_video_open_reader(const vl_video_reader *r, const char *label, const vl_video_open_opts *opts,
+                                 vl_video **out)
 {
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
     *out = NULL;
-    if (!read || !label) return vl_error(VLLM_ERR_INVALID_ARG, "video: no read callback");
+    if (!r || !r->read || !label) return vl_error(VLLM_ERR_INVALID_ARG, "video: no read callback");
     vl_video *v = alloc_video();
     if (!v) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
     uint8_t *buf = av_malloc(MEM_IO_BUF);
     v->url = strdup(label);
-    if (buf && v->url) v->avio = avio_alloc_context(buf, MEM_IO_BUF, 0, opaque, read, NULL, NULL);
+    if (buf && v->url) v->avio = avio_alloc_context(buf, MEM_IO_BUF, 0, r->opaque, r->read, NULL, r->seek);
     if (!v->avio) {
         av_free(buf);
         vl_video_close(v);

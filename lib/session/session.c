@@ -52,8 +52,18 @@ void vl_session_lock(vllm_session *s)
     lock_acquired(s);
 }
 
+/* Copy the statistics for readers that do not take the lock. */
+static void publish_stats(vllm_session *s)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    s->stats_pub = s->stats;
+    s->stats_pub.n_past = s->st ? vl_llm_state_n_past(s->st) : 0;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
 void vl_session_unlock(vllm_session *s)
 {
+    if (s->lock_depth == 1) publish_stats(s);
     if (--s->lock_depth == 0) atomic_store(&s->lock_owner, 0);
     pthread_mutex_unlock(&s->lock);
 }
@@ -144,6 +154,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    pthread_mutex_init(&s->stats_mu, NULL);
     vl_session_live_init(s);
     vllm_status st = vl_llm_state_new(model->llm, n_ctx, (vl_kv_type)p.kv_type, &s->st); /* the enums share their values */
     if (!vllm_is_error(st)) {
@@ -165,6 +176,7 @@ vllm_status vllm_session_create(vllm_model *model, const vllm_session_params *pa
     }
     s->stats.struct_size = sizeof s->stats;
     s->stats.n_ctx = n_ctx;
+    publish_stats(s);
     *out = s;
     return VLLM_OK;
 }
@@ -196,6 +208,7 @@ void vllm_session_free(vllm_session *s)
     free(s->batch_ids);
     free(s->batch_pos);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->stats_mu);
     vl_llm_state_free(s->st);
     vl_pool_free(s->pool);
     free(s->hold);
@@ -224,18 +237,33 @@ void vllm_session_cancel(vllm_session *s)
     if (s) atomic_store(&s->cancel, 1);
 }
 
-vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats)
+/* `full` (n_past filled in) to the caller's struct, as long as it says. */
+static vllm_status stats_out(vllm_session_stats full, vllm_session_stats *stats)
 {
-    if (!s || !stats) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_get_stats: NULL argument");
+    if (!stats) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_get_stats: NULL argument");
     if (stats->struct_size < sizeof(size_t) || stats->struct_size > 4096)
         return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_stats.struct_size = %zu is not valid", stats->struct_size);
-    vllm_session_stats full = s->stats;
-    full.n_past = vl_llm_state_n_past(s->st);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) full.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
     full.struct_size = stats->struct_size;
     memcpy(stats, &full, stats->struct_size < sizeof full ? stats->struct_size : sizeof full);
     return VLLM_OK;
+}
+
+vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats)
+{
+    if (!s) return vl_error(VLLM_ERR_INVALID_ARG, "vllm_session_get_stats: NULL argument");
+    vllm_session_stats full = s->stats;
+    full.n_past = vl_llm_state_n_past(s->st);
+    return stats_out(full, stats);
+}
+
+vllm_status vl_session_published_stats(vllm_session *s, vllm_session_stats *stats)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    const vllm_session_stats full = s->stats_pub;
+    pthread_mutex_unlock(&s->stats_mu);
+    return stats_out(full, stats);
 }
 
 /* Evaluate rows in chunks, honouring cancellation; on failure the

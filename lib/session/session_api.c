@@ -75,10 +75,12 @@ vllm_status vllm_session_get_stats(const vllm_session *s, vllm_session_stats *st
 {
     NEED(s, "vllm_session_get_stats");
     vllm_session *m = (vllm_session *)s; /* the lock is not part of the observable state */
-    vl_session_lock(m);
-    vllm_status st = vl_sess_get_stats(s, stats);
-    vl_session_unlock(m);
-    return st;
+    /* A thread holding the lock (a progress or token callback) sees the
+     * numbers as they are now; any other reads the copy published when
+     * the lock was last released, without waiting for a frame being
+     * encoded or a prompt being evaluated under it. */
+    if (atomic_load(&m->lock_owner) == vl_thread_tag()) return vl_sess_get_stats(s, stats);
+    return vl_session_published_stats(m, stats);
 }
 
 vllm_status vllm_session_query(vllm_session *s, const char *prompt, const vllm_generate_params *params)

@@ -136,6 +136,12 @@ struct vllm_session {
     vl_pending_frame pair; /* live: a frame waiting for its temporal partner */
 
     vllm_session_stats stats;
+    /* What vllm_session_get_stats reports to threads that do not hold the
+     * lock: `stats` (n_past filled in) as of the last release of the lock,
+     * so a stats call never waits for a frame encode or a prefill that
+     * holds the lock for seconds. */
+    pthread_mutex_t stats_mu; /* stats_pub only; taken under `lock` or alone, never the other way round */
+    vllm_session_stats stats_pub;
     int media_depth;      /* > 0 while media is ingested: evaluation time is media prefill */
 
     /* compressed KV offload tier (session_offload.c); kvs NULL when off */
@@ -298,6 +304,8 @@ void vl_session_watches_free(vllm_session *s);
  * it around each of them). */
 vllm_status vl_sess_reset(vllm_session *s);
 vllm_status vl_sess_get_stats(const vllm_session *s, vllm_session_stats *stats);
+/* The last published statistics (see stats_pub), without the session lock. */
+vllm_status vl_session_published_stats(vllm_session *s, vllm_session_stats *stats);
 vllm_status vl_sess_query(vllm_session *s, const char *prompt, const vllm_generate_params *params);
 vllm_status vl_sess_next_token(vllm_session *s, int32_t *token, const char **piece, size_t *piece_len);
 vllm_status vl_sess_eval_tokens(vllm_session *s, const int32_t *tokens, size_t n);

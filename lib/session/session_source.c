@@ -18,19 +18,28 @@
  * clock of their own to fall behind). Both threads poll one stop flag,
  * which libavformat's interrupt callback reads too (video_io.c).
  *
+ * A regular file is followed while it grows (a recording still being
+ * written): at its end the reader waits, looking again every
+ * FILE_POLL_S, and the file ends only when it has not grown for the
+ * source's io_timeout_s (FILE_IDLE_DEFAULT_S by default; < 0 follows it
+ * until detached).
+ *
  * Stream time: seconds from the first frame, plus a base so that it
  * continues after frames the session already holds and across
  * reconnections (a reconnected stream's clock restarts; the wall time
  * spent away is added), and past clock jumps inside one stream. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavformat/avio.h>
 #include <libavutil/error.h>
 
 #include "compression/frame_sig.h"
@@ -46,6 +55,8 @@
 #define SOURCE_JUMP_BACK_S 1.0   /* a clock going back further than this is a new clock */
 #define SOURCE_JUMP_AHEAD_S 60.0 /* ... and so is one leaping ahead further than this */
 #define PIPE_POLL_MS 100         /* how often a pipe read looks at the stop flag */
+#define FILE_POLL_S 0.1          /* how often a file at its end is looked at again */
+#define FILE_IDLE_DEFAULT_S 2.0  /* a file that has not grown for this long has ended */
 
 
 typedef struct src_frame {
@@ -62,7 +73,7 @@ struct vl_source {
     vllm_session *s;
     char *url, *input_format;
     src_kind kind;
-    int fd;            /* SRC_PIPE */
+    int fd;            /* SRC_PIPE; SRC_FILE while open (-1 otherwise) */
     vllm_source_params p;
     float fps;
     int drop_when_full;
@@ -90,6 +101,9 @@ struct vl_source {
     double source_fps;     /* the stream's nominal rate, for frames without timestamps */
     vl_frame_sig prev_sig;
     int has_sig;
+    double eof_since;      /* SRC_FILE: wall clock when the reads reached the end; 0 while data comes */
+    int64_t file_bytes;    /* SRC_FILE: bytes read since it was opened */
+    int opening;           /* SRC_FILE: being probed (the end is reported at once, see file_read) */
 };
 
 static void set_message(char *dst, const char *fmt, ...) VL_PRINTF(2, 3);
@@ -134,6 +148,59 @@ static int pipe_read(void *opaque, uint8_t *buf, int size)
     }
 }
 
+/* Nap up to `seconds` or until stopped; 1 when stopped. */
+static int nap(vl_source *src, double seconds);
+
+/* A file read that follows the file as it grows: at the end, look again
+ * every FILE_POLL_S (watching the stop flag) until the file has been idle
+ * for the source's io_timeout_s. */
+static int file_read(void *opaque, uint8_t *buf, int size)
+{
+    vl_source *src = opaque;
+    const double idle = src->p.io_timeout_s == 0 ? FILE_IDLE_DEFAULT_S : src->p.io_timeout_s;
+    for (;;) {
+        if (atomic_load(&src->stop)) return AVERROR_EXIT;
+        ssize_t n = read(src->fd, buf, (size_t)size);
+        if (n > 0) {
+            src->eof_since = 0;
+            src->file_bytes += n;
+            return (int)n;
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return AVERROR(errno);
+        }
+        /* Probing reads as much as libavformat's probe size and analysis
+         * duration allow; on a growing file it would wait for that much
+         * stream. It gets the bytes there are, like a finished file, and
+         * open_source forgets the end after it. */
+        if (src->opening && src->file_bytes > 0) return AVERROR_EOF;
+        const double now = vl_now_seconds();
+        if (src->eof_since == 0) src->eof_since = now;
+        if (idle >= 0 && now - src->eof_since >= idle) return AVERROR_EOF;
+        if (nap(src, FILE_POLL_S)) return AVERROR_EXIT;
+    }
+}
+
+static int64_t file_seek(void *opaque, int64_t offset, int whence)
+{
+    vl_source *src = opaque;
+    /* A growing file has no size yet. Telling libavformat one would make it
+     * read the last timestamps near the end to estimate a duration (and
+     * wait there for growth) before the first frame. */
+    if (whence & AVSEEK_SIZE) return AVERROR(ENOSYS);
+    off_t r = lseek(src->fd, (off_t)offset, whence & ~AVSEEK_FORCE);
+    return r < 0 ? AVERROR(errno) : (int64_t)r;
+}
+
+/* 1 when `url` names a regular file on disk (not a device, pattern or
+ * lavfi graph: those go to libavformat as they are). */
+static int is_regular_file(const char *url)
+{
+    struct stat sb;
+    return stat(url, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 static vllm_status open_source(vl_source *src, vl_video **v)
 {
     vl_video_open_opts o = {.cancel = &src->stop, .io_timeout_s = src->p.io_timeout_s,
@@ -141,8 +208,24 @@ static vllm_status open_source(vl_source *src, vl_video **v)
                             .timeout_name = "vllm_source_params.io_timeout_s"};
     if (o.io_timeout_s == 0)
         o.io_timeout_s = src->kind == SRC_URL || src->kind == SRC_DEVICE ? SOURCE_NET_TIMEOUT_S : -1.0;
-    vllm_status st = src->kind == SRC_PIPE ? vl_video_open_reader(pipe_read, src, src->url, &o, v)
-                                           : vl_video_open_ex(src->url, &o, v);
+    vllm_status st;
+    if (src->kind == SRC_PIPE) {
+        const vl_video_reader r = {.read = pipe_read, .opaque = src};
+        st = vl_video_open_reader(&r, src->url, &o, v);
+    } else if (src->kind == SRC_FILE && is_regular_file(src->url)) {
+        src->fd = open(src->url, O_RDONLY | O_CLOEXEC);
+        if (src->fd < 0) return vl_error(VLLM_ERR_IO, "live source '%s': cannot open it (%s)", src->url, strerror(errno));
+        src->eof_since = 0;
+        src->file_bytes = 0;
+        o.io_timeout_s = -1; /* file_read applies io_timeout_s itself: to growth, ending the file cleanly */
+        const vl_video_reader r = {.read = file_read, .seek = file_seek, .opaque = src};
+        src->opening = 1;
+        st = vl_video_open_reader(&r, src->url, &o, v);
+        src->opening = 0;
+        if (!vllm_is_error(st)) vl_video_live_forget_eof(*v);
+    } else {
+        st = vl_video_open_ex(src->url, &o, v);
+    }
     /* one decoder thread: low latency, and the cores are the encoder's */
     if (!vllm_is_error(st)) st = vl_video_set_threads(*v, 1);
     if (!vllm_is_error(st)) {
@@ -238,7 +321,6 @@ static vllm_status read_loop(vl_source *src, vl_video *v, int64_t *frames)
     }
 }
 
-/* Wait `seconds` or until stopped; 1 when stopped. */
 static int nap(vl_source *src, double seconds)
 {
     struct timespec until;
@@ -272,6 +354,10 @@ static void *reader_main(void *arg)
             st = read_loop(src, v, &frames);
         }
         vl_video_close(v);
+        if (src->kind == SRC_FILE && src->fd >= 0) {
+            close(src->fd);
+            src->fd = -1;
+        }
         if (atomic_load(&src->stop)) break;
         if (st == VLLM_DONE) set_message(msg, "'%s' ended after %.3f s of stream time", src->url, fmax(src->last_stream, 0));
         else set_message(msg, "%s", vl_error_message());
@@ -472,6 +558,7 @@ static vllm_status source_new(vllm_session *s, const char *url, const vllm_sourc
     src->last_stream = -1;
     src->next_slot = INT64_MIN;
     src->source_fps = 25.0;
+    src->fd = -1;
     src->url = strdup(url);
     src->input_format = p->input_format ? strdup(p->input_format) : NULL;
     src->cap = p->queue_frames;
@@ -504,6 +591,11 @@ vllm_status vllm_session_attach_source(vllm_session *s, const char *url, const v
         VL_TRY(vllm_model_get_info(s->model, &info));
         fps = info.video_fps > 0 ? info.video_fps : 1.0f;
     }
+    /* the session lock before live_mu, not under it: a frame being encoded
+     * holds it, and source stats (live_mu) must not wait for that */
+    vl_session_lock(s);
+    const double after_pts = s->last_push_pts;
+    vl_session_unlock(s);
     pthread_mutex_lock(&s->live_mu);
     if (s->source) {
         pthread_mutex_unlock(&s->live_mu);
@@ -517,9 +609,7 @@ vllm_status vllm_session_attach_source(vllm_session *s, const char *url, const v
         return st;
     }
     src->fps = fps;
-    vl_session_lock(s);
-    src->base = s->last_push_pts >= 0 ? s->last_push_pts + 1.0 / fps : 0.0; /* after the frames already there */
-    vl_session_unlock(s);
+    src->base = after_pts >= 0 ? after_pts + 1.0 / fps : 0.0; /* after the frames already there */
     src->t_attach = vl_now_seconds();
     src->st.state = VLLM_SOURCE_CONNECTING;
     src->reader_started = pthread_create(&src->reader, NULL, reader_main, src) == 0;
