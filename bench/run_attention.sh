@@ -5,7 +5,9 @@
 # to the limit measured in the same run (read bandwidth over the weights +
 # the K/V rows read per token; sgemm GFLOP/s) — see bench_llm.c for the keys.
 #   bench/run_attention.sh [BUILD_DIR] [THREADS] [KV_TYPE]
-# BENCH_LLM=path runs another bench_llm binary on the same model (e.g. one
+# Then attention alone (bench_attention: decode and a 512-row prefill at
+# depth 8192, the prefill next to the FMA peak measured in the same run).
+# BENCH_LLM=path / BENCH_ATTENTION=path run other binaries (e.g. ones
 # linked against an older library, for before/after figures in one run).
 set -euo pipefail
 build=${1:-build}
@@ -17,4 +19,5 @@ model="$dir/smollm2-135m-Q8_0.gguf"
 "$build/tests/videollm-gen-model" --preset smollm2-135m --type Q8_0 -o "$model" >/dev/null
 echo "# load: $(uptime | sed 's/.*load average: //')"
 "${BENCH_LLM:-$build/bench/bench_llm}" -t "$threads" -k "$kv" -p 512,4096 -n 32 -c 64 -d 0,2048,8192 "$model"
+"${BENCH_ATTENTION:-$build/bench/bench_attention}" -t "$threads" -k "$kv" -d 8192
 echo "# load: $(uptime | sed 's/.*load average: //')"

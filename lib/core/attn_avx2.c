@@ -6,8 +6,10 @@
  * 32 dimensions at a time with the accumulators kept in registers over a
  * block of rows. */
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 
+#include "attn_tile.h"
 #include "f16.h"
 #include "fastmath.h"
 #include "kernels.h"
@@ -307,6 +309,116 @@ static float exp_sub(float *x, const float *sub, int64_t sub_step, int64_t n)
         sum += x[i];
     }
     return sum;
+}
+
+/* ---- prefill chunk step (attn_tile.h) ------------------------------------------------- */
+
+/* vl_exp2_fast on 8 lanes with fused multiply-adds (not bit-identical to
+ * the scalar one; the same polynomial, so the same accuracy). -127 and
+ * below (and NaN: max returns its second operand) give exactly 0. */
+static inline __m256 exp2v(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));
+    const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 f = _mm256_sub_ps(x, n);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(VL_EXP2_C5), f, _mm256_set1_ps(VL_EXP2_C4));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(VL_EXP2_C3));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(VL_EXP2_C2));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(VL_EXP2_C1));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(VL_EXP2_C0));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+#define LANES VL_ATTN_LANES
+#define LV (LANES / 8) /* vectors per lane row */
+
+/* Scores of NR keys (rows of K) for the chunk's lanes: S[r][lanes] =
+ * sum over d of K[r][d] * Qt[d][lanes]; each loaded vector of queries
+ * serves NR keys. */
+static inline __attribute__((always_inline)) void qk_keys(int NR, int64_t hd, const float *K, int64_t ldk,
+                                                          const float *Qt, int64_t ldq, float *S)
+{
+    __m256 acc[4][LV];
+    for (int r = 0; r < NR; r++)
+        for (int v = 0; v < LV; v++) acc[r][v] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d++) {
+        __m256 q[LV];
+        for (int v = 0; v < LV; v++) q[v] = _mm256_loadu_ps(Qt + d * ldq + v * 8);
+        for (int r = 0; r < NR; r++) {
+            const __m256 kv = _mm256_broadcast_ss(K + r * ldk + d);
+            for (int v = 0; v < LV; v++) acc[r][v] = _mm256_fmadd_ps(kv, q[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int v = 0; v < LV; v++) _mm256_storeu_ps(S + r * LANES + v * 8, acc[r][v]);
+}
+
+/* NR output dimensions d.. of the chunk: Ot[d + r][lanes] = Ot * alpha +
+ * sum over keys k of V[k][d + r] * P[k][lanes]; each loaded vector of
+ * weights serves NR dimensions. */
+static inline __attribute__((always_inline)) void pv_dims(int NR, int64_t nk, const float *V, int64_t ldv,
+                                                          const float *P, const float *alpha, float *Ot, int64_t ldq)
+{
+    __m256 acc[4][LV];
+    for (int r = 0; r < NR; r++)
+        for (int v = 0; v < LV; v++) acc[r][v] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < nk; k++) {
+        __m256 p[LV];
+        for (int v = 0; v < LV; v++) p[v] = _mm256_loadu_ps(P + k * LANES + v * 8);
+        for (int r = 0; r < NR; r++) {
+            const __m256 vv = _mm256_broadcast_ss(V + k * ldv + r);
+            for (int v = 0; v < LV; v++) acc[r][v] = _mm256_fmadd_ps(vv, p[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int v = 0; v < LV; v++) {
+            float *o = Ot + r * ldq + v * 8;
+            _mm256_storeu_ps(o, _mm256_fmadd_ps(_mm256_loadu_ps(o), _mm256_loadu_ps(alpha + v * 8), acc[r][v]));
+        }
+}
+
+void vl_attn_chunk_avx2(int64_t hd, int64_t nk, const float *K, const float *V, int64_t ldkv, const float *Qt,
+                        float *Ot, int64_t ldq, float *m, float *l, const float *lim, float *S)
+{
+    int64_t k = 0;
+    for (; k + 4 <= nk; k += 4) qk_keys(4, hd, K + k * ldkv, ldkv, Qt, ldq, S + k * LANES);
+    for (; k < nk; k++) qk_keys(1, hd, K + k * ldkv, ldkv, Qt, ldq, S + k * LANES);
+
+    /* mask, block maximum, then the weights and their sums, per lane */
+    __m256 mx[LV], mold[LV], sum[LV];
+    float alpha[LANES];
+    for (int v = 0; v < LV; v++) mold[v] = mx[v] = _mm256_loadu_ps(m + v * 8), sum[v] = _mm256_setzero_ps();
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (k = 0; k < nk; k++) {
+        const __m256 kf = _mm256_set1_ps((float)k);
+        for (int v = 0; v < LV; v++) {
+            float *s = S + k * LANES + v * 8;
+            __m256 x = _mm256_loadu_ps(s);
+            if (lim) {
+                x = _mm256_blendv_ps(x, ninf, _mm256_cmp_ps(kf, _mm256_loadu_ps(lim + v * 8), _CMP_GT_OQ));
+                _mm256_storeu_ps(s, x);
+            }
+            mx[v] = _mm256_max_ps(x, mx[v]);
+        }
+    }
+    for (int v = 0; v < LV; v++) {
+        _mm256_storeu_ps(alpha + v * 8, exp2v(_mm256_sub_ps(mold[v], mx[v]))); /* 0 while m is -inf */
+        _mm256_storeu_ps(m + v * 8, mx[v]);
+    }
+    for (k = 0; k < nk; k++)
+        for (int v = 0; v < LV; v++) {
+            float *s = S + k * LANES + v * 8;
+            const __m256 p = exp2v(_mm256_sub_ps(_mm256_loadu_ps(s), mx[v]));
+            _mm256_storeu_ps(s, p);
+            sum[v] = _mm256_add_ps(sum[v], p);
+        }
+    for (int v = 0; v < LV; v++)
+        _mm256_storeu_ps(l + v * 8, _mm256_fmadd_ps(_mm256_loadu_ps(l + v * 8), _mm256_loadu_ps(alpha + v * 8), sum[v]));
+
+    int64_t d = 0;
+    for (; d + 4 <= hd; d += 4) pv_dims(4, nk, V + d, ldkv, S, alpha, Ot + d * ldq, ldq);
+    for (; d < hd; d++) pv_dims(1, nk, V + d, ldkv, S, alpha, Ot + d * ldq, ldq);
 }
 
 void vl_attn_fill_avx2(vl_kernel_table *t)

@@ -1,12 +1,16 @@
 /* Scalar reference kernels of attention over a KV cache (kernels.h):
  * dot products of an f32 query with stored key rows, weighted sums of
- * stored value rows, and the small tile product of the tiled prefill. */
+ * stored value rows, the small tile product, and the prefill chunk step
+ * (attn_tile.h) with the choice of its version. */
+#include <math.h>
 #include <stdint.h>
 
+#include "attn_tile.h"
 #include "f16.h"
 #include "fastmath.h"
 #include "kernels.h"
 #include "quant.h"
+#include "vecdot.h"
 
 #define ROWP(X, j, rb) ((const uint8_t *)(X) + (size_t)(j) * (rb))
 
@@ -120,6 +124,48 @@ static float exp_sub(float *x, const float *sub, int64_t sub_step, int64_t n)
         sum += x[i];
     }
     return sum;
+}
+
+/* attn_tile.h's chunk step, lane by lane. */
+static void attn_chunk_scalar(int64_t hd, int64_t nk, const float *K, const float *V, int64_t ldkv, const float *Qt,
+                              float *Ot, int64_t ldq, float *m, float *l, const float *lim, float *S)
+{
+    enum { L = VL_ATTN_LANES };
+    for (int64_t k = 0; k < nk; k++) {
+        float *s = S + k * L;
+        for (int i = 0; i < L; i++) s[i] = 0.0f;
+        for (int64_t d = 0; d < hd; d++)
+            for (int i = 0; i < L; i++) s[i] += K[k * ldkv + d] * Qt[d * ldq + i];
+        if (lim)
+            for (int i = 0; i < L; i++)
+                if ((float)k > lim[i]) s[i] = -INFINITY;
+    }
+    float alpha[L];
+    for (int i = 0; i < L; i++) {
+        float mx = m[i];
+        for (int64_t k = 0; k < nk; k++) mx = S[k * L + i] > mx ? S[k * L + i] : mx;
+        alpha[i] = vl_exp2_fast(m[i] - mx); /* 0 while m is -inf: NaN and -inf clamp to 2^-127 -> 0 */
+        float sum = 0.0f;
+        for (int64_t k = 0; k < nk; k++) sum += (S[k * L + i] = vl_exp2_fast(S[k * L + i] - mx));
+        l[i] = l[i] * alpha[i] + sum;
+        m[i] = mx;
+    }
+    for (int64_t d = 0; d < hd; d++) {
+        float acc[L] = {0};
+        for (int64_t k = 0; k < nk; k++)
+            for (int i = 0; i < L; i++) acc[i] += V[k * ldkv + d] * S[k * L + i];
+        for (int i = 0; i < L; i++) Ot[d * ldq + i] = Ot[d * ldq + i] * alpha[i] + acc[i];
+    }
+}
+
+vl_attn_chunk_fn vl_attn_chunk_kernel(const vl_kernel_table *kt)
+{
+#if defined(VL_HAVE_X86_KERNELS)
+    /* every x86 level above scalar has AVX2 + FMA + F16C (cpu.c, vecdot.c) */
+    if (kt != vl_kernels_for_level(VL_KERNEL_SCALAR)) return vl_attn_chunk_avx2;
+#endif
+    (void)kt;
+    return attn_chunk_scalar;
 }
 
 void vl_attn_fill_scalar(vl_kernel_table *t)

@@ -12,10 +12,15 @@
  * the kernels of kernels.h (kv_dot, kv_axpy), a block of rows at a time
  * while it is in L1, once for all query heads of the group.
  *
- * Several rows (prefill): items are (KV head, tile of query rows × all
- * query heads of the group); an item walks the keys it may see in blocks,
- * converting each block of K and V once into f32 tiles that the small
- * tile product (sgemm_acc) multiplies against the whole query tile. */
+ * Several rows (prefill): items are (KV head, tile of query positions ×
+ * all query heads of the group), taken longest first from a shared
+ * counter. An item walks the keys its last position may see in blocks,
+ * converting each block of K and V to f32 once for all its query rows;
+ * the rows go through attn_tile.h's chunk step 24 at a time (one query
+ * row per vector lane: register-blocked products, the softmax without
+ * horizontal reductions, base-2 exponentials), and a chunk skips the keys
+ * none of its rows sees, so the causal mask costs work only on the
+ * diagonal. */
 #include "attention.h"
 
 #include <math.h>
@@ -23,14 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/attn_tile.h"
 #include "core/dtype.h"
 #include "core/fastmath.h"
 #include "core/kernels.h"
 #include "core/quant.h"
 
 #define DECODE_KEYS 64   /* keys per step of a decode piece (a block of K rows stays in L1) */
-#define PREFILL_KEYS 64  /* keys per block of a prefill item */
-#define PREFILL_ROWS 128 /* query rows (positions × heads of a group) per prefill tile, at most */
+#define PREFILL_KEYS 32  /* keys per block of a prefill item */
+#define PREFILL_ROWS 120 /* query rows (positions × heads of a group) per prefill tile, about */
 
 struct vl_attn_scratch {
     float *buf;
@@ -192,33 +198,38 @@ static void decode_merge(const vl_attn_args *a, vl_attn_scratch *scr, int nth)
 /* ---- prefill: tiles of query rows × blocks of keys ------------------------------------- */
 
 typedef struct prefill_shape {
-    int64_t tile_pos;   /* positions per tile */
-    int64_t rows, cols; /* query rows per tile (positions × group), rounded up to 8 */
+    int64_t tile_pos; /* positions per tile */
+    int64_t lanes;    /* query rows per tile (positions × group), rounded up to whole chunks */
 } prefill_shape;
 
+static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
+
+/* Tiles of about PREFILL_ROWS query rows, made of whole chunks of
+ * VL_ATTN_LANES rows where the group allows (so only a batch's last tile
+ * has padding lanes). */
 static prefill_shape prefill_shape_of(const vl_attn_args *a)
 {
-    const int G = group_of(a);
+    const int64_t G = group_of(a);
+    const int64_t unit_pos = VL_ATTN_LANES / gcd64(VL_ATTN_LANES, G); /* positions filling whole chunks */
+    const int64_t units = PREFILL_ROWS / (unit_pos * G) > 0 ? PREFILL_ROWS / (unit_pos * G) : 1;
     prefill_shape ps;
-    ps.tile_pos = PREFILL_ROWS / G > 0 ? PREFILL_ROWS / G : 1;
-    if (ps.tile_pos > a->n) ps.tile_pos = a->n;
-    ps.rows = ps.tile_pos * G;
-    ps.cols = (ps.rows + 7) & ~(int64_t)7;
+    ps.tile_pos = units * unit_pos < a->n ? units * unit_pos : a->n;
+    ps.lanes = (ps.tile_pos * G + VL_ATTN_LANES - 1) / VL_ATTN_LANES * VL_ATTN_LANES;
     return ps;
 }
 
-/* Per thread: Qt (hd × cols), K and V tiles (PREFILL_KEYS × hd each), S^T
- * (PREFILL_KEYS × cols), O (rows × hd), m, l, alpha, block sums (cols each). */
+/* Per thread: Qt and Ot (hd × lanes each), K and V tiles (PREFILL_KEYS ×
+ * hd each), scores (PREFILL_KEYS × VL_ATTN_LANES), m, l (lanes each), the
+ * last visible key per lane (VL_ATTN_LANES). */
 static size_t prefill_floats(const vl_attn_args *a)
 {
-    const prefill_shape ps = prefill_shape_of(a);
-    const size_t hd = (size_t)a->head_dim, C = (size_t)ps.cols;
-    return hd * C + 2 * PREFILL_KEYS * hd + PREFILL_KEYS * C + (size_t)ps.rows * hd + 4 * C;
+    const size_t hd = (size_t)a->head_dim, L = (size_t)prefill_shape_of(a).lanes;
+    return 2 * hd * L + 2 * PREFILL_KEYS * hd + PREFILL_KEYS * VL_ATTN_LANES + 2 * L + VL_ATTN_LANES;
 }
 
 typedef struct prefill_task {
     const vl_attn_args *a;
-    const vl_kernel_table *kt;
+    vl_attn_chunk_fn chunk;
     vl_attn_scratch *scr;
     prefill_shape ps;
     int64_t n_tiles;
@@ -234,70 +245,53 @@ static const float *f32_rows(const vl_attn_args *a, const uint8_t *head, int64_t
     return tile;
 }
 
+/* One tile of query positions of KV head kvh's group: lane i is position
+ * t0 + i / G of query head kvh * G + i % G. The tile walks the keys its
+ * last position sees in blocks, converting each block of K and V once for
+ * all its chunks; a chunk skips the keys none of its lanes sees and is
+ * masked only where some lane sees part of the block. */
 static void prefill_item(const prefill_task *t, int kvh, int64_t tile, float *base)
 {
     const vl_attn_args *a = t->a;
     const int G = group_of(a), hd = a->head_dim;
-    const int64_t C = t->ps.cols, Dq = (int64_t)a->n_head * hd;
+    const int64_t L = t->ps.lanes, Dq = (int64_t)a->n_head * hd;
     const int64_t t0 = tile * t->ps.tile_pos;
     const int64_t npos = a->n - t0 < t->ps.tile_pos ? a->n - t0 : t->ps.tile_pos, rows = npos * G;
-    float *Qt = base, *Kt = Qt + (size_t)hd * C, *Vt = Kt + (size_t)PREFILL_KEYS * hd, *St = Vt + (size_t)PREFILL_KEYS * hd;
-    float *O = St + (size_t)PREFILL_KEYS * C, *m = O + (size_t)t->ps.rows * hd, *l = m + C, *alpha = l + C, *bsum = alpha + C;
-    const float scale = 1.0f / sqrtf((float)hd);
+    float *Qt = base, *Ot = Qt + (size_t)hd * L, *Kt = Ot + (size_t)hd * L, *Vt = Kt + (size_t)PREFILL_KEYS * hd;
+    float *S = Vt + (size_t)PREFILL_KEYS * hd, *m = S + (size_t)PREFILL_KEYS * VL_ATTN_LANES, *l = m + L, *lim = l + L;
+    const float scale = 1.4426950408889634f / sqrtf((float)hd); /* log2(e): the kernels use 2^x */
 
-    /* Qt[d][i], i = position × G + head in group; padding columns zero */
-    memset(Qt, 0, (size_t)hd * C * sizeof *Qt);
+    /* Qt[d][i], padding lanes zero */
+    memset(Qt, 0, (size_t)hd * L * sizeof *Qt);
     for (int64_t i = 0; i < rows; i++) {
         const float *q = a->q + (t0 + i / G) * Dq + (int64_t)(kvh * G + i % G) * hd;
-        for (int d = 0; d < hd; d++) Qt[(size_t)d * C + i] = q[d] * scale;
+        for (int d = 0; d < hd; d++) Qt[(size_t)d * L + i] = q[d] * scale;
     }
-    memset(O, 0, (size_t)rows * hd * sizeof *O);
-    for (int64_t i = 0; i < C; i++) m[i] = -INFINITY, l[i] = 0.0f;
+    memset(Ot, 0, (size_t)hd * L * sizeof *Ot);
+    for (int64_t i = 0; i < L; i++) m[i] = -INFINITY, l[i] = 0.0f;
 
     const uint8_t *Kh = a->k + (size_t)kvh * a->head_stride, *Vh = a->v + (size_t)kvh * a->head_stride;
-    const int64_t row0 = a->n_past + t0;     /* cache row of the tile's first query */
-    const int64_t n_keys = row0 + npos;      /* keys the tile's last query sees */
+    const int64_t row0 = a->n_past + t0; /* cache row of the tile's first query: the last key it sees */
+    const int64_t n_keys = row0 + npos;  /* keys the tile's last query sees */
     for (int64_t kb = 0; kb < n_keys; kb += PREFILL_KEYS) {
         const int64_t nk = n_keys - kb < PREFILL_KEYS ? n_keys - kb : PREFILL_KEYS;
-        const float *Kf = f32_rows(a, Kh, kb, nk, Kt);
-        memset(St, 0, (size_t)nk * C * sizeof *St);
-        t->kt->sgemm_acc(nk, C, hd, Kf, hd, 1, Qt, C, St, C); /* St[k][i] = q_i · k */
-
-        /* Key row kb + k is seen by query columns i >= first[k] (causal by row). */
-        for (int64_t i = 0; i < rows; i++) alpha[i] = -INFINITY; /* block maximum, for now */
-        for (int64_t k = 0; k < nk; k++) {
-            const int64_t kr = kb + k, i0 = kr > row0 ? (kr - row0) * G : 0;
-            float *sk = St + k * C;
-            for (int64_t i = i0; i < rows; i++) alpha[i] = sk[i] > alpha[i] ? sk[i] : alpha[i];
+        const float *Kf = f32_rows(a, Kh, kb, nk, Kt), *Vf = f32_rows(a, Vh, kb, nk, Vt);
+        for (int64_t c0 = 0; c0 < rows; c0 += VL_ATTN_LANES) {
+            const int64_t c1 = rows - c0 < VL_ATTN_LANES ? rows : c0 + VL_ATTN_LANES; /* real lanes [c0, c1) */
+            const int64_t first = row0 + c0 / G, last = row0 + (c1 - 1) / G; /* last keys they see */
+            if (last < kb) continue; /* the whole block lies after every lane of the chunk */
+            const int64_t nkc = last - kb + 1 < nk ? last - kb + 1 : nk;
+            const int masked = kb + nkc - 1 > first;
+            if (masked)
+                for (int64_t i = 0; i < VL_ATTN_LANES; i++)
+                    lim[i] = (float)(row0 + (c0 + i < c1 ? c0 + i : c1 - 1) / G - kb);
+            t->chunk(hd, nkc, Kf, Vf, hd, Qt + c0, Ot + c0, L, m + c0, l + c0, masked ? lim : NULL, S);
         }
-        for (int64_t i = 0; i < rows; i++) {
-            const float mnew = alpha[i] > m[i] ? alpha[i] : m[i];
-            alpha[i] = m[i] == -INFINITY ? 0.0f : vl_exp_fast(m[i] - mnew);
-            m[i] = mnew;
-        }
-        /* weights e^(s - m) where the key is visible, 0 elsewhere (and in
-         * the padding columns); their sums per query row */
-        for (int64_t i = 0; i < rows; i++) bsum[i] = 0.0f;
-        for (int64_t k = 0; k < nk; k++) {
-            const int64_t kr = kb + k, i0 = kr > row0 ? (kr - row0) * G : 0;
-            float *sk = St + k * C;
-            for (int64_t i = 0; i < i0; i++) sk[i] = 0.0f;
-            t->kt->exp_sub(sk + i0, m + i0, 1, rows - i0);
-            for (int64_t i = rows; i < C; i++) sk[i] = 0.0f;
-            for (int64_t i = i0; i < rows; i++) bsum[i] += sk[i];
-        }
-        for (int64_t i = 0; i < rows; i++) {
-            l[i] = l[i] * alpha[i] + bsum[i];
-            if (alpha[i] != 1.0f)
-                for (int d = 0; d < hd; d++) O[i * hd + d] *= alpha[i];
-        }
-        const float *Vf = f32_rows(a, Vh, kb, nk, Vt);
-        t->kt->sgemm_acc(rows, hd, nk, St, 1, C, Vf, hd, O, hd); /* O += P V */
     }
     for (int64_t i = 0; i < rows; i++) {
         float *o = a->out + (t0 + i / G) * Dq + (int64_t)(kvh * G + i % G) * hd;
         const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
-        for (int d = 0; d < hd; d++) o[d] = O[i * hd + d] * inv;
+        for (int d = 0; d < hd; d++) o[d] = Ot[(size_t)d * L + i] * inv;
     }
 }
 
@@ -332,7 +326,7 @@ vllm_status vl_attention(vl_pool *pool, vl_attn_scratch *scr, const vl_attn_args
         return VLLM_OK;
     }
     VL_TRY(reserve(scr, nth, prefill_floats(a)));
-    prefill_task t = {.a = a, .kt = kt, .scr = scr, .ps = prefill_shape_of(a)};
+    prefill_task t = {.a = a, .chunk = vl_attn_chunk_kernel(kt), .scr = scr, .ps = prefill_shape_of(a)};
     t.n_tiles = (a->n + t.ps.tile_pos - 1) / t.ps.tile_pos;
     atomic_init(&t.next, 0);
     vl_pool_run(pool, task_prefill, &t);
