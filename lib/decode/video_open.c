@@ -275,6 +275,32 @@ vllm_status vl_video_open_memory(const void *data, size_t size, vl_video **out)
     return vl_video_open_memory_ex(data, size, NULL, out);
 }
 
+/* Opens `v` over custom I/O: libavformat pulls bytes through `read`/`seek`
+ * (memory, or a caller's reader that polls its own stop flag); the
+ * interrupt callback still carries the cancel flag. Frees `v` on error. */
+static vllm_status open_custom_io(vl_video *v, const vl_video_reader *r, const char *label,
+                                  const vl_video_open_opts *opts, vl_video **out)
+{
+    uint8_t *buf = av_malloc(MEM_IO_BUF);
+    if (buf) v->avio = avio_alloc_context(buf, MEM_IO_BUF, 0, r->opaque, r->read, NULL, r->seek);
+    if (!v->avio) {
+        av_free(buf);
+        vl_video_close(v);
+        return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
+    }
+    v->fmt->pb = v->avio;
+    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    vl_video_io_setup_(v, opts, NULL);
+    v->input_format = opts ? opts->input_format : NULL;
+    vllm_status st = open_common(v, label);
+    if (vllm_is_error(st)) {
+        vl_video_close(v);
+        return st;
+    }
+    *out = v;
+    return VLLM_OK;
+}
+
 vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_video_open_opts *opts, vl_video **out)
 {
     if (!out) return vl_error(VLLM_ERR_INVALID_ARG, "video: NULL output handle");
@@ -283,23 +309,8 @@ vllm_status vl_video_open_memory_ex(const void *data, size_t size, const vl_vide
     vl_video *v = alloc_video();
     if (!v) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
     v->mem = (vl_mem_io){.data = data, .size = size};
-    uint8_t *buf = av_malloc(MEM_IO_BUF);
-    if (buf) v->avio = avio_alloc_context(buf, MEM_IO_BUF, 0, &v->mem, mem_read, NULL, mem_seek);
-    if (!v->avio) {
-        av_free(buf);
-        vl_video_close(v);
-        return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
-    }
-    v->fmt->pb = v->avio;
-    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-    vl_video_io_setup_(v, opts, NULL); /* memory never stalls; the cancel flag still counts */
-    vllm_status st = open_common(v, NULL);
-    if (vllm_is_error(st)) {
-        vl_video_close(v);
-        return st;
-    }
-    *out = v;
-    return VLLM_OK;
+    const vl_video_reader r = {mem_read, mem_seek, &v->mem};
+    return open_custom_io(v, &r, NULL, opts, out);
 }
 
 vllm_status vl_video_open_reader(const vl_video_reader *r, const char *label, const vl_video_open_opts *opts,
@@ -310,25 +321,11 @@ vllm_status vl_video_open_reader(const vl_video_reader *r, const char *label, co
     if (!r || !r->read || !label) return vl_error(VLLM_ERR_INVALID_ARG, "video: no read callback");
     vl_video *v = alloc_video();
     if (!v) return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
-    uint8_t *buf = av_malloc(MEM_IO_BUF);
-    v->url = strdup(label);
-    if (buf && v->url) v->avio = avio_alloc_context(buf, MEM_IO_BUF, 0, r->opaque, r->read, NULL, r->seek);
-    if (!v->avio) {
-        av_free(buf);
+    if (!(v->url = strdup(label))) {
         vl_video_close(v);
         return vl_error(VLLM_ERR_NOMEM, "video: out of memory");
     }
-    v->fmt->pb = v->avio;
-    v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-    vl_video_io_setup_(v, opts, NULL); /* the caller's read polls; the cancel flag still counts */
-    v->input_format = opts ? opts->input_format : NULL;
-    vllm_status st = open_common(v, label);
-    if (vllm_is_error(st)) {
-        vl_video_close(v);
-        return st;
-    }
-    *out = v;
-    return VLLM_OK;
+    return open_custom_io(v, r, label, opts, out);
 }
 
 void vl_video_close(vl_video *v)
