@@ -714,7 +714,7 @@ typedef struct vllm_source_stats {
     int64_t frames_deduped;      /* handed to the session and skipped as near-duplicates */
     int64_t frames_dropped;      /* sampled but lost: the reader's queue was full, or the session's
                                     answer queue dropped them (vllm_session_stats.n_frames_dropped) */
-    int64_t frames_queued;       /* sampled, waiting for ingestion now */
+    int64_t frames_queued;       /* sampled, waiting for ingestion or being ingested now */
     int64_t frames_failed;       /* handed to the session, refused with an error (message says) */
     int64_t reconnects;          /* times the source was opened again */
 } vllm_source_stats;

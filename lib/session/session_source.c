@@ -85,6 +85,7 @@ struct vl_source {
     pthread_cond_t cv;  /* queue changed, or stop */
     src_frame *ring;
     int head, len, cap;
+    int in_flight; /* taken from the ring, being pushed: counted as queued until its outcome is */
     int reader_done;
     vllm_source_state final_state;
     char final_message[VLLM_SOURCE_MESSAGE_MAX];
@@ -417,6 +418,7 @@ static void ingest(vl_source *src, const src_frame *f)
         src->st.frames_kept++;
     }
     src->st.frames_dropped += x1 - x0; /* the session's answer queue overflowed */
+    src->in_flight = 0;
     src->st.ingested_seconds = f->pts;
     src->st.lag_seconds = lag;
     if (lag > src->st.max_lag_seconds) src->st.max_lag_seconds = lag;
@@ -441,6 +443,7 @@ static void *ingester_main(void *arg)
         src->ring[src->head].rgb = NULL;
         src->head = (src->head + 1) % src->cap;
         src->len--;
+        src->in_flight = 1;
         pthread_cond_broadcast(&src->cv); /* room for a waiting reader */
         pthread_mutex_unlock(&src->mu);
         ingest(src, &f);
@@ -654,7 +657,7 @@ vllm_status vllm_session_source_stats(vllm_session *s, vllm_source_stats *out)
         full = src->st;
         const double now = vl_now_seconds();
         full.wall_seconds = now - src->t_attach;
-        full.frames_queued = src->len;
+        full.frames_queued = src->len + src->in_flight;
         if (src->len) full.lag_seconds = now - src->ring[src->head].t_read;
         pthread_mutex_unlock(&src->mu);
     }
