@@ -12,15 +12,15 @@
 # loopback lost after the reader joined). The context is N_CTX positions
 # (default 1024, ~13 frames) so the window fills early and eviction runs for
 # the rest.
-# Measured here 2026-12-03, 5 minutes, 2 threads, on the shared 2-core machine
-# at load 12-13 (other jobs): encode_ms_per_frame=24505 vs frame_interval_ms=1000
-# (a quiet machine encodes a 512x512 frame in ~0.77 s), so ingestion could not
-# keep up: of 357 sampled frames 12 kept, 337 dropped (counted), 8 queued,
-# unaccounted_frames=0; frames_read=1785 = 356.8 s x 5 + 1 (nothing lost on
-# the loopback after joining); RSS 758.3 MiB when the window filled, 758.3
-# max after, 751.9 at the end (peak 795.9 incl. model load); lag_max_s=35.9
-# (queue span 8 s: frames older than that were dropped); watch evaluations:
-# 14, mean 2649 ms, max 3443 ms (question prefill + 16 decoding steps).
+# Measured here 2026-12-03, 30 minutes, 2 threads, beside a CI run (load
+# ~2-6; F32 vision mode, no AVX-512 BF16): encode_ms_per_frame=9045 vs
+# frame_interval_ms=1000, so the reader's queue dropped (and counted) most
+# frames: 1800 sampled = 157 kept + 1634 dropped + 8 queued (+1 being pushed,
+# uncounted then: fixed since, a 2-minute rerun gave unaccounted_frames=0);
+# RSS 439 MiB when the window filled, at most 487, 416 at the end (flat over
+# the 30 minutes, 150 frames evicted); queued-frame lag 6.3-7.4 s at every
+# sample (queue span 8 s), lag_max_s=35.2 with encoding; 121 watch
+# evaluations, mean 1352 ms, max 5370 ms (439 ms mean at load 2).
 #   bench/run_live.sh [BUILD_DIR] [MINUTES] [THREADS]
 # Environment: N_CTX, SAMPLE (default 30 s), EVERY (default 10 s).
 set -euo pipefail
